@@ -1,0 +1,64 @@
+// Builds gen/ from proto/ and the upstream Envoy/xDS/googleapis/validate protos that the pinned
+// devDependency @grpc/grpc-js-xds publishes under deps/. Everything comes from node_modules.
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const upstream = join(root, "build", "upstream");
+const require = createRequire(import.meta.url);
+const deps = join(dirname(require.resolve("@grpc/grpc-js-xds/package.json")), "deps");
+
+rmSync(upstream, { recursive: true, force: true });
+mkdirSync(upstream, { recursive: true });
+for (const [from, dir] of [
+  ["envoy-api", "envoy"],
+  ["xds", "xds"],
+  ["xds", "udpa"],
+  ["googleapis", "google"],
+  ["protoc-gen-validate", "validate"],
+]) {
+  cpSync(join(deps, from, dir), join(upstream, dir), { recursive: true });
+}
+
+// Current Envoy protos use StringRules.ignore_empty (field 26); the published validate.proto predates it.
+const validate = join(upstream, "validate", "validate.proto");
+const text = readFileSync(validate, "utf8");
+if (!/ignore_empty\s*=\s*26/.test(text)) {
+  const start = text.indexOf("message StringRules {");
+  const end = text.indexOf("\n}", start);
+  if (start < 0 || end < 0) throw new Error(`${validate}: message StringRules not found`);
+  writeFileSync(validate, `${text.slice(0, end)}\n  optional bool ignore_empty = 26;${text.slice(end)}`);
+}
+
+// The files whose types rxds uses; buf adds everything they import.
+const files = [
+  "envoy/service/discovery/v3/ads.proto",
+  "envoy/service/status/v3/csds.proto",
+  "envoy/config/listener/v3/listener.proto",
+  "envoy/config/route/v3/route.proto",
+  "envoy/config/cluster/v3/cluster.proto",
+  "envoy/config/endpoint/v3/endpoint.proto",
+  "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
+  "envoy/extensions/filters/http/router/v3/router.proto",
+  "envoy/extensions/filters/network/thrift_proxy/v3/thrift_proxy.proto",
+  "envoy/extensions/filters/network/thrift_proxy/v3/route.proto",
+  "envoy/extensions/clusters/aggregate/v3/cluster.proto",
+  "envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto",
+  "envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash.proto",
+  "envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto",
+  "envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto",
+  "envoy/extensions/load_balancing_policies/pick_first/v3/pick_first.proto",
+  "xds/type/v3/typed_struct.proto",
+  "udpa/type/v1/typed_struct.proto",
+  "google/rpc/status.proto",
+  "istio/networking/nds/v1/nds.proto",
+  "proxyless/greet.proto",
+];
+
+const buf = require.resolve("@bufbuild/buf/bin/buf");
+const args = ["generate", "--include-imports", ...files.flatMap((f) => ["--path", join(existsSync(join(root, "proto", f)) ? "proto" : "build/upstream", f)])];
+rmSync(join(root, "gen"), { recursive: true, force: true });
+execFileSync(process.execPath, [buf, ...args], { cwd: root, stdio: "inherit" });

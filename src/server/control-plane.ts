@@ -1,0 +1,236 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { Any } from "@bufbuild/protobuf/wkt";
+import { Server, ServerCredentials, type ServerDuplexStream, type ServiceDefinition } from "@grpc/grpc-js";
+import { ReplaySubject, type Observable } from "rxjs";
+import {
+  DiscoveryRequestSchema,
+  DiscoveryResponseSchema,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+} from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { XdsError } from "../xds-error.js";
+
+/** Types whose SotW responses list every resource, and whose empty first request means wildcard (LDS, CDS). */
+const wildcardTypes = new Set([
+  "type.googleapis.com/envoy.config.listener.v3.Listener",
+  "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+]);
+
+/** One request the control plane received, with the stream it came on. */
+export interface ReceivedRequest {
+  /** The stream's number, counting from 1 since the control plane was created. */
+  readonly stream: number;
+  /** The request as received. */
+  readonly request: DiscoveryRequest;
+}
+
+/** How the control plane behaves. */
+export interface ControlPlaneOptions {
+  /** How many received requests `requests$` replays to a new subscriber. Default 1000. */
+  readonly requestHistory?: number;
+}
+
+/** Where the control plane listens. */
+export interface ListenOptions {
+  /** The address to bind. Default 127.0.0.1. */
+  readonly host?: string;
+  /** The port; 0 picks a free one. Default 0. */
+  readonly port?: number;
+}
+
+interface TypeState {
+  version: number;
+  readonly resources: Map<string, Any>;
+}
+
+interface StreamSubscription {
+  names: Set<string>;
+  wildcard: boolean;
+  everNamed: boolean;
+  nonce: string;
+}
+
+interface OpenStream {
+  readonly id: number;
+  readonly call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+  readonly subscriptions: Map<string, StreamSubscription>;
+}
+
+/**
+ * An ADS server (SotW) holding resources of any type: set, update and remove them, and every
+ * subscribed stream gets the change; every request received is observable.
+ */
+export class ControlPlane {
+  /** Every request received (the latest `requestHistory` replayed to new subscribers). */
+  readonly requests$: Observable<ReceivedRequest>;
+
+  private readonly types = new Map<string, TypeState>();
+  private readonly streams = new Set<OpenStream>();
+  private readonly requestSubject: ReplaySubject<ReceivedRequest>;
+  private server: Server | undefined;
+  private boundAddress: string | undefined;
+  private streamCount = 0;
+  private nonceCount = 0;
+
+  constructor(options: ControlPlaneOptions = {}) {
+    this.requestSubject = new ReplaySubject(options.requestHistory ?? 1000);
+    this.requests$ = this.requestSubject.asObservable();
+  }
+
+  /** The `host:port` it listens on, while it listens. */
+  get address(): string | undefined {
+    return this.boundAddress;
+  }
+
+  /** How many ADS streams are open. */
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  /** Starts serving; resolves with the `host:port` it listens on. */
+  async listen(options: ListenOptions = {}): Promise<string> {
+    if (this.server) throw new XdsError("INVALID_ARGUMENT", `control plane: already listening on ${this.boundAddress}`);
+    const host = options.host ?? "127.0.0.1";
+    const server = new Server();
+    server.addService(adsService, { StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.serve(call) });
+    const bindHost = host.includes(":") ? `[${host}]` : host;
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${bindHost}:${options.port ?? 0}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    ).catch((error: unknown) => {
+      server.forceShutdown();
+      throw new XdsError("INVALID_ARGUMENT", `control plane: cannot listen on ${bindHost}:${options.port ?? 0}: ${(error as Error).message}`, { cause: error });
+    });
+    this.server = server;
+    this.boundAddress = `${bindHost}:${port}`;
+    return this.boundAddress;
+  }
+
+  /** Stops listening and ends every open stream; resources are kept, so `listen()` may serve them again. */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    this.boundAddress = undefined;
+    for (const stream of this.streams) stream.call.end();
+    this.streams.clear();
+    server?.forceShutdown();
+  }
+
+  /** The resources of one type, by name. */
+  resources(typeUrl: string): ReadonlyMap<string, Any> {
+    return this.types.get(typeUrl)?.resources ?? new Map();
+  }
+
+  /** Adds or replaces resources of one type (one new version); subscribed streams get the change. */
+  set(typeUrl: string, resources: Readonly<Record<string, Any>> | ReadonlyMap<string, Any>): void {
+    const entries = resources instanceof Map ? [...resources] : Object.entries(resources);
+    const state = this.typeState(typeUrl);
+    for (const [name, any] of entries) state.resources.set(name, any);
+    this.publish(typeUrl, entries.map(([name]) => name));
+  }
+
+  /** Removes resources of one type (one new version); subscribed streams get the change. */
+  remove(typeUrl: string, names: readonly string[]): void {
+    const state = this.typeState(typeUrl);
+    const removed = names.filter((name) => state.resources.delete(name));
+    if (removed.length > 0) this.publish(typeUrl, removed);
+  }
+
+  /**
+   * Makes `resources` the whole set of its type: adds, replaces and removes so that only these remain.
+   * Resources whose bytes are unchanged are left alone; nothing is published when nothing changed.
+   */
+  replace(typeUrl: string, resources: ReadonlyMap<string, Any>): void {
+    const state = this.typeState(typeUrl);
+    const changed: string[] = [];
+    for (const name of state.resources.keys()) {
+      if (!resources.has(name)) {
+        state.resources.delete(name);
+        changed.push(name);
+      }
+    }
+    for (const [name, any] of resources) {
+      const old = state.resources.get(name);
+      if (old && old.typeUrl === any.typeUrl && Buffer.from(old.value).equals(any.value)) continue;
+      state.resources.set(name, any);
+      changed.push(name);
+    }
+    if (changed.length > 0) this.publish(typeUrl, changed);
+  }
+
+  private typeState(typeUrl: string): TypeState {
+    let state = this.types.get(typeUrl);
+    if (!state) {
+      state = { version: 0, resources: new Map() };
+      this.types.set(typeUrl, state);
+    }
+    return state;
+  }
+
+  private publish(typeUrl: string, changed: readonly string[]): void {
+    this.typeState(typeUrl).version++;
+    for (const stream of this.streams) {
+      const subscription = stream.subscriptions.get(typeUrl);
+      if (subscription && (subscription.wildcard || changed.some((name) => subscription.names.has(name)))) this.respond(stream, typeUrl, subscription);
+    }
+  }
+
+  private serve(call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
+    const stream: OpenStream = { id: ++this.streamCount, call, subscriptions: new Map() };
+    this.streams.add(stream);
+    const forget = () => this.streams.delete(stream);
+    call.on("data", (request: DiscoveryRequest) => this.onRequest(stream, request));
+    call.on("end", () => {
+      forget();
+      call.end();
+    });
+    call.on("error", forget);
+    call.on("cancelled", forget);
+  }
+
+  private onRequest(stream: OpenStream, request: DiscoveryRequest): void {
+    this.requestSubject.next({ stream: stream.id, request });
+    const typeUrl = request.typeUrl;
+    let subscription = stream.subscriptions.get(typeUrl);
+    const first = !subscription;
+    subscription ??= { names: new Set(), wildcard: false, everNamed: false, nonce: "" };
+    stream.subscriptions.set(typeUrl, subscription);
+    const names = new Set(request.resourceNames);
+    const wildcard = names.has("*") || (names.size === 0 && !subscription.everNamed && wildcardTypes.has(typeUrl));
+    names.delete("*");
+    // Only a wider subscription needs an answer: what was dropped the client simply stops watching.
+    const old = subscription.names;
+    const grew = (wildcard && !subscription.wildcard) || [...names].some((name) => !old.has(name));
+    subscription.names = names;
+    subscription.wildcard = wildcard;
+    if (names.size > 0) subscription.everNamed = true;
+    if (first || grew) this.respond(stream, typeUrl, subscription);
+  }
+
+  private respond(stream: OpenStream, typeUrl: string, subscription: StreamSubscription): void {
+    const state = this.typeState(typeUrl);
+    const resources: Any[] = [];
+    if (subscription.wildcard) resources.push(...state.resources.values());
+    else {
+      for (const name of subscription.names) {
+        const any = state.resources.get(name);
+        if (any) resources.push(any);
+      }
+    }
+    // Only LDS and CDS responses say "absent" by omission; for other types an empty response says nothing.
+    if (resources.length === 0 && !wildcardTypes.has(typeUrl)) return;
+    subscription.nonce = String(++this.nonceCount);
+    stream.call.write(create(DiscoveryResponseSchema, { versionInfo: String(state.version), resources, typeUrl, nonce: subscription.nonce }));
+  }
+}
+
+const adsService: ServiceDefinition = {
+  StreamAggregatedResources: {
+    path: "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources",
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (request: DiscoveryRequest) => Buffer.from(toBinary(DiscoveryRequestSchema, request)),
+    requestDeserialize: (bytes: Buffer) => fromBinary(DiscoveryRequestSchema, bytes),
+    responseSerialize: (response: DiscoveryResponse) => Buffer.from(toBinary(DiscoveryResponseSchema, response)),
+    responseDeserialize: (bytes: Buffer) => fromBinary(DiscoveryResponseSchema, bytes),
+  },
+};

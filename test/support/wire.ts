@@ -1,0 +1,75 @@
+import { create, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
+import { filter, firstValueFrom, skip, take, timeout, type Observable } from "rxjs";
+import { ControlPlane, type ReceivedRequest } from "rxds/server";
+import { XdsClient, type XdsClientOptions } from "rxds";
+import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+
+/** Type URLs used across tests. */
+export const LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
+export const RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+export const CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+export const EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+
+/** Packs a message built from `init` into an Any. */
+export function pack<Desc extends DescMessage>(schema: Desc, init: MessageInitShape<Desc>): Any {
+  return anyPack(schema, create(schema, init));
+}
+
+/** A control plane on loopback and clients pointed at it, all stopped by `stop()`. */
+export class Harness {
+  readonly cp = new ControlPlane();
+  readonly clients: XdsClient[] = [];
+  address = "";
+
+  async start(): Promise<this> {
+    this.address = await this.cp.listen({ host: "127.0.0.1", port: 0 });
+    return this;
+  }
+
+  client(options: Partial<XdsClientOptions> = {}): XdsClient {
+    const client = new XdsClient({
+      servers: [{ uri: this.address }],
+      node: { id: "sidecar~127.0.0.1~test.default~default.svc.cluster.local", metadata: { GENERATOR: "grpc" } },
+      backoff: { initialMs: 20, maxMs: 200 },
+      ...options,
+    });
+    this.clients.push(client);
+    return client;
+  }
+
+  /** How many requests the control plane has received so far. */
+  requestCount(): number {
+    let n = 0;
+    this.cp.requests$.subscribe(() => n++).unsubscribe();
+    return n;
+  }
+
+  /** The next request (after the first `after` received) that satisfies `predicate`. */
+  nextRequest(predicate: (r: DiscoveryRequest, stream: number) => boolean, after = 0): Promise<ReceivedRequest> {
+    return firstValueFrom(
+      this.cp.requests$.pipe(
+        skip(after),
+        filter((r) => predicate(r.request, r.stream)),
+        take(1),
+        timeout({ first: 5000, with: () => { throw new Error("no matching request within 5 s"); } }),
+      ),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+    await this.cp.close();
+  }
+}
+
+/** The first value of `source` that satisfies `predicate`, failing after 5 s. */
+export function next<T>(source: Observable<T>, predicate: (value: T) => boolean = () => true): Promise<T> {
+  return firstValueFrom(
+    source.pipe(
+      filter(predicate),
+      take(1),
+      timeout({ first: 5000, with: () => { throw new Error("no matching value within 5 s"); } }),
+    ),
+  );
+}
