@@ -1,0 +1,204 @@
+// Compiles envoy.config.route.v3.RouteMatch into a synchronous per-request predicate.
+//
+// - Path specifiers: `prefix`, `path`, `safe_regex` (full match, ignores `case_sensitive`),
+//   `path_separated_prefix`; all are matched against the path without its query string.
+//   `connect_matcher` never matches (clients send no CONNECT); `path_match_policy` is
+//   rejected as unsupported, and so is a match with no path specifier.
+// - `case_sensitive: false` folds ASCII case for `prefix`, `path` and `path_separated_prefix`.
+// - `headers`: every header matcher must match (see header-matcher.ts).
+// - `query_parameters` are parsed from the path's query string, percent-decoded; only the
+//   first value of a repeated key counts. grpc-js-xds ignores them and so matches; we don't.
+// - `runtime_fraction`: only `default_value` is used; the route matches when
+//   floor(random() * denominator) < numerator, with `random` injected per call.
+// - `grpc`: matches only when `content-type` is application/grpc or application/grpc+… / ;…
+// - `tls_context` and `dynamic_metadata` describe a downstream connection a client does not
+//   have, and are ignored (as gRFC A28 does for `tls_context`).
+// Matching compiles nothing and allocates only for a regex path with a query string,
+// query-parameter matchers, multi-valued headers or case folding of upper-case input.
+
+import type {
+  QueryParameterMatcher,
+  RouteMatch,
+} from "../../../gen/envoy/config/route/v3/route_components_pb.js";
+import { FractionalPercent_DenominatorType } from "../../../gen/envoy/type/v3/percent_pb.js";
+import { XdsError } from "../../xds-error.js";
+import { asciiLower, regionEqualsIgnoreCase } from "./ascii-case.js";
+import { compileHeaderMatcher, readHeader, type HeaderPredicate } from "./header-matcher.js";
+import { compileRegexMatcher } from "./safe-regex.js";
+import { compileStringMatcher, type StringPredicate } from "./string-matcher.js";
+
+/** Request headers by lower-case name; a header sent several times may be given as an array. */
+export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** What the matchers look at in a request: the `:path` (possibly with a query string) and the headers. */
+export interface RouteRequest {
+  /** The request path, e.g. `/pkg.Service/Method`; a `?query` part is allowed. */
+  readonly path: string;
+  /** The request headers, keys lower-case. */
+  readonly headers: RequestHeaders;
+}
+
+/** A source of uniform random numbers in [0, 1), such as `Math.random`. */
+export type RandomSource = () => number;
+
+/** A compiled RouteMatch: true when the request matches; `random` is drawn only for a runtime fraction. */
+export type RouteMatcher = (request: RouteRequest, random: RandomSource) => boolean;
+
+/** A compiled path specifier, given the path and the index where its query string starts (or its length). */
+type PathPredicate = (path: string, end: number) => boolean;
+
+type QueryPredicate = (query: string) => boolean;
+
+/** Compiles an envoy.config.route.v3.RouteMatch; throws INVALID_RESOURCE naming `field` (e.g. `routes[0].match`) when it is invalid. */
+export function compileRouteMatch(match: RouteMatch, field: string): RouteMatcher {
+  const pathMatches = compilePath(match, field);
+  const headers: HeaderPredicate[] = match.headers.map((h, i) => compileHeaderMatcher(h, `${field}.headers[${i}]`));
+  const queries: QueryPredicate[] = match.queryParameters.map((q, i) =>
+    compileQueryParameter(q, `${field}.query_parameters[${i}]`),
+  );
+  const fraction = compileRuntimeFraction(match, field);
+  const grpcOnly = match.grpc !== undefined;
+
+  return (request, random) => {
+    const path = request.path;
+    const queryAt = path.indexOf("?");
+    const end = queryAt < 0 ? path.length : queryAt;
+    if (!pathMatches(path, end)) return false;
+    if (grpcOnly && !isGrpcContentType(readHeader(request.headers, "content-type"))) return false;
+    for (let i = 0; i < headers.length; i++) {
+      if (!headers[i]!(request.headers)) return false;
+    }
+    if (queries.length > 0) {
+      const query = queryAt < 0 ? "" : path.slice(queryAt + 1);
+      for (let i = 0; i < queries.length; i++) {
+        if (!queries[i]!(query)) return false;
+      }
+    }
+    return fraction === undefined || Math.floor(random() * fraction.denominator) < fraction.numerator;
+  };
+}
+
+function compilePath(match: RouteMatch, field: string): PathPredicate {
+  const spec = match.pathSpecifier;
+  const ignoreCase = match.caseSensitive === false;
+  switch (spec.case) {
+    case "prefix": {
+      const prefix = ignoreCase ? asciiLower(spec.value) : spec.value;
+      return ignoreCase
+        ? (path, end) => regionEqualsIgnoreCase(path, 0, prefix, end)
+        : (path, end) => end >= prefix.length && path.startsWith(prefix);
+    }
+    case "path": {
+      const exact = ignoreCase ? asciiLower(spec.value) : spec.value;
+      return ignoreCase
+        ? (path, end) => end === exact.length && regionEqualsIgnoreCase(path, 0, exact, end)
+        : (path, end) => end === exact.length && path.startsWith(exact);
+    }
+    case "pathSeparatedPrefix": {
+      const value = spec.value;
+      if (value.length < 2 || value.includes("?") || value.includes("#") || value.endsWith("/")) {
+        throw new XdsError(
+          "INVALID_RESOURCE",
+          `${field}.path_separated_prefix: ${JSON.stringify(value)} must be at least 2 characters, without "?" or "#", not ending in "/"`,
+        );
+      }
+      const prefix = ignoreCase ? asciiLower(value) : value;
+      return (path, end) =>
+        (ignoreCase ? regionEqualsIgnoreCase(path, 0, prefix, end) : end >= prefix.length && path.startsWith(prefix)) &&
+        (end === prefix.length || path.charCodeAt(prefix.length) === 47 /* / */);
+    }
+    case "safeRegex": {
+      const regex = compileRegexMatcher(spec.value, `${field}.safe_regex`);
+      return (path, end) => regex.matches(end === path.length ? path : path.slice(0, end));
+    }
+    case "connectMatcher":
+      return () => false;
+    case "pathMatchPolicy":
+      throw new XdsError("INVALID_RESOURCE", `${field}.path_match_policy: path match policies are not supported`);
+    case undefined:
+      throw new XdsError("INVALID_RESOURCE", `${field}: no path specifier (prefix, path, safe_regex, …) is set`);
+  }
+}
+
+interface Fraction {
+  readonly numerator: number;
+  readonly denominator: number;
+}
+
+function compileRuntimeFraction(match: RouteMatch, field: string): Fraction | undefined {
+  if (match.runtimeFraction === undefined) return undefined;
+  const value = match.runtimeFraction.defaultValue;
+  if (value === undefined) {
+    throw new XdsError("INVALID_RESOURCE", `${field}.runtime_fraction.default_value: must be set`);
+  }
+  const denominator = DENOMINATORS.get(value.denominator);
+  if (denominator === undefined) {
+    throw new XdsError(
+      "INVALID_RESOURCE",
+      `${field}.runtime_fraction.default_value.denominator: unknown value ${value.denominator}`,
+    );
+  }
+  return { numerator: value.numerator, denominator };
+}
+
+const DENOMINATORS: ReadonlyMap<FractionalPercent_DenominatorType, number> = new Map([
+  [FractionalPercent_DenominatorType.HUNDRED, 100],
+  [FractionalPercent_DenominatorType.TEN_THOUSAND, 10_000],
+  [FractionalPercent_DenominatorType.MILLION, 1_000_000],
+]);
+
+const GRPC_CONTENT_TYPE = "application/grpc";
+
+/** True for `application/grpc` and its `+format` / `;params` variants, ignoring ASCII case. */
+function isGrpcContentType(value: string | undefined): boolean {
+  if (value === undefined || !regionEqualsIgnoreCase(value, 0, GRPC_CONTENT_TYPE)) return false;
+  if (value.length === GRPC_CONTENT_TYPE.length) return true;
+  const next = value.charCodeAt(GRPC_CONTENT_TYPE.length);
+  return next === 43 /* + */ || next === 59; /* ; */
+}
+
+function compileQueryParameter(matcher: QueryParameterMatcher, field: string): QueryPredicate {
+  if (matcher.name.length === 0) {
+    throw new XdsError("INVALID_RESOURCE", `${field}.name: must not be empty`);
+  }
+  const name = matcher.name;
+  const spec = matcher.queryParameterMatchSpecifier;
+  let valueMatches: StringPredicate | undefined;
+  let wantPresent = true;
+  if (spec.case === "stringMatch") {
+    valueMatches = compileStringMatcher(spec.value, `${field}.string_match`);
+  } else if (spec.case === "presentMatch") {
+    wantPresent = spec.value;
+  }
+  if (valueMatches === undefined) return (query) => (queryValue(query, name) !== undefined) === wantPresent;
+  const matches = valueMatches;
+  return (query) => {
+    const value = queryValue(query, name);
+    return value !== undefined && matches(value);
+  };
+}
+
+/** The percent-decoded value of the first `name` parameter in `query` ("" for a bare key), or undefined. */
+function queryValue(query: string, name: string): string | undefined {
+  let start = 0;
+  while (start < query.length) {
+    let stop = query.indexOf("&", start);
+    if (stop < 0) stop = query.length;
+    const eq = query.indexOf("=", start);
+    const keyEnd = eq >= 0 && eq < stop ? eq : stop;
+    if (percentDecode(query.slice(start, keyEnd)) === name) {
+      return keyEnd === stop ? "" : percentDecode(query.slice(keyEnd + 1, stop));
+    }
+    start = stop + 1;
+  }
+  return undefined;
+}
+
+function percentDecode(s: string): string {
+  if (!s.includes("%")) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
