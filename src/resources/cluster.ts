@@ -1,0 +1,153 @@
+import { create } from "@bufbuild/protobuf";
+import { RoutingPriority } from "../../gen/envoy/config/core/v3/base_pb.js";
+import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import { ClusterConfigSchema } from "../../gen/envoy/extensions/clusters/aggregate/v3/cluster_pb.js";
+import { messageType, type ResourceType } from "../client/resource-type.js";
+import { buildLbChoice, type LbPolicyModel } from "./cluster-lb-policy.js";
+import { buildOutlierDetection, type OutlierDetectionModel } from "./cluster-outlier-detection.js";
+import { optionalDurationMillis } from "./duration.js";
+import { checkPort } from "./endpoints-address.js";
+import { buildEndpoints, type EndpointsModel } from "./endpoints.js";
+import { fieldRejecter, type Reject } from "./field-error.js";
+import { anyTypeName, checkAdsOrSelf, unpackAny } from "./field-types.js";
+
+/** How a cluster finds its endpoints. */
+export type ClusterDiscovery =
+  /** From EDS, under `serviceName` (eds_cluster_config.service_name, else the cluster's name). */
+  | { readonly kind: "EDS"; readonly serviceName: string }
+  /** From the inline load_assignment, validated like an EDS resource. */
+  | { readonly kind: "STATIC"; readonly endpoints: EndpointsModel }
+  /** One DNS name (or IP) and port to resolve: LOGICAL_DNS uses the first address, STRICT_DNS all of them. */
+  | { readonly kind: "LOGICAL_DNS" | "STRICT_DNS"; readonly host: string; readonly port: number }
+  /** An aggregate cluster (gRFC A37): the named clusters, in priority order. */
+  | { readonly kind: "AGGREGATE"; readonly clusters: readonly string[] };
+
+/** A validated Cluster. */
+export interface ClusterModel {
+  readonly name: string;
+  readonly discovery: ClusterDiscovery;
+  /** The endpoint-picking policy. */
+  readonly lbPolicy: LbPolicyModel;
+  /** Whether localities are picked by their weight (WrrLocality, or locality_weighted_lb_config). */
+  readonly localityWeighted: boolean;
+  /** common_lb_config.healthy_panic_threshold in percent, 0..100; default 50. */
+  readonly healthyPanicThreshold: number;
+  /** circuit_breakers: max_requests of the DEFAULT priority threshold (gRFC A32); default 1024. */
+  readonly maxRequests: number;
+  /** outlier_detection (gRFC A50), undefined when unset. */
+  readonly outlierDetection: OutlierDetectionModel | undefined;
+  /** Whether a TLS transport_socket is configured (its contents are not read here). */
+  readonly tls: boolean;
+  /** Whether load reports go to the xDS server itself (lrs_server: self). */
+  readonly lrsServerSelf: boolean;
+  /** connect_timeout in ms; default 5000 (Envoy). */
+  readonly connectTimeoutMs: number;
+}
+
+const TLS_SOCKET = "envoy.transport_sockets.tls";
+const UPSTREAM_TLS_CONTEXT = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
+
+/** Validates a Cluster (CDS) into a ClusterModel; throws an INVALID_RESOURCE XdsError naming the field. */
+export function validateCluster(message: Cluster, name: string): ClusterModel {
+  const reject = fieldRejecter("cluster", name);
+  const lb = buildLbChoice(message, reject);
+  const common = message.commonLbConfig;
+  const panic = common?.healthyPanicThreshold?.value ?? 50;
+  if (!(panic >= 0 && panic <= 100)) reject("common_lb_config.healthy_panic_threshold.value", `must be in 0..100, got ${panic}`);
+  const lrs = message.lrsServer;
+  if (lrs !== undefined && lrs.configSourceSpecifier.case !== "self") reject("lrs_server", "must be a self config source");
+  return Object.freeze({
+    name,
+    discovery: discovery(message, name, reject),
+    lbPolicy: lb.policy,
+    localityWeighted: lb.localityWeighted || common?.localityConfigSpecifier.case === "localityWeightedLbConfig",
+    healthyPanicThreshold: panic,
+    maxRequests: maxRequests(message),
+    outlierDetection:
+      message.outlierDetection === undefined ? undefined : buildOutlierDetection(message.outlierDetection, "outlier_detection", reject),
+    tls: isTls(message),
+    lrsServerSelf: lrs !== undefined,
+    connectTimeoutMs: optionalDurationMillis(message.connectTimeout, 5000, "connect_timeout", reject),
+  });
+}
+
+/** CDS: Cluster resources; SotW omission deletes them. */
+export const clusterType: ResourceType<ClusterModel> = messageType(ClusterSchema, {
+  deletedByOmission: true,
+  validate: validateCluster,
+});
+
+function discovery(cluster: Cluster, name: string, reject: Reject): ClusterDiscovery {
+  const specifier = cluster.clusterDiscoveryType;
+  if (specifier.case === "clusterType") {
+    const custom = specifier.value;
+    const any = custom.typedConfig;
+    if (any === undefined) return reject("cluster_type.typed_config", "is required");
+    if (anyTypeName(any) !== ClusterConfigSchema.typeName) {
+      return reject("cluster_type.typed_config", `unsupported cluster type ${anyTypeName(any) || custom.name}`);
+    }
+    const config = unpackAny(any, ClusterConfigSchema, "cluster_type.typed_config", reject);
+    if (config.clusters.length === 0) reject("cluster_type.typed_config.clusters", "must not be empty");
+    return Object.freeze({ kind: "AGGREGATE", clusters: Object.freeze([...config.clusters]) });
+  }
+  // As in Envoy, an unset discovery type is STATIC.
+  const type = specifier.case === "type" ? specifier.value : Cluster_DiscoveryType.STATIC;
+  switch (type) {
+    case Cluster_DiscoveryType.EDS: {
+      const eds = cluster.edsClusterConfig;
+      if (eds === undefined) return reject("eds_cluster_config", "is required for an EDS cluster");
+      checkAdsOrSelf(eds.edsConfig, "eds_cluster_config.eds_config", reject);
+      if (eds.serviceName === "" && name.startsWith("xdstp:")) {
+        reject("eds_cluster_config.service_name", "is required for an xdstp: cluster name (gRFC A47)");
+      }
+      return Object.freeze({ kind: "EDS", serviceName: eds.serviceName === "" ? name : eds.serviceName });
+    }
+    case Cluster_DiscoveryType.STATIC: {
+      const assignment = cluster.loadAssignment ?? create(ClusterLoadAssignmentSchema, { clusterName: name });
+      return Object.freeze({ kind: "STATIC", endpoints: buildEndpoints(assignment, reject, "load_assignment") });
+    }
+    case Cluster_DiscoveryType.LOGICAL_DNS:
+    case Cluster_DiscoveryType.STRICT_DNS:
+      return dnsTarget(cluster, type === Cluster_DiscoveryType.LOGICAL_DNS ? "LOGICAL_DNS" : "STRICT_DNS", reject);
+    default:
+      return reject("type", `${Cluster_DiscoveryType[type] ?? type} is not supported by a client`);
+  }
+}
+
+/** LOGICAL_DNS and STRICT_DNS (gRFC A37): exactly one locality with exactly one endpoint, a host name or IP and a port. */
+function dnsTarget(cluster: Cluster, kind: "LOGICAL_DNS" | "STRICT_DNS", reject: Reject): ClusterDiscovery {
+  const assignment = cluster.loadAssignment;
+  if (assignment === undefined) return reject("load_assignment", `is required for a ${kind} cluster`);
+  if (assignment.endpoints.length !== 1) {
+    return reject("load_assignment.endpoints", `must hold exactly one locality, got ${assignment.endpoints.length}`);
+  }
+  const lbEndpoints = assignment.endpoints[0]!.lbEndpoints;
+  if (lbEndpoints.length !== 1) {
+    return reject("load_assignment.endpoints[0].lb_endpoints", `must hold exactly one endpoint, got ${lbEndpoints.length}`);
+  }
+  const path = "load_assignment.endpoints[0].lb_endpoints[0].endpoint.address";
+  const host = lbEndpoints[0]!.hostIdentifier;
+  const address = host.case === "endpoint" ? host.value.address : undefined;
+  if (address?.address.case !== "socketAddress") return reject(path, "must be a socket_address");
+  const socket = address.address.value;
+  if (socket.address === "") reject(`${path}.socket_address.address`, "must not be empty");
+  const port = checkPort(socket, `${path}.socket_address`, reject);
+  return Object.freeze({ kind, host: socket.address, port });
+}
+
+function maxRequests(cluster: Cluster): number {
+  const thresholds = cluster.circuitBreakers?.thresholds ?? [];
+  const fallback = 1024;
+  for (const threshold of thresholds) {
+    if (threshold.priority === RoutingPriority.DEFAULT) return threshold.maxRequests ?? fallback;
+  }
+  return fallback;
+}
+
+function isTls(cluster: Cluster): boolean {
+  const socket = cluster.transportSocket;
+  if (socket === undefined) return false;
+  if (socket.name === TLS_SOCKET) return true;
+  return socket.configType.case === "typedConfig" && anyTypeName(socket.configType.value) === UPSTREAM_TLS_CONTEXT;
+}

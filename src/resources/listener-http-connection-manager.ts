@@ -1,0 +1,130 @@
+import type { Any } from "@bufbuild/protobuf/wkt";
+import type { RouteConfiguration } from "../../gen/envoy/config/route/v3/route_pb.js";
+import { RouterSchema } from "../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
+import {
+  HttpConnectionManagerSchema,
+  type HttpConnectionManager,
+  type HttpFilter,
+} from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import { durationMillis } from "./duration.js";
+import { fieldPath, type Reject } from "./field-error.js";
+import { checkAdsOrSelf, extensionTypeName, unpackAny } from "./field-types.js";
+
+/** Where an HTTP connection manager's routes come from. */
+export type HttpRouteSource =
+  /** Fetched by RDS under this name. */
+  | { readonly kind: "rds"; readonly routeConfigName: string }
+  /** Inline; kept as sent (route configurations are validated elsewhere). */
+  | { readonly kind: "inline"; readonly routeConfig: RouteConfiguration };
+
+/** One entry of an HCM's http_filters. */
+export interface HttpFilterModel {
+  /** The filter instance name (unique within the HCM). */
+  readonly name: string;
+  /** The config's message type, looked through a TypedStruct (gRFC A39); "" when the filter has no typed_config. */
+  readonly typeName: string;
+  /** typed_config as sent, when set. */
+  readonly config: Any | undefined;
+  readonly isOptional: boolean;
+  readonly disabled: boolean;
+  /** Whether rxds knows this filter type (see KNOWN_HTTP_FILTER_TYPES). */
+  readonly known: boolean;
+}
+
+/** A validated HttpConnectionManager: how to find routes, its HTTP filters (router last) and its default stream limit. */
+export interface HttpConnectionManagerModel {
+  readonly routes: HttpRouteSource;
+  readonly httpFilters: readonly HttpFilterModel[];
+  /** common_http_protocol_options.max_stream_duration in ms (gRFC A31 default timeout); 0 means none; undefined if unset. */
+  readonly maxStreamDurationMs: number | undefined;
+}
+
+/** How strictly to treat HTTP filters the client does not know. */
+export type HttpFilterPolicy =
+  /**
+   * gRPC-style api_listener (gRFC A39): an unknown filter type is rejected unless `is_optional`, since the
+   * control plane wrote this listener for a client and expects each filter to be applied.
+   */
+  | "strict"
+  /**
+   * Envoy sidecar listeners: istiod fills them with Envoy-only filters (istio.metadata_exchange, istio.stats, cors…)
+   * that are never marked optional; rejecting them would reject every sidecar listener, so they are kept and skipped.
+   */
+  | "tolerant";
+
+const ROUTER = RouterSchema.typeName;
+
+/** HTTP filter types rxds recognises on the client side; the integrations decide which of them they apply. */
+export const KNOWN_HTTP_FILTER_TYPES: ReadonlySet<string> = new Set([
+  ROUTER,
+  "envoy.extensions.filters.http.fault.v3.HTTPFault",
+  "envoy.extensions.filters.http.stateful_session.v3.StatefulSession",
+  "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+  "envoy.extensions.filters.http.rbac.v3.RBAC",
+]);
+
+/**
+ * Decodes and validates the HttpConnectionManager in `any`, found at `path` of a listener (`api_listener.api_listener`
+ * or `filter_chains[i].filters[j].typed_config`).
+ */
+export function validateHttpConnectionManager(any: Any, path: string, policy: HttpFilterPolicy, reject: Reject): HttpConnectionManagerModel {
+  const hcm = unpackAny(any, HttpConnectionManagerSchema, path, reject);
+  const maxStreamDuration = hcm.commonHttpProtocolOptions?.maxStreamDuration;
+  return Object.freeze({
+    routes: routeSource(hcm, path, reject),
+    httpFilters: httpFilters(hcm.httpFilters, fieldPath(path, "http_filters"), policy, reject),
+    maxStreamDurationMs:
+      maxStreamDuration === undefined
+        ? undefined
+        : durationMillis(maxStreamDuration, fieldPath(path, "common_http_protocol_options.max_stream_duration"), reject),
+  });
+}
+
+function routeSource(hcm: HttpConnectionManager, path: string, reject: Reject): HttpRouteSource {
+  const specifier = hcm.routeSpecifier;
+  switch (specifier.case) {
+    case "rds": {
+      const rds = specifier.value;
+      checkAdsOrSelf(rds.configSource, fieldPath(path, "rds.config_source"), reject);
+      if (rds.routeConfigName === "") reject(fieldPath(path, "rds.route_config_name"), "must not be empty");
+      return Object.freeze({ kind: "rds", routeConfigName: rds.routeConfigName });
+    }
+    case "routeConfig":
+      return Object.freeze({ kind: "inline", routeConfig: specifier.value });
+    case "scopedRoutes":
+      return reject(fieldPath(path, "scoped_routes"), "scoped routes are not supported");
+    default:
+      return reject(path, "must set rds or route_config");
+  }
+}
+
+/**
+ * Validates http_filters: unique non-empty names, the router filter last and nowhere else (it is terminal), and
+ * unknown filter types according to `policy`. An empty list is rejected (gRPC accepts it, then fails every call).
+ */
+function httpFilters(filters: readonly HttpFilter[], path: string, policy: HttpFilterPolicy, reject: Reject): readonly HttpFilterModel[] {
+  if (filters.length === 0) reject(path, `must end with the router filter (${ROUTER}); the list is empty`);
+  const names = new Set<string>();
+  const models = filters.map((filter, i): HttpFilterModel => {
+    const at = `${path}[${i}]`;
+    if (filter.name === "") reject(fieldPath(at, "name"), "must not be empty");
+    if (names.has(filter.name)) reject(fieldPath(at, "name"), `duplicate filter name ${JSON.stringify(filter.name)}`);
+    names.add(filter.name);
+    const config = filter.configType.case === "typedConfig" ? filter.configType.value : undefined;
+    const typeName = config === undefined ? "" : extensionTypeName(config, fieldPath(at, "typed_config"), reject);
+    const last = i === filters.length - 1;
+    if (typeName === ROUTER && !last) {
+      reject(at, `the router filter is terminal and must be last (it is at ${i} of ${filters.length})`);
+    }
+    if (last && typeName !== ROUTER) {
+      reject(at, `the last filter must be the router (${ROUTER}), got ${typeName === "" ? "a filter without typed_config" : typeName}`);
+    }
+    const known = KNOWN_HTTP_FILTER_TYPES.has(typeName);
+    if (!known && !filter.isOptional && policy === "strict") {
+      const what = filter.configType.case === "configDiscovery" ? "filter config discovery is not supported" : typeName === "" ? "typed_config is required" : `unsupported filter type ${typeName}`;
+      reject(fieldPath(at, filter.configType.case === "configDiscovery" ? "config_discovery" : "typed_config"), `${what} (set is_optional to let clients skip it)`);
+    }
+    return Object.freeze({ name: filter.name, typeName, config, isOptional: filter.isOptional, disabled: filter.disabled, known });
+  });
+  return Object.freeze(models);
+}

@@ -1,0 +1,138 @@
+import type { Any } from "@bufbuild/protobuf/wkt";
+import type { Address } from "../../gen/envoy/config/core/v3/address_pb.js";
+import type { FilterChain } from "../../gen/envoy/config/listener/v3/listener_components_pb.js";
+import { ListenerSchema, type Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
+import { HttpConnectionManagerSchema } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import type { RouteConfiguration as ThriftRouteConfiguration } from "../../gen/envoy/extensions/filters/network/thrift_proxy/v3/route_pb.js";
+import { ThriftProxySchema } from "../../gen/envoy/extensions/filters/network/thrift_proxy/v3/thrift_proxy_pb.js";
+import { messageType, type ResourceType } from "../client/resource-type.js";
+import { fieldPath, fieldRejecter, type Reject } from "./field-error.js";
+import { anyTypeName, checkAdsOrSelf, unpackAny } from "./field-types.js";
+import { validateHttpConnectionManager, type HttpConnectionManagerModel } from "./listener-http-connection-manager.js";
+
+/** Where in the listener a network filter was found. */
+export interface FilterPlace {
+  /** The field path of the filter's config, e.g. `api_listener.api_listener` or `filter_chains[0].filters[1].typed_config`. */
+  readonly path: string;
+  /** The filter chain's name; "" for an api_listener or an unnamed chain. */
+  readonly filterChainName: string;
+  /** filter_chain_match.destination_port of its chain, when set. */
+  readonly destinationPort: number | undefined;
+}
+
+/** An HttpConnectionManager found in a listener. */
+export type HttpConnectionManagerEntry = HttpConnectionManagerModel & FilterPlace;
+
+/** Where a ThriftProxy's routes come from. */
+export type ThriftRouteSource =
+  /** Fetched by thrift RDS (trds) under this name. */
+  | { readonly kind: "trds"; readonly routeConfigName: string }
+  /** Inline; kept as sent. */
+  | { readonly kind: "inline"; readonly routeConfig: ThriftRouteConfiguration }
+  /** Neither route_config nor trds: the proxy routes nothing. */
+  | { readonly kind: "none" };
+
+/** A ThriftProxy network filter found in a listener (e.g. put there by an EnvoyFilter, as kitex users do). */
+export interface ThriftProxyEntry extends FilterPlace {
+  readonly routes: ThriftRouteSource;
+}
+
+/** A validated Listener. */
+export interface ListenerModel {
+  readonly name: string;
+  /** `api`: a gRPC-style api_listener (GENERATOR=grpc); `socket`: an Envoy listener with filter chains (sidecar mode). */
+  readonly kind: "api" | "socket";
+  /** The listener's socket address when it has one (the service VIP for istiod's api listeners); IP not checked. */
+  readonly address: { readonly host: string; readonly port: number } | undefined;
+  /** Every HttpConnectionManager: the api_listener's one, or each one found across the filter chains, in order. */
+  readonly httpConnectionManagers: readonly HttpConnectionManagerEntry[];
+  /** Every ThriftProxy found across the filter chains, in order. */
+  readonly thriftProxies: readonly ThriftProxyEntry[];
+  /** False when the listener holds nothing a client can route with (e.g. only tcp_proxy filters): valid, but no routes. */
+  readonly hasRoutes: boolean;
+}
+
+const HCM_TYPE = HttpConnectionManagerSchema.typeName;
+const THRIFT_TYPE = ThriftProxySchema.typeName;
+const NO_HCMS: readonly HttpConnectionManagerEntry[] = Object.freeze([]);
+const NO_THRIFT: readonly ThriftProxyEntry[] = Object.freeze([]);
+
+/**
+ * Validates a Listener (LDS) into a ListenerModel; throws an INVALID_RESOURCE XdsError naming the field.
+ *
+ * An api_listener must hold an HttpConnectionManager whose HTTP filters follow gRFC A39 strictly. A socket listener
+ * is read the way a client needs it: HttpConnectionManager and ThriftProxy network filters are validated (HTTP
+ * filters tolerantly), everything else (listener_filters, tcp_proxy, istio.stats, unknown types) is skipped.
+ */
+export function validateListener(message: Listener, name: string): ListenerModel {
+  const reject = fieldRejecter("listener", name);
+  const address = socketAddress(message.address);
+  if (message.apiListener !== undefined) {
+    const any = message.apiListener.apiListener;
+    if (any === undefined) return reject("api_listener.api_listener", "is required");
+    const hcm = validateHttpConnectionManager(any, "api_listener.api_listener", "strict", reject);
+    const entry: HttpConnectionManagerEntry = Object.freeze({
+      ...hcm,
+      path: "api_listener.api_listener",
+      filterChainName: "",
+      destinationPort: undefined,
+    });
+    return Object.freeze({ name, kind: "api", address, httpConnectionManagers: Object.freeze([entry]), thriftProxies: NO_THRIFT, hasRoutes: true });
+  }
+  const hcms: HttpConnectionManagerEntry[] = [];
+  const thrifts: ThriftProxyEntry[] = [];
+  message.filterChains.forEach((chain, i) => readFilterChain(chain, `filter_chains[${i}]`, hcms, thrifts, reject));
+  if (message.defaultFilterChain !== undefined) {
+    readFilterChain(message.defaultFilterChain, "default_filter_chain", hcms, thrifts, reject);
+  }
+  return Object.freeze({
+    name,
+    kind: "socket",
+    address,
+    httpConnectionManagers: hcms.length === 0 ? NO_HCMS : Object.freeze(hcms),
+    thriftProxies: thrifts.length === 0 ? NO_THRIFT : Object.freeze(thrifts),
+    hasRoutes: hcms.length > 0 || thrifts.some((t) => t.routes.kind !== "none"),
+  });
+}
+
+/** LDS: Listener resources; SotW omission deletes them. */
+export const listenerType: ResourceType<ListenerModel> = messageType(ListenerSchema, {
+  deletedByOmission: true,
+  validate: validateListener,
+});
+
+function readFilterChain(chain: FilterChain, path: string, hcms: HttpConnectionManagerEntry[], thrifts: ThriftProxyEntry[], reject: Reject): void {
+  const destinationPort = chain.filterChainMatch?.destinationPort;
+  chain.filters.forEach((filter, j) => {
+    // Filters are told apart by their config type, not their name; ECDS filters and filters without config are skipped.
+    if (filter.configType.case !== "typedConfig") return;
+    const any = filter.configType.value;
+    const place: FilterPlace = { path: fieldPath(path, `filters[${j}].typed_config`), filterChainName: chain.name, destinationPort };
+    const type = anyTypeName(any);
+    if (type === HCM_TYPE) {
+      hcms.push(Object.freeze({ ...validateHttpConnectionManager(any, place.path, "tolerant", reject), ...place }));
+    } else if (type === THRIFT_TYPE) {
+      thrifts.push(Object.freeze({ ...place, routes: thriftRoutes(any, place.path, reject) }));
+    }
+  });
+}
+
+function thriftRoutes(any: Any, path: string, reject: Reject): ThriftRouteSource {
+  const proxy = unpackAny(any, ThriftProxySchema, path, reject);
+  // As in Envoy, trds wins over an inline route_config.
+  if (proxy.trds !== undefined) {
+    checkAdsOrSelf(proxy.trds.configSource, fieldPath(path, "trds.config_source"), reject);
+    if (proxy.trds.routeConfigName === "") reject(fieldPath(path, "trds.route_config_name"), "must not be empty");
+    return Object.freeze({ kind: "trds", routeConfigName: proxy.trds.routeConfigName });
+  }
+  if (proxy.routeConfig !== undefined) return Object.freeze({ kind: "inline", routeConfig: proxy.routeConfig });
+  return NO_THRIFT_ROUTES;
+}
+const NO_THRIFT_ROUTES: ThriftRouteSource = Object.freeze({ kind: "none" });
+
+function socketAddress(address: Address | undefined): ListenerModel["address"] {
+  if (address?.address.case !== "socketAddress") return undefined;
+  const socket = address.address.value;
+  const port = socket.portSpecifier.case === "portValue" ? socket.portSpecifier.value : 0;
+  return Object.freeze({ host: socket.address, port });
+}
