@@ -1,0 +1,151 @@
+import type { ConfigPath, ConfigReader } from "./config-reader.js";
+import { expandHost } from "./istio-names.js";
+import type {
+  ConnectionPoolSettings,
+  DestinationRule,
+  HashKey,
+  LoadBalancerSettings,
+  OutlierDetectionSettings,
+  ResourceMeta,
+  Subset,
+  TrafficPolicy,
+} from "./mesh-config-model.js";
+import { readOptionalDuration } from "./virtual-service-parser.js";
+
+const maxUint32 = 4294967295;
+
+/** Copies the defined entries of `values`, so optional fields stay absent (exactOptionalPropertyTypes). */
+function defined<T extends object>(values: { [K in keyof T]?: T[K] | undefined }): T {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as T;
+}
+
+function readHashKey(reader: ConfigReader, object: Record<string, unknown>, path: ConfigPath): HashKey {
+  const keys = ["httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName"].filter((k) => object[k] !== undefined);
+  if (keys.length !== 1) {
+    return reader.fail(path, "expected exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName");
+  }
+  const key = keys[0] as string;
+  switch (key) {
+    case "httpHeaderName":
+      return { kind: "header", name: reader.string(object[key], [...path, key]) };
+    case "httpQueryParameterName":
+      return { kind: "queryParameter", name: reader.string(object[key], [...path, key]) };
+    case "useSourceIp":
+      if (object[key] !== true) reader.expected([...path, key], "true", object[key]);
+      return { kind: "sourceIp" };
+    default: {
+      const cookiePath = [...path, key];
+      const cookie = reader.object(object[key], cookiePath, ["name", "path", "ttl"]);
+      const name = reader.string(cookie["name"], [...cookiePath, "name"]);
+      const cookieRoute = reader.optionalString(cookie["path"], [...cookiePath, "path"]);
+      const ttl = readOptionalDuration(reader, cookie["ttl"], [...cookiePath, "ttl"]);
+      return defined<Extract<HashKey, { kind: "cookie" }>>({ kind: "cookie", name, path: cookieRoute, ttl });
+    }
+  }
+}
+
+function readLoadBalancer(reader: ConfigReader, value: unknown, path: ConfigPath): LoadBalancerSettings {
+  const object = reader.object(value, path, ["simple", "consistentHash"]);
+  if (object["simple"] !== undefined && object["consistentHash"] !== undefined) {
+    reader.fail(path, "expected only one of simple, consistentHash");
+  }
+  const simple =
+    object["simple"] === undefined
+      ? undefined
+      : reader.oneOf(object["simple"], [...path, "simple"], ["UNSPECIFIED", "ROUND_ROBIN", "LEAST_REQUEST", "LEAST_CONN", "RANDOM"] as const);
+  if (object["consistentHash"] === undefined) return defined({ simple });
+  const hashPath = [...path, "consistentHash"];
+  const hash = reader.object(object["consistentHash"], hashPath, [
+    "httpHeaderName",
+    "httpCookie",
+    "useSourceIp",
+    "httpQueryParameterName",
+    "ringHash",
+    "minimumRingSize",
+  ]);
+  const key = readHashKey(reader, hash, hashPath);
+  let minimumRingSize = reader.optionalInteger(hash["minimumRingSize"], [...hashPath, "minimumRingSize"], 1, Number.MAX_SAFE_INTEGER);
+  if (hash["ringHash"] !== undefined) {
+    const ringPath = [...hashPath, "ringHash"];
+    const ring = reader.object(hash["ringHash"], ringPath, ["minimumRingSize"]);
+    minimumRingSize = reader.optionalInteger(ring["minimumRingSize"], [...ringPath, "minimumRingSize"], 1, Number.MAX_SAFE_INTEGER) ?? minimumRingSize;
+  }
+  return { consistentHash: defined({ key, minimumRingSize }) };
+}
+
+function readOutlierDetection(reader: ConfigReader, value: unknown, path: ConfigPath): OutlierDetectionSettings {
+  const object = reader.object(value, path, [
+    "consecutive5xxErrors",
+    "consecutiveGatewayErrors",
+    "interval",
+    "baseEjectionTime",
+    "maxEjectionPercent",
+    "minHealthPercent",
+  ]);
+  return defined({
+    consecutive5xxErrors: reader.optionalInteger(object["consecutive5xxErrors"], [...path, "consecutive5xxErrors"], 0, maxUint32),
+    consecutiveGatewayErrors: reader.optionalInteger(object["consecutiveGatewayErrors"], [...path, "consecutiveGatewayErrors"], 0, maxUint32),
+    interval: readOptionalDuration(reader, object["interval"], [...path, "interval"]),
+    baseEjectionTime: readOptionalDuration(reader, object["baseEjectionTime"], [...path, "baseEjectionTime"]),
+    maxEjectionPercent: reader.optionalInteger(object["maxEjectionPercent"], [...path, "maxEjectionPercent"], 0, 100),
+    minHealthPercent: reader.optionalInteger(object["minHealthPercent"], [...path, "minHealthPercent"], 0, 100),
+  });
+}
+
+function readConnectionPool(reader: ConfigReader, value: unknown, path: ConfigPath): ConnectionPoolSettings {
+  const object = reader.object(value, path, ["tcp", "http"]);
+  const out: { -readonly [K in keyof ConnectionPoolSettings]: ConnectionPoolSettings[K] } = {};
+  if (object["tcp"] !== undefined) {
+    const tcpPath = [...path, "tcp"];
+    const tcp = reader.object(object["tcp"], tcpPath, ["maxConnections", "connectTimeout"]);
+    out.tcp = defined({
+      maxConnections: reader.optionalInteger(tcp["maxConnections"], [...tcpPath, "maxConnections"], 0, maxUint32),
+      connectTimeout: readOptionalDuration(reader, tcp["connectTimeout"], [...tcpPath, "connectTimeout"]),
+    });
+  }
+  if (object["http"] !== undefined) {
+    const httpPath = [...path, "http"];
+    const fields = ["http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection", "maxRetries"] as const;
+    const http = reader.object(object["http"], httpPath, fields);
+    out.http = defined<NonNullable<ConnectionPoolSettings["http"]>>(Object.fromEntries(fields.map((f) => [f, reader.optionalInteger(http[f], [...httpPath, f], 0, maxUint32)])));
+  }
+  return out;
+}
+
+/** Reads a traffic policy (DestinationRule top level or subset). */
+export function readTrafficPolicy(reader: ConfigReader, value: unknown, path: ConfigPath): TrafficPolicy {
+  const object = reader.object(value, path, ["loadBalancer", "outlierDetection", "connectionPool"]);
+  return defined({
+    loadBalancer: object["loadBalancer"] === undefined ? undefined : readLoadBalancer(reader, object["loadBalancer"], [...path, "loadBalancer"]),
+    outlierDetection:
+      object["outlierDetection"] === undefined ? undefined : readOutlierDetection(reader, object["outlierDetection"], [...path, "outlierDetection"]),
+    connectionPool:
+      object["connectionPool"] === undefined ? undefined : readConnectionPool(reader, object["connectionPool"], [...path, "connectionPool"]),
+  });
+}
+
+function readSubset(reader: ConfigReader, value: unknown, path: ConfigPath): Subset {
+  const object = reader.object(value, path, ["name", "labels", "trafficPolicy"]);
+  const name = reader.string(object["name"], [...path, "name"]);
+  if (name.includes("|")) reader.fail([...path, "name"], `expected a subset name without "|", got ${JSON.stringify(name)}`);
+  const labels = reader.stringMap(object["labels"], [...path, "labels"]);
+  const trafficPolicy =
+    object["trafficPolicy"] === undefined ? undefined : readTrafficPolicy(reader, object["trafficPolicy"], [...path, "trafficPolicy"]);
+  return defined({ name, labels, trafficPolicy });
+}
+
+/** Reads a DestinationRule's `spec`; a short host is expanded with the resource's namespace. */
+export function readDestinationRule(reader: ConfigReader, meta: ResourceMeta, spec: unknown): DestinationRule {
+  const path = ["spec"];
+  const object = reader.object(spec, path, ["host", "trafficPolicy", "subsets"]);
+  const host = expandHost(reader.string(object["host"], [...path, "host"]), meta.namespace);
+  const trafficPolicy =
+    object["trafficPolicy"] === undefined ? undefined : readTrafficPolicy(reader, object["trafficPolicy"], [...path, "trafficPolicy"]);
+  const subsets = reader.list(object["subsets"], [...path, "subsets"]).map((each, i) => readSubset(reader, each, [...path, "subsets", i]));
+  const seen = new Set<string>();
+  subsets.forEach((subset, i) => {
+    if (seen.has(subset.name)) reader.fail([...path, "subsets", i, "name"], `duplicate subset "${subset.name}"`);
+    seen.add(subset.name);
+  });
+  return defined({ ...meta, host, trafficPolicy, subsets });
+}

@@ -1,0 +1,44 @@
+import type { DestinationRule, MeshConfig, ServiceEntry, ServicePort, VirtualService } from "./mesh-config-model.js";
+
+/** One service host of the mesh, from the ServiceEntry that declares it. */
+export interface MeshService {
+  /** The FQDN. */
+  readonly host: string;
+  readonly namespace: string;
+  readonly ports: readonly ServicePort[];
+  /** Virtual IPs; the listener address is the first, else 0.0.0.0 (as istiod does without a VIP). */
+  readonly addresses: readonly string[];
+  readonly entry: ServiceEntry;
+}
+
+/** The mesh config indexed by host, for the translations. */
+export interface MeshCatalog {
+  /** Every service host, sorted by host name. */
+  readonly services: readonly MeshService[];
+  /** The service declared for a host. */
+  service(host: string): MeshService | undefined;
+  /** The VirtualService whose hosts include `host`. */
+  virtualService(host: string): VirtualService | undefined;
+  /** The DestinationRule for `host`. */
+  destinationRule(host: string): DestinationRule | undefined;
+}
+
+/** Indexes a parsed mesh config by host (the parser already rejected duplicate claims). */
+export function buildMeshCatalog(config: MeshConfig): MeshCatalog {
+  const services = new Map<string, MeshService>();
+  for (const entry of config.serviceEntries) {
+    for (const host of entry.hosts) {
+      services.set(host, { host, namespace: entry.namespace, ports: entry.ports, addresses: entry.addresses, entry });
+    }
+  }
+  const virtualServices = new Map<string, VirtualService>();
+  for (const vs of config.virtualServices) for (const host of vs.hosts) virtualServices.set(host, vs);
+  const destinationRules = new Map(config.destinationRules.map((dr) => [dr.host, dr] as const));
+  const sorted = [...services.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+  return {
+    services: sorted,
+    service: (host) => services.get(host),
+    virtualService: (host) => virtualServices.get(host),
+    destinationRule: (host) => destinationRules.get(host),
+  };
+}

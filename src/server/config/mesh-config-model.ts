@@ -1,0 +1,159 @@
+import type { Message } from "@bufbuild/protobuf";
+import type { ProtoDuration } from "./istio-duration.js";
+
+/** A string condition as Istio writes it: exactly one of exact, prefix or regex (RE2, full match). */
+export interface StringMatch {
+  readonly kind: "exact" | "prefix" | "regex";
+  readonly value: string;
+}
+
+/** Where a resource came from, and its Kubernetes-style identity. */
+export interface ResourceMeta {
+  readonly name: string;
+  /** The resource's namespace; "default" when metadata.namespace is absent. */
+  readonly namespace: string;
+  /** The resource's document in the file, counting from 1. */
+  readonly document: number;
+}
+
+/** One `VirtualService.spec.http[].match[]` entry (the subset of Istio's fields rxds supports). */
+export interface HttpMatch {
+  readonly name?: string;
+  readonly uri?: StringMatch;
+  /** Header conditions in file order (translation sorts them by name, as istiod does). */
+  readonly headers: readonly { readonly name: string; readonly match: StringMatch }[];
+  readonly ignoreUriCase: boolean;
+}
+
+/** One weighted destination of a route; `host` is already expanded to a FQDN. */
+export interface RouteDestination {
+  readonly host: string;
+  readonly subset?: string;
+  readonly port?: number;
+  /** The weight as written; 0 when absent. */
+  readonly weight: number;
+}
+
+/** A route's retry policy. */
+export interface HttpRetry {
+  readonly attempts: number;
+  readonly perTryTimeout?: ProtoDuration;
+  readonly retryOn?: string;
+}
+
+/** One `VirtualService.spec.http[]` entry. */
+export interface HttpRoute {
+  readonly name?: string;
+  /** Empty: the entry matches everything (a catch-all). */
+  readonly match: readonly HttpMatch[];
+  readonly route: readonly RouteDestination[];
+  readonly timeout?: ProtoDuration;
+  readonly retries?: HttpRetry;
+}
+
+/** An Istio VirtualService; `hosts` are FQDNs. */
+export interface VirtualService extends ResourceMeta {
+  readonly hosts: readonly string[];
+  readonly http: readonly HttpRoute[];
+}
+
+/** The key a consistent hash uses. */
+export type HashKey =
+  | { readonly kind: "header"; readonly name: string }
+  | { readonly kind: "cookie"; readonly name: string; readonly path?: string; readonly ttl?: ProtoDuration }
+  | { readonly kind: "sourceIp" }
+  | { readonly kind: "queryParameter"; readonly name: string };
+
+/** `loadBalancer` of a traffic policy. */
+export interface LoadBalancerSettings {
+  readonly simple?: "UNSPECIFIED" | "ROUND_ROBIN" | "LEAST_REQUEST" | "LEAST_CONN" | "RANDOM";
+  readonly consistentHash?: { readonly key: HashKey; readonly minimumRingSize?: number };
+}
+
+/** `outlierDetection` of a traffic policy. */
+export interface OutlierDetectionSettings {
+  readonly consecutive5xxErrors?: number;
+  readonly consecutiveGatewayErrors?: number;
+  readonly interval?: ProtoDuration;
+  readonly baseEjectionTime?: ProtoDuration;
+  readonly maxEjectionPercent?: number;
+  readonly minHealthPercent?: number;
+}
+
+/** `connectionPool` of a traffic policy. */
+export interface ConnectionPoolSettings {
+  readonly tcp?: { readonly maxConnections?: number; readonly connectTimeout?: ProtoDuration };
+  readonly http?: {
+    readonly http1MaxPendingRequests?: number;
+    readonly http2MaxRequests?: number;
+    readonly maxRequestsPerConnection?: number;
+    readonly maxRetries?: number;
+  };
+}
+
+/** A DestinationRule traffic policy (top level or per subset). */
+export interface TrafficPolicy {
+  readonly loadBalancer?: LoadBalancerSettings;
+  readonly outlierDetection?: OutlierDetectionSettings;
+  readonly connectionPool?: ConnectionPoolSettings;
+}
+
+/** A named group of endpoints selected by labels. */
+export interface Subset {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly trafficPolicy?: TrafficPolicy;
+}
+
+/** An Istio DestinationRule; `host` is a FQDN. */
+export interface DestinationRule extends ResourceMeta {
+  readonly host: string;
+  readonly trafficPolicy?: TrafficPolicy;
+  readonly subsets: readonly Subset[];
+}
+
+/** A port a service listens on. */
+export interface ServicePort {
+  readonly number: number;
+  readonly name: string;
+  /** Upper case (HTTP, HTTP2, GRPC, TCP, …); undefined means sniffed, which counts as HTTP. */
+  readonly protocol?: string;
+  readonly targetPort?: number;
+}
+
+/** One instance of a service, as a ServiceEntry endpoint. */
+export interface WorkloadEndpoint {
+  readonly address: string;
+  /** Port name → the port this instance listens on for it. */
+  readonly ports: Readonly<Record<string, number>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly weight?: number;
+}
+
+/** An Istio ServiceEntry: the services and their instances (rxds has no Kubernetes registry). */
+export interface ServiceEntry extends ResourceMeta {
+  /** FQDNs (a name without a dot is expanded with the namespace, as for a Kubernetes Service). */
+  readonly hosts: readonly string[];
+  /** Virtual IPs (`spec.addresses`). */
+  readonly addresses: readonly string[];
+  readonly ports: readonly ServicePort[];
+  readonly endpoints: readonly WorkloadEndpoint[];
+  readonly resolution: "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN";
+}
+
+/** An Envoy v3 resource written directly in proto3 JSON (`@type: …`). */
+export interface RawXdsResource {
+  readonly typeUrl: string;
+  readonly name: string;
+  readonly message: Message;
+  readonly document: number;
+}
+
+/** Everything a mesh config file declares, validated. */
+export interface MeshConfig {
+  readonly file: string;
+  readonly virtualServices: readonly VirtualService[];
+  readonly destinationRules: readonly DestinationRule[];
+  readonly serviceEntries: readonly ServiceEntry[];
+  readonly raw: readonly RawXdsResource[];
+}

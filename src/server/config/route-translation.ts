@@ -1,0 +1,248 @@
+import { create } from "@bufbuild/protobuf";
+import { AnySchema, DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
+import { MetadataSchema } from "../../../gen/envoy/config/core/v3/base_pb.js";
+import {
+  HeaderMatcherSchema,
+  RetryPolicySchema,
+  RouteAction_HashPolicySchema,
+  RouteAction_MaxStreamDurationSchema,
+  RouteActionSchema,
+  RouteMatchSchema,
+  RouteSchema,
+  WeightedCluster_ClusterWeightSchema,
+  WeightedClusterSchema,
+  type RetryPolicy,
+  type Route,
+  type RouteAction,
+  type RouteAction_HashPolicy,
+  type RouteMatch,
+} from "../../../gen/envoy/config/route/v3/route_components_pb.js";
+import { RegexMatcherSchema } from "../../../gen/envoy/type/matcher/v3/regex_pb.js";
+import { StringMatcherSchema, type StringMatcher } from "../../../gen/envoy/type/matcher/v3/string_pb.js";
+import { clusterName } from "./istio-names.js";
+import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
+import type { HashKey, HttpMatch, HttpRetry, HttpRoute, RouteDestination, StringMatch, VirtualService } from "./mesh-config-model.js";
+
+/** How the routes are built. */
+export interface RouteBuildOptions {
+  /** True for GENERATOR=grpc clients: timeouts go to `max_stream_duration`, else to `max_grpc_timeout`. */
+  readonly proxyless: boolean;
+}
+
+const noTimeout = (): Duration => create(DurationSchema, { seconds: 0n, nanos: 0 });
+
+/** istiod's mesh default retry policy (`retry.DefaultPolicy`, without the 503 code newer istiod drops). */
+function defaultRetryPolicy(consistentHash: boolean): RetryPolicy {
+  return create(RetryPolicySchema, {
+    retryOn: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
+    numRetries: 2,
+    hostSelectionRetryMaxAttempts: 5n,
+    // With consistent hashing istiod leaves out the previous-hosts predicate (DefaultConsistentHashPolicy).
+    retryHostPredicate: consistentHash
+      ? []
+      : [
+          {
+            name: "envoy.retry_host_predicates.previous_hosts",
+            configType: {
+              case: "typedConfig",
+              value: create(AnySchema, {
+                typeUrl: "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
+                value: new Uint8Array(0),
+              }),
+            },
+          },
+        ],
+  });
+}
+
+/** `retry.ConvertPolicy`: absent → mesh default; attempts 0 → none; status codes in retryOn → retriable_status_codes. */
+export function translateRetries(retries: HttpRetry | undefined, consistentHash: boolean): RetryPolicy | undefined {
+  const out = defaultRetryPolicy(consistentHash);
+  if (retries === undefined) return out;
+  if (retries.attempts <= 0) return undefined;
+  out.numRetries = retries.attempts;
+  if (retries.retryOn !== undefined) {
+    const conditions: string[] = [];
+    const codes: number[] = [];
+    for (const part of retries.retryOn.split(",").map((p) => p.trim())) {
+      if (part === "") continue;
+      const code = /^\d+$/.test(part) ? Number(part) : NaN;
+      if (code >= 100 && code <= 599) codes.push(code);
+      else conditions.push(part);
+    }
+    out.retryOn = conditions.join(",");
+    out.retriableStatusCodes = codes;
+    if (codes.length > 0 && !out.retryOn.includes("retriable-status-codes")) out.retryOn += ",retriable-status-codes";
+  }
+  if (retries.perTryTimeout !== undefined) out.perTryTimeout = create(DurationSchema, retries.perTryTimeout);
+  return out;
+}
+
+/** `consistentHashToHashPolicy`: a DestinationRule hash key as a route hash policy. */
+export function translateHashKey(key: HashKey): RouteAction_HashPolicy {
+  switch (key.kind) {
+    case "header":
+      return create(RouteAction_HashPolicySchema, { policySpecifier: { case: "header", value: { headerName: key.name } } });
+    case "queryParameter":
+      return create(RouteAction_HashPolicySchema, { policySpecifier: { case: "queryParameter", value: { name: key.name } } });
+    case "sourceIp":
+      return create(RouteAction_HashPolicySchema, { policySpecifier: { case: "connectionProperties", value: { sourceIp: true } } });
+    case "cookie":
+      return create(RouteAction_HashPolicySchema, {
+        policySpecifier: {
+          case: "cookie",
+          value: { name: key.name, path: key.path ?? "", ...(key.ttl === undefined ? {} : { ttl: key.ttl }) },
+        },
+      });
+  }
+}
+
+function toStringMatcher(match: StringMatch): StringMatcher {
+  if (match.kind === "regex") return create(StringMatcherSchema, { matchPattern: { case: "safeRegex", value: { regex: match.value } } });
+  return create(StringMatcherSchema, { matchPattern: { case: match.kind, value: match.value } });
+}
+
+/** `TranslateRouteMatch`: uri → path/prefix/safe_regex; headers sorted by name (regex "*" → present). */
+export function translateMatch(match: HttpMatch | undefined): RouteMatch {
+  const out = create(RouteMatchSchema, { pathSpecifier: { case: "prefix", value: "/" }, caseSensitive: !(match?.ignoreUriCase ?? false) });
+  if (match === undefined) return out;
+  const headers = [...match.headers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  out.headers = headers.map(({ name, match: condition }) =>
+    condition.kind === "regex" && condition.value === "*"
+      ? create(HeaderMatcherSchema, { name, headerMatchSpecifier: { case: "presentMatch", value: true } })
+      : create(HeaderMatcherSchema, { name, headerMatchSpecifier: { case: "stringMatch", value: toStringMatcher(condition) } }),
+  );
+  if (match.uri !== undefined) {
+    const { kind, value } = match.uri;
+    out.pathSpecifier =
+      kind === "exact"
+        ? { case: "path", value }
+        : kind === "prefix"
+          ? { case: "prefix", value }
+          : { case: "safeRegex", value: create(RegexMatcherSchema, { regex: value }) };
+  }
+  return out;
+}
+
+/** `IsCatchAllRoute`: prefix "/" (or regex ".*") and no header condition. */
+function isCatchAll(match: RouteMatch): boolean {
+  const path = match.pathSpecifier;
+  const all = (path.case === "prefix" && path.value === "/") || (path.case === "safeRegex" && path.value.regex === ".*");
+  return all && match.headers.length === 0 && match.queryParameters.length === 0;
+}
+
+/** `setTimeout`: timeout (0s when unset) and, for proxyless, max_stream_duration; else max_grpc_timeout. */
+function applyTimeout(action: RouteAction, timeout: Duration, proxyless: boolean): void {
+  action.timeout = timeout;
+  if (proxyless) action.maxStreamDuration = create(RouteAction_MaxStreamDurationSchema, { maxStreamDuration: timeout });
+  else action.maxGrpcTimeout = timeout;
+}
+
+/** The consistent hash key the destination's DestinationRule asks for (subset policy first). */
+function hashKeyFor(catalog: MeshCatalog, destination: RouteDestination): HashKey | undefined {
+  const rule = catalog.destinationRule(destination.host);
+  if (rule === undefined) return undefined;
+  const subset = rule.subsets.find((s) => s.name === destination.subset);
+  return (subset?.trafficPolicy?.loadBalancer?.consistentHash ?? rule.trafficPolicy?.loadBalancer?.consistentHash)?.key;
+}
+
+/** `GetDestinationCluster`: the port is destination.port, else the service's only port, else the listener port. */
+function destinationCluster(catalog: MeshCatalog, destination: RouteDestination, listenerPort: number): { name: string; port: number } {
+  const service = catalog.service(destination.host);
+  const only = service !== undefined && service.ports.length === 1 ? service.ports[0]?.number : undefined;
+  const port = destination.port ?? only ?? listenerPort;
+  return { name: clusterName(port, destination.subset ?? "", destination.host), port };
+}
+
+/** `GetRouteOperation`: `<host>:<port><path>` for one cluster, else `<vs name>:<port><path>`. */
+function operation(match: RouteMatch, single: { host: string; port: number } | undefined, vsName: string, port: number): string {
+  const path = match.pathSpecifier;
+  const suffix = path.case === "prefix" ? `${path.value}*` : path.case === "path" ? path.value : path.case === "safeRegex" ? path.value.regex : "/*";
+  return single === undefined ? `${vsName}:${port}${suffix}` : `${single.host}:${single.port}${suffix}`;
+}
+
+function translateRoute(
+  catalog: MeshCatalog,
+  vs: VirtualService,
+  http: HttpRoute,
+  match: HttpMatch | undefined,
+  listenerPort: number,
+  options: RouteBuildOptions,
+): Route {
+  const action = create(RouteActionSchema);
+  applyTimeout(action, http.timeout === undefined ? noTimeout() : create(DurationSchema, http.timeout), options.proxyless);
+  let consistentHash = false;
+  let single: { host: string; port: number } | undefined;
+  if (http.route.length === 1) {
+    const destination = http.route[0] as RouteDestination;
+    const cluster = destinationCluster(catalog, destination, listenerPort);
+    action.clusterSpecifier = { case: "cluster", value: cluster.name };
+    single = { host: destination.host, port: cluster.port };
+    const key = hashKeyFor(catalog, destination);
+    if (key !== undefined) action.hashPolicy.push(translateHashKey(key));
+    consistentHash = key !== undefined;
+  } else {
+    const clusters = http.route
+      .filter((destination) => destination.weight !== 0)
+      .map((destination) => {
+        const key = hashKeyFor(catalog, destination);
+        if (key !== undefined) action.hashPolicy.push(translateHashKey(key));
+        const name = destinationCluster(catalog, destination, listenerPort).name;
+        return create(WeightedCluster_ClusterWeightSchema, { name, weight: destination.weight });
+      });
+    action.clusterSpecifier = { case: "weightedClusters", value: create(WeightedClusterSchema, { clusters }) };
+  }
+  const retryPolicy = translateRetries(http.retries, consistentHash);
+  if (retryPolicy !== undefined) action.retryPolicy = retryPolicy;
+  const routeMatch = translateMatch(match);
+  const name = http.name === undefined ? (match?.name ?? "") : match?.name === undefined ? http.name : `${http.name}.${match.name}`;
+  const config = `/apis/networking.istio.io/v1/namespaces/${vs.namespace}/virtual-service/${vs.name}`;
+  return create(RouteSchema, {
+    name,
+    match: routeMatch,
+    action: { case: "route", value: action },
+    metadata: create(MetadataSchema, { filterMetadata: { istio: { config } } }),
+    decorator: { operation: operation(routeMatch, single, vs.name, listenerPort) },
+  });
+}
+
+/** `BuildDefaultHTTPOutboundRoute`: "default", prefix "/", the port's cluster, mesh retries, no timeout. */
+function defaultRoute(catalog: MeshCatalog, service: MeshService, port: number): Route {
+  const action = create(RouteActionSchema, { clusterSpecifier: { case: "cluster", value: clusterName(port, "", service.host) } });
+  const key = catalog.destinationRule(service.host)?.trafficPolicy?.loadBalancer?.consistentHash?.key;
+  if (key !== undefined) action.hashPolicy.push(translateHashKey(key));
+  action.retryPolicy = defaultRetryPolicy(false);
+  // istiod builds the default route's timeouts without the proxy, so even proxyless clients get max_grpc_timeout.
+  applyTimeout(action, noTimeout(), false);
+  return create(RouteSchema, {
+    name: "default",
+    match: translateMatch(undefined),
+    action: { case: "route", value: action },
+    decorator: { operation: `${service.host}:${port}/*` },
+  });
+}
+
+/**
+ * The routes of a service's virtual host on `port`, as istiod builds them: the VirtualService's
+ * http entries in order, one route per match, stopping after the first catch-all (so a catch-all
+ * is always last); istiod adds no route after a VirtualService without a catch-all. Without a
+ * VirtualService (or with one that yields no route), the single default route.
+ */
+export function translateRoutes(catalog: MeshCatalog, service: MeshService, port: number, options: RouteBuildOptions): Route[] {
+  const vs = catalog.virtualService(service.host);
+  const out: Route[] = [];
+  for (const http of vs?.http ?? []) {
+    const matches: (HttpMatch | undefined)[] = http.match.length === 0 ? [undefined] : [...http.match];
+    let caughtAll = false;
+    for (const match of matches) {
+      const route = translateRoute(catalog, vs as VirtualService, http, match, port, options);
+      out.push(route);
+      if (route.match !== undefined && isCatchAll(route.match)) {
+        caughtAll = true;
+        break;
+      }
+    }
+    if (caughtAll) break;
+  }
+  return out.length > 0 ? out : [defaultRoute(catalog, service, port)];
+}

@@ -1,0 +1,71 @@
+import type { ConfigPath, ConfigReader } from "./config-reader.js";
+import { expandHost } from "./istio-names.js";
+import type { ResourceMeta, ServiceEntry, ServicePort, WorkloadEndpoint } from "./mesh-config-model.js";
+
+const protocols = ["HTTP", "HTTP2", "HTTPS", "GRPC", "GRPC-WEB", "TCP", "TLS", "UDP", "MONGO", "MYSQL", "REDIS", "THRIFT"] as const;
+
+function readPort(reader: ConfigReader, value: unknown, path: ConfigPath): ServicePort {
+  const object = reader.object(value, path, ["number", "name", "protocol", "targetPort"]);
+  const number = reader.integer(object["number"], [...path, "number"], 1, 65535);
+  const name = reader.string(object["name"], [...path, "name"]);
+  const protocolText = reader.optionalString(object["protocol"], [...path, "protocol"]);
+  const protocol = protocolText === undefined ? undefined : reader.oneOf(protocolText.toUpperCase(), [...path, "protocol"], protocols);
+  const targetPort = reader.optionalInteger(object["targetPort"], [...path, "targetPort"], 1, 65535);
+  return {
+    number,
+    name,
+    ...(protocol === undefined ? {} : { protocol }),
+    ...(targetPort === undefined ? {} : { targetPort }),
+  };
+}
+
+function readEndpoint(reader: ConfigReader, value: unknown, path: ConfigPath, portNames: ReadonlySet<string>): WorkloadEndpoint {
+  const object = reader.object(value, path, ["address", "ports", "labels", "weight"]);
+  const address = reader.string(object["address"], [...path, "address"]);
+  const portsPath = [...path, "ports"];
+  const ports: Record<string, number> = {};
+  if (object["ports"] !== undefined) {
+    const map = reader.object(object["ports"], portsPath, [...portNames]);
+    for (const [name, port] of Object.entries(map)) ports[name] = reader.integer(port, [...portsPath, name], 1, 65535);
+  }
+  const labels = reader.stringMap(object["labels"], [...path, "labels"]);
+  const weight = reader.optionalInteger(object["weight"], [...path, "weight"], 1, 4294967295);
+  return { address, ports, labels, ...(weight === undefined ? {} : { weight }) };
+}
+
+/**
+ * Reads a ServiceEntry's `spec`: the hosts, their ports and their instances. Unlike istiod, a host
+ * without a dot is expanded with the namespace, because here a ServiceEntry stands in for a
+ * Kubernetes Service.
+ */
+export function readServiceEntry(reader: ConfigReader, meta: ResourceMeta, spec: unknown): ServiceEntry {
+  const path = ["spec"];
+  const object = reader.object(spec, path, ["hosts", "addresses", "ports", "location", "resolution", "endpoints"]);
+  const hostsPath = [...path, "hosts"];
+  const hosts = reader.list(object["hosts"], hostsPath).map((host, i) => {
+    const text = reader.string(host, [...hostsPath, i]);
+    if (text.includes("*")) reader.fail([...hostsPath, i], `expected a host without wildcards, got ${JSON.stringify(text)}`);
+    return expandHost(text, meta.namespace);
+  });
+  if (hosts.length === 0) reader.expected(hostsPath, "at least one host", object["hosts"]);
+  const addresses = reader.list(object["addresses"], [...path, "addresses"]).map((a, i) => reader.string(a, [...path, "addresses", i]));
+  const portsPath = [...path, "ports"];
+  const ports = reader.list(object["ports"], portsPath).map((port, i) => readPort(reader, port, [...portsPath, i]));
+  if (ports.length === 0) reader.expected(portsPath, "at least one port", object["ports"]);
+  const numbers = new Set<number>();
+  const names = new Set<string>();
+  ports.forEach((port, i) => {
+    if (numbers.has(port.number)) reader.fail([...portsPath, i, "number"], `duplicate port ${port.number}`);
+    if (names.has(port.name)) reader.fail([...portsPath, i, "name"], `duplicate port name "${port.name}"`);
+    numbers.add(port.number);
+    names.add(port.name);
+  });
+  if (object["location"] !== undefined) reader.oneOf(object["location"], [...path, "location"], ["MESH_INTERNAL", "MESH_EXTERNAL"]);
+  const resolution =
+    object["resolution"] === undefined
+      ? "NONE"
+      : reader.oneOf(object["resolution"], [...path, "resolution"], ["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"] as const);
+  const endpointsPath = [...path, "endpoints"];
+  const endpoints = reader.list(object["endpoints"], endpointsPath).map((each, i) => readEndpoint(reader, each, [...endpointsPath, i], names));
+  return { ...meta, hosts, addresses, ports, endpoints, resolution };
+}

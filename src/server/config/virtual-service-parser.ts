@@ -1,0 +1,113 @@
+import type { ConfigPath, ConfigReader } from "./config-reader.js";
+import { parseIstioDuration, type ProtoDuration } from "./istio-duration.js";
+import { expandHost } from "./istio-names.js";
+import type { HttpMatch, HttpRetry, HttpRoute, ResourceMeta, RouteDestination, StringMatch, VirtualService } from "./mesh-config-model.js";
+
+/** Reads an Istio StringMatch: a mapping with exactly one of exact, prefix, regex. */
+export function readStringMatch(reader: ConfigReader, value: unknown, path: ConfigPath): StringMatch {
+  const object = reader.object(value, path, ["exact", "prefix", "regex"]);
+  const kinds = Object.keys(object) as StringMatch["kind"][];
+  if (kinds.length !== 1) return reader.expected(path, "exactly one of exact, prefix, regex", value);
+  const kind = kinds[0] as StringMatch["kind"];
+  return { kind, value: reader.string(object[kind], [...path, kind], kind !== "regex") };
+}
+
+/** Reads a duration field (`0.5s`, `100ms`, `1m`). */
+export function readDuration(reader: ConfigReader, value: unknown, path: ConfigPath): ProtoDuration {
+  const parsed = typeof value === "string" ? parseIstioDuration(value) : undefined;
+  return parsed ?? reader.expected(path, 'a duration such as "0.5s", "100ms" or "1m"', value);
+}
+
+/** Reads an optional duration field. */
+export function readOptionalDuration(reader: ConfigReader, value: unknown, path: ConfigPath): ProtoDuration | undefined {
+  return value === undefined ? undefined : readDuration(reader, value, path);
+}
+
+function readMatch(reader: ConfigReader, value: unknown, path: ConfigPath): HttpMatch {
+  const object = reader.object(value, path, ["name", "uri", "headers", "ignoreUriCase"]);
+  const name = reader.optionalString(object["name"], [...path, "name"]);
+  const uri = object["uri"] === undefined ? undefined : readStringMatch(reader, object["uri"], [...path, "uri"]);
+  const headers: { name: string; match: StringMatch }[] = [];
+  if (object["headers"] !== undefined) {
+    const headersPath = [...path, "headers"];
+    const map = reader.object(object["headers"], headersPath, Object.keys(object["headers"] ?? {}));
+    for (const [header, match] of Object.entries(map)) {
+      if (header === "" || header !== header.toLowerCase()) {
+        reader.fail([...headersPath, header], "expected a lower-case header name");
+      }
+      headers.push({ name: header, match: readStringMatch(reader, match, [...headersPath, header]) });
+    }
+  }
+  const ignoreUriCase = reader.optionalBoolean(object["ignoreUriCase"], [...path, "ignoreUriCase"]) ?? false;
+  return {
+    ...(name === undefined ? {} : { name }),
+    ...(uri === undefined ? {} : { uri }),
+    headers,
+    ignoreUriCase,
+  };
+}
+
+function readDestination(reader: ConfigReader, value: unknown, path: ConfigPath, namespace: string): RouteDestination {
+  const object = reader.object(value, path, ["destination", "weight"]);
+  const destinationPath = [...path, "destination"];
+  const destination = reader.object(object["destination"], destinationPath, ["host", "subset", "port"]);
+  const host = expandHost(reader.string(destination["host"], [...destinationPath, "host"]), namespace);
+  const subset = reader.optionalString(destination["subset"], [...destinationPath, "subset"]);
+  let port: number | undefined;
+  if (destination["port"] !== undefined) {
+    const portPath = [...destinationPath, "port"];
+    const portObject = reader.object(destination["port"], portPath, ["number"]);
+    port = reader.integer(portObject["number"], [...portPath, "number"], 1, 65535);
+  }
+  const weight = reader.optionalInteger(object["weight"], [...path, "weight"], 0, 100) ?? 0;
+  return {
+    host,
+    ...(subset === undefined || subset === "" ? {} : { subset }),
+    ...(port === undefined ? {} : { port }),
+    weight,
+  };
+}
+
+function readRetries(reader: ConfigReader, value: unknown, path: ConfigPath): HttpRetry {
+  const object = reader.object(value, path, ["attempts", "perTryTimeout", "retryOn"]);
+  const attempts = reader.integer(object["attempts"] ?? 0, [...path, "attempts"], 0, 2 ** 31 - 1);
+  const perTryTimeout = readOptionalDuration(reader, object["perTryTimeout"], [...path, "perTryTimeout"]);
+  const retryOn = reader.optionalString(object["retryOn"], [...path, "retryOn"]);
+  return {
+    attempts,
+    ...(perTryTimeout === undefined ? {} : { perTryTimeout }),
+    ...(retryOn === undefined || retryOn === "" ? {} : { retryOn }),
+  };
+}
+
+function readHttpRoute(reader: ConfigReader, value: unknown, path: ConfigPath, namespace: string): HttpRoute {
+  const object = reader.object(value, path, ["name", "match", "route", "timeout", "retries"]);
+  const name = reader.optionalString(object["name"], [...path, "name"]);
+  const match = reader.list(object["match"], [...path, "match"]).map((each, i) => readMatch(reader, each, [...path, "match", i]));
+  const routePath = [...path, "route"];
+  const route = reader.list(object["route"], routePath).map((each, i) => readDestination(reader, each, [...routePath, i], namespace));
+  if (route.length === 0) reader.expected(routePath, "at least one destination", object["route"]);
+  if (route.length > 1 && route.every((destination) => destination.weight === 0)) {
+    reader.fail(routePath, "expected a non-zero weight on at least one of several destinations");
+  }
+  const timeout = readOptionalDuration(reader, object["timeout"], [...path, "timeout"]);
+  const retries = object["retries"] === undefined ? undefined : readRetries(reader, object["retries"], [...path, "retries"]);
+  return {
+    ...(name === undefined || name === "" ? {} : { name }),
+    match,
+    route,
+    ...(timeout === undefined ? {} : { timeout }),
+    ...(retries === undefined ? {} : { retries }),
+  };
+}
+
+/** Reads a VirtualService's `spec`; short hosts are expanded with the resource's namespace. */
+export function readVirtualService(reader: ConfigReader, meta: ResourceMeta, spec: unknown): VirtualService {
+  const path = ["spec"];
+  const object = reader.object(spec, path, ["hosts", "http"]);
+  const hostsPath = [...path, "hosts"];
+  const hosts = reader.list(object["hosts"], hostsPath).map((host, i) => expandHost(reader.string(host, [...hostsPath, i]), meta.namespace));
+  if (hosts.length === 0) reader.expected(hostsPath, "at least one host", object["hosts"]);
+  const http = reader.list(object["http"], [...path, "http"]).map((each, i) => readHttpRoute(reader, each, [...path, "http", i], meta.namespace));
+  return { ...meta, hosts, http };
+}

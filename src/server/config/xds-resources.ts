@@ -1,0 +1,59 @@
+import { createRegistry, type Message } from "@bufbuild/protobuf";
+import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
+import { file_envoy_config_cluster_v3_cluster } from "../../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { file_envoy_config_endpoint_v3_endpoint } from "../../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import { file_envoy_config_listener_v3_listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
+import { file_envoy_config_route_v3_route } from "../../../gen/envoy/config/route/v3/route_pb.js";
+import { file_envoy_extensions_filters_http_router_v3_router } from "../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
+import { file_envoy_extensions_filters_network_http_connection_manager_v3_http_connection_manager } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import { file_envoy_extensions_filters_network_thrift_proxy_v3_thrift_proxy } from "../../../gen/envoy/extensions/filters/network/thrift_proxy/v3/thrift_proxy_pb.js";
+import { file_istio_networking_nds_v1_nds } from "../../../gen/istio/networking/nds/v1/nds_pb.js";
+import { XdsError } from "../../xds-error.js";
+
+/** Type URL of a Listener (LDS). */
+export const listenerTypeUrl = "type.googleapis.com/envoy.config.listener.v3.Listener";
+/** Type URL of a RouteConfiguration (RDS). */
+export const routeConfigurationTypeUrl = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+/** Type URL of a Cluster (CDS). */
+export const clusterTypeUrl = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+/** Type URL of a ClusterLoadAssignment (EDS). */
+export const endpointsTypeUrl = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+/** Type URL of Istio's NDS name table. */
+export const nameTableTypeUrl = "type.googleapis.com/istio.networking.nds.v1.NameTable";
+
+/** The resources a translation produces: type URL → resource name → message. */
+export type XdsResources = Map<string, Map<string, Message>>;
+
+/**
+ * The message types the config layer decodes and packs: the four xDS resource types, Istio's
+ * name table, and the filters that appear inside their Anys.
+ */
+export const xdsResourceRegistry = createRegistry(
+  file_envoy_config_listener_v3_listener,
+  file_envoy_config_route_v3_route,
+  file_envoy_config_cluster_v3_cluster,
+  file_envoy_config_endpoint_v3_endpoint,
+  file_envoy_extensions_filters_network_http_connection_manager_v3_http_connection_manager,
+  file_envoy_extensions_filters_http_router_v3_router,
+  file_envoy_extensions_filters_network_thrift_proxy_v3_thrift_proxy,
+  file_istio_networking_nds_v1_nds,
+);
+
+/** Adds (or replaces) one resource under its type URL. */
+export function putResource(resources: XdsResources, typeUrl: string, name: string, message: Message): void {
+  let byName = resources.get(typeUrl);
+  if (byName === undefined) {
+    byName = new Map();
+    resources.set(typeUrl, byName);
+  }
+  byName.set(name, message);
+}
+
+/** Packs a produced resource into an Any, for a DiscoveryResponse. */
+export function packResource(message: Message): Any {
+  const schema = xdsResourceRegistry.getMessage(message.$typeName);
+  if (schema === undefined) {
+    throw new XdsError("INVALID_ARGUMENT", `cannot pack message ${message.$typeName}: not a known xDS resource type`);
+  }
+  return anyPack(schema, message);
+}
