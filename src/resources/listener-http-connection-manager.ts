@@ -1,5 +1,4 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
-import type { RouteConfiguration } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { RouterSchema } from "../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import {
   HttpConnectionManagerSchema,
@@ -9,13 +8,14 @@ import {
 import { durationMillis } from "./duration.js";
 import { fieldPath, type Reject } from "./field-error.js";
 import { checkAdsOrSelf, extensionTypeName, unpackAny } from "./field-types.js";
+import { validateRouteConfiguration, type RouteConfigurationModel } from "./route-configuration.js";
 
 /** Where an HTTP connection manager's routes come from. */
 export type HttpRouteSource =
   /** Fetched by RDS under this name. */
   | { readonly kind: "rds"; readonly routeConfigName: string }
-  /** Inline; kept as sent (route configurations are validated elsewhere). */
-  | { readonly kind: "inline"; readonly routeConfig: RouteConfiguration };
+  /** Inline, validated with the listener (a bad inline route configuration rejects the listener). */
+  | { readonly kind: "inline"; readonly routeConfig: RouteConfigurationModel };
 
 /** One entry of an HCM's http_filters. */
 export interface HttpFilterModel {
@@ -67,11 +67,17 @@ export const KNOWN_HTTP_FILTER_TYPES: ReadonlySet<string> = new Set([
  * Decodes and validates the HttpConnectionManager in `any`, found at `path` of a listener (`api_listener.api_listener`
  * or `filter_chains[i].filters[j].typed_config`).
  */
-export function validateHttpConnectionManager(any: Any, path: string, policy: HttpFilterPolicy, reject: Reject): HttpConnectionManagerModel {
+export function validateHttpConnectionManager(
+  any: Any,
+  path: string,
+  policy: HttpFilterPolicy,
+  reject: Reject,
+  listenerName: string,
+): HttpConnectionManagerModel {
   const hcm = unpackAny(any, HttpConnectionManagerSchema, path, reject);
   const maxStreamDuration = hcm.commonHttpProtocolOptions?.maxStreamDuration;
   return Object.freeze({
-    routes: routeSource(hcm, path, reject),
+    routes: routeSource(hcm, path, reject, listenerName),
     httpFilters: httpFilters(hcm.httpFilters, fieldPath(path, "http_filters"), policy, reject),
     maxStreamDurationMs:
       maxStreamDuration === undefined
@@ -80,7 +86,7 @@ export function validateHttpConnectionManager(any: Any, path: string, policy: Ht
   });
 }
 
-function routeSource(hcm: HttpConnectionManager, path: string, reject: Reject): HttpRouteSource {
+function routeSource(hcm: HttpConnectionManager, path: string, reject: Reject, listenerName: string): HttpRouteSource {
   const specifier = hcm.routeSpecifier;
   switch (specifier.case) {
     case "rds": {
@@ -90,7 +96,10 @@ function routeSource(hcm: HttpConnectionManager, path: string, reject: Reject): 
       return Object.freeze({ kind: "rds", routeConfigName: rds.routeConfigName });
     }
     case "routeConfig":
-      return Object.freeze({ kind: "inline", routeConfig: specifier.value });
+      return Object.freeze({
+        kind: "inline",
+        routeConfig: validateRouteConfiguration(specifier.value, specifier.value.name, { kind: "listener", name: listenerName, path: fieldPath(path, "route_config") }),
+      });
     case "scopedRoutes":
       return reject(fieldPath(path, "scoped_routes"), "scoped routes are not supported");
     default:

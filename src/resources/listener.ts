@@ -3,12 +3,12 @@ import type { Address } from "../../gen/envoy/config/core/v3/address_pb.js";
 import type { FilterChain } from "../../gen/envoy/config/listener/v3/listener_components_pb.js";
 import { ListenerSchema, type Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import { HttpConnectionManagerSchema } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
-import type { RouteConfiguration as ThriftRouteConfiguration } from "../../gen/envoy/extensions/filters/network/thrift_proxy/v3/route_pb.js";
 import { ThriftProxySchema } from "../../gen/envoy/extensions/filters/network/thrift_proxy/v3/thrift_proxy_pb.js";
 import { messageType, type ResourceType } from "../client/resource-type.js";
 import { fieldPath, fieldRejecter, type Reject } from "./field-error.js";
 import { anyTypeName, checkAdsOrSelf, unpackAny } from "./field-types.js";
 import { validateHttpConnectionManager, type HttpConnectionManagerModel } from "./listener-http-connection-manager.js";
+import { validateThriftRouteConfiguration, type ThriftRouteConfigurationModel } from "./thrift-route-configuration.js";
 
 /** Where in the listener a network filter was found. */
 export interface FilterPlace {
@@ -27,8 +27,8 @@ export type HttpConnectionManagerEntry = HttpConnectionManagerModel & FilterPlac
 export type ThriftRouteSource =
   /** Fetched by thrift RDS (trds) under this name. */
   | { readonly kind: "trds"; readonly routeConfigName: string }
-  /** Inline; kept as sent. */
-  | { readonly kind: "inline"; readonly routeConfig: ThriftRouteConfiguration }
+  /** Inline, validated with the listener. */
+  | { readonly kind: "inline"; readonly routeConfig: ThriftRouteConfigurationModel }
   /** Neither route_config nor trds: the proxy routes nothing. */
   | { readonly kind: "none" };
 
@@ -70,7 +70,7 @@ export function validateListener(message: Listener, name: string): ListenerModel
   if (message.apiListener !== undefined) {
     const any = message.apiListener.apiListener;
     if (any === undefined) return reject("api_listener.api_listener", "is required");
-    const hcm = validateHttpConnectionManager(any, "api_listener.api_listener", "strict", reject);
+    const hcm = validateHttpConnectionManager(any, "api_listener.api_listener", "strict", reject, name);
     const entry: HttpConnectionManagerEntry = Object.freeze({
       ...hcm,
       path: "api_listener.api_listener",
@@ -81,9 +81,9 @@ export function validateListener(message: Listener, name: string): ListenerModel
   }
   const hcms: HttpConnectionManagerEntry[] = [];
   const thrifts: ThriftProxyEntry[] = [];
-  message.filterChains.forEach((chain, i) => readFilterChain(chain, `filter_chains[${i}]`, hcms, thrifts, reject));
+  message.filterChains.forEach((chain, i) => readFilterChain(chain, `filter_chains[${i}]`, hcms, thrifts, reject, name));
   if (message.defaultFilterChain !== undefined) {
-    readFilterChain(message.defaultFilterChain, "default_filter_chain", hcms, thrifts, reject);
+    readFilterChain(message.defaultFilterChain, "default_filter_chain", hcms, thrifts, reject, name);
   }
   return Object.freeze({
     name,
@@ -101,7 +101,7 @@ export const listenerType: ResourceType<ListenerModel> = messageType(ListenerSch
   validate: validateListener,
 });
 
-function readFilterChain(chain: FilterChain, path: string, hcms: HttpConnectionManagerEntry[], thrifts: ThriftProxyEntry[], reject: Reject): void {
+function readFilterChain(chain: FilterChain, path: string, hcms: HttpConnectionManagerEntry[], thrifts: ThriftProxyEntry[], reject: Reject, name: string): void {
   const destinationPort = chain.filterChainMatch?.destinationPort;
   chain.filters.forEach((filter, j) => {
     // Filters are told apart by their config type, not their name; ECDS filters and filters without config are skipped.
@@ -110,14 +110,14 @@ function readFilterChain(chain: FilterChain, path: string, hcms: HttpConnectionM
     const place: FilterPlace = { path: fieldPath(path, `filters[${j}].typed_config`), filterChainName: chain.name, destinationPort };
     const type = anyTypeName(any);
     if (type === HCM_TYPE) {
-      hcms.push(Object.freeze({ ...validateHttpConnectionManager(any, place.path, "tolerant", reject), ...place }));
+      hcms.push(Object.freeze({ ...validateHttpConnectionManager(any, place.path, "tolerant", reject, name), ...place }));
     } else if (type === THRIFT_TYPE) {
-      thrifts.push(Object.freeze({ ...place, routes: thriftRoutes(any, place.path, reject) }));
+      thrifts.push(Object.freeze({ ...place, routes: thriftRoutes(any, place.path, reject, name) }));
     }
   });
 }
 
-function thriftRoutes(any: Any, path: string, reject: Reject): ThriftRouteSource {
+function thriftRoutes(any: Any, path: string, reject: Reject, name: string): ThriftRouteSource {
   const proxy = unpackAny(any, ThriftProxySchema, path, reject);
   // As in Envoy, trds wins over an inline route_config.
   if (proxy.trds !== undefined) {
@@ -125,7 +125,10 @@ function thriftRoutes(any: Any, path: string, reject: Reject): ThriftRouteSource
     if (proxy.trds.routeConfigName === "") reject(fieldPath(path, "trds.route_config_name"), "must not be empty");
     return Object.freeze({ kind: "trds", routeConfigName: proxy.trds.routeConfigName });
   }
-  if (proxy.routeConfig !== undefined) return Object.freeze({ kind: "inline", routeConfig: proxy.routeConfig });
+  if (proxy.routeConfig !== undefined) {
+    const place = { kind: "listener", name, path: fieldPath(path, "route_config") };
+    return Object.freeze({ kind: "inline", routeConfig: validateThriftRouteConfiguration(proxy.routeConfig, proxy.routeConfig.name, place) });
+  }
   return NO_THRIFT_ROUTES;
 }
 const NO_THRIFT_ROUTES: ThriftRouteSource = Object.freeze({ kind: "none" });

@@ -196,7 +196,7 @@ describe("listener (LDS)", () => {
   });
 
   it("collects every ThriftProxy and HCM across filter chains and the default chain", () => {
-    const thrift = pack(ThriftProxySchema, { statPrefix: "outbound|8888||kitex", routeConfig: { name: "thrift", routes: [{ match: { matchSpecifier: { case: "methodName", value: "SayHello" } } }] } });
+    const thrift = pack(ThriftProxySchema, { statPrefix: "outbound|8888||kitex", routeConfig: { name: "thrift", routes: [{ match: { matchSpecifier: { case: "methodName", value: "SayHello" } }, route: { clusterSpecifier: { case: "cluster", value: "v2" } } }] } });
     const message = create(ListenerSchema, {
       name: "10.96.73.130_8888",
       filterChains: [{ filters: [{ name: "envoy.filters.network.thrift_proxy", configType: { case: "typedConfig", value: thrift } }] }],
@@ -206,7 +206,9 @@ describe("listener (LDS)", () => {
     expect(model.thriftProxies).to.have.length(1);
     const [proxy] = model.thriftProxies;
     expect(proxy!.path).to.equal("filter_chains[0].filters[0].typed_config");
-    expect(proxy!.routes.kind === "inline" && proxy!.routes.routeConfig.routes[0]!.match?.matchSpecifier.value).to.equal("SayHello");
+    const routes = proxy!.routes.kind === "inline" ? proxy!.routes.routeConfig : undefined;
+    expect(routes?.route({ service: "", method: "SayHello", headers: {} })?.index).to.equal(0);
+    expect(routes?.route({ service: "", method: "SayHello1", headers: {} })).to.equal(undefined);
     expect(model.httpConnectionManagers.map((h) => h.path)).to.deep.equal(["default_filter_chain.filters[0].typed_config"]);
   });
 

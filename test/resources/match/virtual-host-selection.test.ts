@@ -5,7 +5,7 @@ import {
   findDuplicateDomain,
   findMalformedDomain,
   stripPort,
-} from "../../src/routing/virtual-host-selection.js";
+} from "../../../src/resources/match/virtual-host-selection.js";
 
 const SEED = 20240611;
 

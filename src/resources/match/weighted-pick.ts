@@ -13,8 +13,8 @@
 // than in bursts. Each pick is O(n); it is meant for the handful of items a route splits
 // across, not for thousands of endpoints.
 
-import type { RandomSource } from "../resources/match/route-match.js";
-import { XdsError } from "../xds-error.js";
+import type { RandomSource } from "./route-match.js";
+import { XdsError } from "../../xds-error.js";
 
 /** An item and its non-negative integer weight. */
 export interface Weighted<T> {

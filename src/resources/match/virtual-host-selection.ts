@@ -15,7 +15,7 @@
 // wins over every wildcard. The port is stripped only from `name:digits` and `[v6]:digits`;
 // a bare IPv6 address such as `::1` is never cut.
 
-import { asciiLower } from "../resources/match/ascii-case.js";
+import { asciiLower } from "./ascii-case.js";
 
 /** One virtual host's domains and the value the selector returns for it. */
 export interface DomainEntry<T> {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { SmoothWeightedRoundRobin, weightedRandomPick, type Weighted } from "../../src/routing/weighted-pick.js";
-import { XdsError } from "../../src/xds-error.js";
+import { SmoothWeightedRoundRobin, weightedRandomPick, type Weighted } from "../../../src/resources/match/weighted-pick.js";
+import { XdsError } from "../../../src/xds-error.js";
 
 const SEED = 424242;
 

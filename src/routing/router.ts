@@ -1,0 +1,273 @@
+// A Router: one immutable ServiceSnapshot compiled for synchronous per-call routing.
+//
+// route(request) walks the snapshot's virtual host's routes in order; the first match decides
+// the cluster (fixed, weighted random, or named by a header), whose endpoint picker (built here,
+// see endpoint-picker.ts) gives the endpoint. Every matcher, picker and per-route constant is
+// built by createRouter; a successful route() allocates only its decision object.
+//
+// Timeout (RouteDecision.timeoutMs), per gRFC A31 with a fallback for non-gRPC routes:
+//   route max_stream_duration.grpc_timeout_header_max, if set;
+//   else route max_stream_duration.max_stream_duration, if set;
+//   else the HttpConnectionManager's common_http_protocol_options.max_stream_duration, if set;
+//   else the route `timeout`.
+// The first one *set* wins, and 0 there means no timeout. A gRPC client applies the result as a
+// cap on the application's deadline (A31). The route `timeout` is not part of A31 — gRPC ignores
+// it — but it is the only limit Istio gives a sidecar-style (non-GENERATOR=grpc) client and the
+// one kitex-contrib/xds applies, so it is used when none of the three is set. Istio's proxyless
+// routes carry both, equal, so both readings agree there. Thrift routes carry no timeout.
+//
+// Errors are returned, not thrown: LISTENER_ABSENT, ROUTE_CONFIGURATION_ABSENT, NO_ROUTE,
+// UNSUPPORTED_ACTION, CLUSTER_ABSENT, NO_HEALTHY_ENDPOINT, each naming what is missing.
+
+import type { HttpConnectionManagerEntry } from "../resources/listener.js";
+import type { EndpointModel } from "../resources/endpoints.js";
+import type { RandomSource, RouteRequest } from "../resources/match/route-match.js";
+import type { RequestHeaders } from "../resources/match/route-match.js";
+import type { RouteActionModel } from "../resources/route-action.js";
+import type { RouteModel } from "../resources/route-configuration.js";
+import type { HashPolicyModel, RetryPolicyModel } from "../resources/route-policies.js";
+import type { ThriftCall, ThriftRouteConfigurationModel } from "../resources/thrift-route-configuration.js";
+import { XdsError, type XdsErrorCode } from "../xds-error.js";
+import { createClusterPicker, isPickFailure, type EndpointPicker, type PickFailure } from "./endpoint-picker.js";
+import type { ServiceSnapshot } from "./service-snapshot.js";
+
+/** Where a call goes, and how. */
+export interface RouteDecision {
+  /** The matched route's name; "" when unnamed (always for Thrift routes). */
+  readonly routeName: string;
+  /** The matched route's index in its virtual host (or Thrift route configuration). */
+  readonly routeIndex: number;
+  /** The cluster the route picked. */
+  readonly cluster: string;
+  /** The cluster the endpoint belongs to: `cluster`, or for an aggregate cluster the child serving it. */
+  readonly leafCluster: string;
+  /** The picked endpoint (address, port, weight, metadata…). */
+  readonly endpoint: EndpointModel;
+  /** The call's timeout in ms (see the top of router.ts); undefined for none. */
+  readonly timeoutMs: number | undefined;
+  /** The retry policy (gRFC A44), undefined for none. */
+  readonly retryPolicy: RetryPolicyModel | undefined;
+  /** The hash policies (gRFC A42), in order; empty for none. */
+  readonly hashPolicy: readonly HashPolicyModel[];
+}
+
+/** Routes calls with one snapshot; immutable, synchronous. */
+export interface Router {
+  /** The snapshot this router was built from. */
+  readonly snapshot: ServiceSnapshot;
+  /** Routes an HTTP/gRPC call by its path and headers. */
+  route(request: RouteRequest): RouteDecision | XdsError;
+  /** Routes a Thrift call with the listener's ThriftProxy routes. */
+  routeThrift(call: { readonly service: string; readonly method: string; readonly headers: RequestHeaders }): RouteDecision | XdsError;
+}
+
+/** Options of createRouter. */
+export interface RouterOptions {
+  /** The random source for weighted clusters and runtime fractions; default Math.random. */
+  readonly random?: RandomSource;
+}
+
+/** A precomputed reason every call fails. */
+interface Failure {
+  readonly code: XdsErrorCode;
+  readonly message: string;
+}
+
+/** A cluster as routing sees it: its picker, or why it cannot be picked from. */
+interface ClusterEntry {
+  readonly name: string;
+  readonly result: EndpointPicker | PickFailure;
+}
+
+/** A route compiled against the snapshot. */
+interface CompiledRoute {
+  readonly name: string;
+  readonly index: number;
+  readonly label: string;
+  readonly matches: (request: RouteRequest, random: RandomSource) => boolean;
+  readonly action: RouteActionModel;
+  /** For a `cluster` action, its entry. */
+  readonly fixed: ClusterEntry | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly retryPolicy: RetryPolicyModel | undefined;
+  readonly hashPolicy: readonly HashPolicyModel[];
+}
+
+const NO_HASH: readonly HashPolicyModel[] = Object.freeze([]);
+
+/** Compiles a snapshot into a Router. */
+export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions = {}): Router {
+  const random = options.random ?? Math.random;
+  const entries = new Map<string, ClusterEntry>();
+  const entryFor = (name: string): ClusterEntry => {
+    let entry = entries.get(name);
+    if (entry === undefined) {
+      entry = { name, result: createClusterPicker(snapshot.clusters, name) };
+      entries.set(name, entry);
+    }
+    return entry;
+  };
+  for (const name of snapshot.clusters.keys()) entryFor(name);
+
+  const compiled = compileHttp(snapshot, entryFor);
+  const failure = isFailure(compiled) ? compiled : undefined;
+  const http: readonly CompiledRoute[] = isFailure(compiled) ? [] : compiled;
+  const thrift = compileThrift(snapshot, entryFor);
+
+  function decide(route: CompiledRoute, headers: RequestHeaders): RouteDecision | XdsError {
+    let entry: ClusterEntry | undefined = route.fixed;
+    const action = route.action;
+    if (entry === undefined) {
+      let name: string | undefined;
+      let header: string | undefined;
+      if (action.kind === "weighted_clusters") {
+        const picked = action.pick(random);
+        if (picked.clusterHeader === undefined) name = picked.name;
+        else header = picked.clusterHeader;
+      } else if (action.kind === "cluster_header") {
+        header = action.header;
+      } else if (action.kind === "unsupported") {
+        return new XdsError("UNSUPPORTED_ACTION", `${route.label} has a ${action.action} action, which a client cannot forward`);
+      }
+      if (header !== undefined) {
+        name = firstValue(headers[header]);
+        if (name === undefined || name === "") {
+          return new XdsError("CLUSTER_ABSENT", `${route.label} names its cluster by header ${JSON.stringify(header)}, which the request lacks`);
+        }
+      }
+      entry = entries.get(name!) ?? { name: name!, result: { code: "CLUSTER_ABSENT", message: `cluster ${JSON.stringify(name)} does not exist` } };
+    }
+    const result = entry.result;
+    if (isPickFailure(result)) return new XdsError(result.code, `${result.message} (picked by ${route.label})`);
+    return {
+      routeName: route.name,
+      routeIndex: route.index,
+      cluster: entry.name,
+      leafCluster: result.clusterName,
+      endpoint: result.pick(),
+      timeoutMs: route.timeoutMs,
+      retryPolicy: route.retryPolicy,
+      hashPolicy: route.hashPolicy,
+    };
+  }
+
+  return Object.freeze({
+    snapshot,
+    route(request: RouteRequest): RouteDecision | XdsError {
+      if (failure !== undefined) return new XdsError(failure.code, failure.message);
+      for (let i = 0; i < http.length; i++) {
+        const route = http[i]!;
+        if (route.matches(request, random)) return decide(route, request.headers);
+      }
+      const host = snapshot.virtualHost!;
+      return new XdsError("NO_ROUTE", `no route of virtual host ${JSON.stringify(host.name)} (target ${JSON.stringify(snapshot.target)}) matches path ${JSON.stringify(request.path)}`);
+    },
+    routeThrift(call: ThriftCall): RouteDecision | XdsError {
+      if (thrift.failure !== undefined) return new XdsError(thrift.failure.code, thrift.failure.message);
+      const model = thrift.model!;
+      const matched = model.route(call);
+      if (matched === undefined) {
+        return new XdsError(
+          "NO_ROUTE",
+          `no route of thrift route configuration ${JSON.stringify(model.name)} (target ${JSON.stringify(snapshot.target)}) matches service ${JSON.stringify(call.service)} method ${JSON.stringify(call.method)}`,
+        );
+      }
+      return decide(thrift.routes[matched.index]!, call.headers);
+    },
+  });
+}
+
+function isFailure(value: readonly CompiledRoute[] | Failure): value is Failure {
+  return "code" in value;
+}
+
+function firstValue(value: string | readonly string[] | undefined): string | undefined {
+  return value === undefined || typeof value === "string" ? value : value[0];
+}
+
+function compileHttp(snapshot: ServiceSnapshot, entryFor: (name: string) => ClusterEntry): readonly CompiledRoute[] | Failure {
+  const listener = snapshot.listener;
+  if (listener === undefined) {
+    return { code: "LISTENER_ABSENT", message: `listener ${JSON.stringify(snapshot.listenerName)} for target ${JSON.stringify(snapshot.target)} does not exist` };
+  }
+  const config = snapshot.routeConfiguration;
+  if (config === undefined) {
+    const what = snapshot.routeConfigurationName === undefined ? "its route configuration" : `route configuration ${JSON.stringify(snapshot.routeConfigurationName)}`;
+    return { code: "ROUTE_CONFIGURATION_ABSENT", message: `${what} (of listener ${JSON.stringify(listener.name)}) does not exist` };
+  }
+  const host = snapshot.virtualHost;
+  if (host === undefined) {
+    return { code: "NO_ROUTE", message: `no virtual host of route configuration ${JSON.stringify(config.name)} matches target ${JSON.stringify(snapshot.target)}` };
+  }
+  const hcmMs = connectionManagerFor(snapshot)?.maxStreamDurationMs;
+  return Object.freeze(
+    host.routes.map((route): CompiledRoute => {
+      const label = `route ${route.name === "" ? "" : JSON.stringify(route.name) + " "}(virtual host ${JSON.stringify(host.name)} routes[${route.index}])`;
+      return {
+        name: route.name,
+        index: route.index,
+        label,
+        matches: route.matches,
+        action: route.action,
+        fixed: route.action.kind === "cluster" ? entryFor(route.action.cluster) : undefined,
+        timeoutMs: effectiveTimeoutMs(route, hcmMs),
+        retryPolicy: route.retryPolicy,
+        hashPolicy: route.hashPolicy,
+      };
+    }),
+  );
+}
+
+/** The call timeout of a route: A31's chain, then the route timeout; 0 means none (see the top of this file). */
+export function effectiveTimeoutMs(route: RouteModel, connectionManagerMaxStreamDurationMs: number | undefined): number | undefined {
+  const limit = route.maxStreamDuration;
+  const ms = limit?.grpcTimeoutHeaderMaxMs ?? limit?.maxStreamDurationMs ?? connectionManagerMaxStreamDurationMs ?? route.timeoutMs;
+  return ms === undefined || ms === 0 ? undefined : ms;
+}
+
+/** The HttpConnectionManager that leads to the snapshot's route configuration. */
+function connectionManagerFor(snapshot: ServiceSnapshot): HttpConnectionManagerEntry | undefined {
+  const hcms = snapshot.listener?.httpConnectionManagers ?? [];
+  const rdsName = snapshot.routeConfigurationName;
+  return (
+    hcms.find((h) => (rdsName === undefined ? h.routes.kind === "inline" : h.routes.kind === "rds" && h.routes.routeConfigName === rdsName)) ??
+    hcms[0]
+  );
+}
+
+interface CompiledThrift {
+  readonly failure: Failure | undefined;
+  readonly model: ThriftRouteConfigurationModel | undefined;
+  readonly routes: readonly CompiledRoute[];
+}
+
+function compileThrift(snapshot: ServiceSnapshot, entryFor: (name: string) => ClusterEntry): CompiledThrift {
+  const fail = (code: XdsErrorCode, message: string): CompiledThrift => ({ failure: { code, message }, model: undefined, routes: [] });
+  const listener = snapshot.listener;
+  if (listener === undefined) {
+    return fail("LISTENER_ABSENT", `listener ${JSON.stringify(snapshot.listenerName)} for target ${JSON.stringify(snapshot.target)} does not exist`);
+  }
+  const proxy = listener.thriftProxies.find((t) => t.routes.kind === "inline") ?? listener.thriftProxies[0];
+  if (proxy === undefined || proxy.routes.kind === "none") {
+    return fail("ROUTE_CONFIGURATION_ABSENT", `listener ${JSON.stringify(listener.name)} has no ThriftProxy filter with routes`);
+  }
+  if (proxy.routes.kind === "trds") {
+    return fail(
+      "ROUTE_CONFIGURATION_ABSENT",
+      `thrift route configuration ${JSON.stringify(proxy.routes.routeConfigName)} (trds, listener ${JSON.stringify(listener.name)}) is not in the snapshot`,
+    );
+  }
+  const model = proxy.routes.routeConfig;
+  const routes = model.routes.map((route): CompiledRoute => ({
+    name: "",
+    index: route.index,
+    label: `thrift route (route configuration ${JSON.stringify(model.name)} routes[${route.index}])`,
+    matches: () => true,
+    action: route.action,
+    fixed: route.action.kind === "cluster" ? entryFor(route.action.cluster) : undefined,
+    timeoutMs: undefined,
+    retryPolicy: undefined,
+    hashPolicy: NO_HASH,
+  }));
+  return { failure: undefined, model, routes };
+}

@@ -1,0 +1,34 @@
+import type { ClusterModel } from "../resources/cluster.js";
+import type { EndpointsModel } from "../resources/endpoints.js";
+import type { ListenerModel } from "../resources/listener.js";
+import type { RouteConfigurationModel, VirtualHostModel } from "../resources/route-configuration.js";
+
+/** One cluster a snapshot's routes reference: its model and its endpoints, or undefined where absent. */
+export interface ClusterSnapshot {
+  /** The cluster's name. */
+  readonly name: string;
+  /** The validated cluster, or undefined when it does not exist. */
+  readonly cluster: ClusterModel | undefined;
+  /** Its endpoints (EDS, inline STATIC, or resolved DNS); undefined when none are known to exist. */
+  readonly endpoints: EndpointsModel | undefined;
+  /** For an aggregate cluster: its leaf clusters in priority order (themselves in `clusters`); otherwise empty. */
+  readonly children: readonly string[];
+}
+
+/** Everything needed to route calls to one target, immutable: a new snapshot is emitted whenever any part changes. */
+export interface ServiceSnapshot {
+  /** The target as dialled, normalised to `host:port`. */
+  readonly target: string;
+  /** The listener resource name the target maps to. */
+  readonly listenerName: string;
+  /** The validated listener, or undefined when it does not exist. */
+  readonly listener: ListenerModel | undefined;
+  /** The route configuration's name (RDS), or undefined for an inline one or when there is none. */
+  readonly routeConfigurationName: string | undefined;
+  /** The route configuration, or undefined when it does not exist. */
+  readonly routeConfiguration: RouteConfigurationModel | undefined;
+  /** The virtual host chosen for the target's authority, or undefined when none matches. */
+  readonly virtualHost: VirtualHostModel | undefined;
+  /** Every cluster the virtual host's routes reference (and aggregate clusters' children), by name. */
+  readonly clusters: ReadonlyMap<string, ClusterSnapshot>;
+}
