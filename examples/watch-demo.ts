@@ -43,11 +43,7 @@ const xds = new XdsClient({
 });
 const view$ = combineLatest([xds.cluster(cluster), xds.endpoints(cluster)]);
 const printed = view$.subscribe(([c, e]) => {
-  const ports = e.resource?.endpoints.flatMap((l) => l.lbEndpoints.map((lb) => {
-    const id = lb.hostIdentifier;
-    const socket = id.case === "endpoint" && id.value.address?.address.case === "socketAddress" ? id.value.address.address.value : undefined;
-    return socket?.portSpecifier.case === "portValue" ? `${socket.address}:${socket.portSpecifier.value}` : "?";
-  }));
+  const ports = e.resource?.priorities.flat().flatMap((locality) => locality.endpoints.map((ep) => `${ep.address}:${ep.port}`));
   console.log(`cluster ${c.name} v${c.version}: endpoints (v${e.version}) ${ports?.join(", ") ?? "none yet"}`);
 });
 

@@ -1,5 +1,6 @@
-export { XdsClient } from "./client/xds-client.js";
-export type { XdsClientOptions, XdsNodeOptions, XdsServerOptions } from "./client/xds-client.js";
+export { XdsClient } from "./xds-client.js";
+export type { XdsOptions } from "./xds-client.js";
+export type { XdsClientOptions, XdsNodeOptions, XdsServerOptions } from "./client/ads-client.js";
 export { messageType } from "./client/resource-type.js";
 export type { DecodeResult, MessageTypeOptions, ResourceType } from "./client/resource-type.js";
 export type { ResourceUpdate } from "./client/resource-update.js";

@@ -1,20 +1,15 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { createRequire } from "node:module";
 import { BehaviorSubject, defer, EMPTY, merge, Observable, repeat, retry, Subject, timer, type Subscription } from "rxjs";
-import type { Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { NodeSchema, type Node } from "../../gen/envoy/config/core/v3/base_pb.js";
-import type { ClusterLoadAssignment } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
-import type { Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
-import type { RouteConfiguration } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { DiscoveryRequestSchema, type DiscoveryRequest, type DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
-import type { NameTable } from "../../gen/istio/networking/nds/v1/nds_pb.js";
 import type { AdsEvent, AdsTransport } from "../transport/ads-transport.js";
 import { Backoff, type BackoffOptions } from "../transport/backoff.js";
 import { GrpcAdsTransport } from "../transport/grpc-ads-transport.js";
 import { XdsError } from "../xds-error.js";
 import type { ResourceType } from "./resource-type.js";
-import { rawClusterType, rawEndpointsType, rawListenerType, rawNameTableType, rawRouteConfigurationType } from "./resource-types.js";
+import { rawResourceTypes } from "./resource-types.js";
 import type { ResourceUpdate } from "./resource-update.js";
 import { ResourceWatch, TypeSubscription } from "./type-subscription.js";
 import type { ConnectionState, XdsStatus } from "./xds-status.js";
@@ -56,8 +51,11 @@ export interface XdsClientOptions {
   readonly backoff?: BackoffOptions;
 }
 
-/** The xDS client: one ADS stream to the control plane, shared by every watch. */
-export class XdsClient {
+/**
+ * The ADS core: one stream to the control plane shared by every watch, with ACK/NACK, reconnect and
+ * status. It knows resource types only through their descriptors; XdsClient adds Envoy's semantics.
+ */
+export class AdsClient {
   /** The connection's state and every watched resource's status; replays the latest. */
   readonly status$: Observable<XdsStatus>;
 
@@ -81,16 +79,17 @@ export class XdsClient {
   private statusScheduled = false;
   private readonly pendingTypes = new Set<string>();
 
-  constructor(options: XdsClientOptions) {
+  /** `types` are the built-in resource types; `options.resourceTypes` add to or replace them by type URL. */
+  constructor(options: XdsClientOptions, types: readonly ResourceType[] = rawResourceTypes) {
     const server = options.servers[0];
-    if (!server?.uri) throw new XdsError("INVALID_ARGUMENT", "XdsClient: options.servers must name at least one server uri");
-    if (!options.node?.id) throw new XdsError("INVALID_ARGUMENT", "XdsClient: options.node.id is required");
+    if (!server?.uri) throw new XdsError("INVALID_ARGUMENT", "xDS client: options.servers must name at least one server uri");
+    if (!options.node?.id) throw new XdsError("INVALID_ARGUMENT", "xDS client: options.node.id is required");
     this.server = server.uri;
     this.transport = new GrpcAdsTransport({ uri: server.uri });
     this.backoff = new Backoff(options.backoff);
     this.doesNotExistMs = options.doesNotExistTimeoutMs ?? 15000;
     this.ignoreDeletion = options.ignoreResourceDeletion ?? false;
-    for (const type of [rawListenerType, rawRouteConfigurationType, rawClusterType, rawEndpointsType, rawNameTableType, ...(options.resourceTypes ?? [])]) {
+    for (const type of [...types, ...(options.resourceTypes ?? [])]) {
       this.types.set(type.typeUrl, type as ResourceType);
     }
     this.node = create(NodeSchema, {
@@ -104,31 +103,6 @@ export class XdsClient {
     });
     this.statusSubject = new BehaviorSubject<XdsStatus>(this.snapshotStatus());
     this.status$ = this.statusSubject.asObservable();
-  }
-
-  /** Watches the Listener `name`. */
-  listener(name: string): Observable<ResourceUpdate<Listener>> {
-    return this.watch(rawListenerType.typeUrl, name) as Observable<ResourceUpdate<Listener>>;
-  }
-
-  /** Watches the RouteConfiguration `name`. */
-  routeConfiguration(name: string): Observable<ResourceUpdate<RouteConfiguration>> {
-    return this.watch(rawRouteConfigurationType.typeUrl, name) as Observable<ResourceUpdate<RouteConfiguration>>;
-  }
-
-  /** Watches the Cluster `name`. */
-  cluster(name: string): Observable<ResourceUpdate<Cluster>> {
-    return this.watch(rawClusterType.typeUrl, name) as Observable<ResourceUpdate<Cluster>>;
-  }
-
-  /** Watches the ClusterLoadAssignment of `name` (an EDS service name). */
-  endpoints(name: string): Observable<ResourceUpdate<ClusterLoadAssignment>> {
-    return this.watch(rawEndpointsType.typeUrl, name) as Observable<ResourceUpdate<ClusterLoadAssignment>>;
-  }
-
-  /** Watches Istio's NDS name table. */
-  nameTable(): Observable<ResourceUpdate<NameTable>> {
-    return this.watch(rawNameTableType.typeUrl, "") as Observable<ResourceUpdate<NameTable>>;
   }
 
   /**
@@ -208,6 +182,14 @@ export class XdsClient {
 
   private release(typeUrl: string, watch: ResourceWatch<unknown>): void {
     if (--watch.refs > 0 || this.closed) return;
+    // Dropped a turn later, so that a derived stream switching from one watch of a name to another
+    // (unsubscribe, then subscribe) keeps the subscription and its value instead of churning the wire.
+    queueMicrotask(() => {
+      if (watch.refs === 0 && !this.closed) this.drop(typeUrl, watch);
+    });
+  }
+
+  private drop(typeUrl: string, watch: ResourceWatch<unknown>): void {
     const subscription = this.subscriptions.get(typeUrl);
     if (subscription?.watches.get(watch.name) !== watch) return;
     watch.stopTimer();

@@ -3,7 +3,7 @@ import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { NameTableSchema } from "../../gen/istio/networking/nds/v1/nds_pb.js";
-import { messageType } from "./resource-type.js";
+import { messageType, type ResourceType } from "./resource-type.js";
 
 /** Listeners (LDS), decoded only; SotW omission deletes. */
 export const rawListenerType = messageType(ListenerSchema, { deletedByOmission: true });
@@ -18,3 +18,12 @@ export const rawEndpointsType = messageType(ClusterLoadAssignmentSchema, {
 });
 /** Istio's NDS name table, decoded only; its one resource is named "". */
 export const rawNameTableType = messageType(NameTableSchema, { deletedByOmission: false, name: () => "" });
+
+/** The five types decoded only, as the core's defaults. */
+export const rawResourceTypes: readonly ResourceType[] = [
+  rawListenerType,
+  rawRouteConfigurationType,
+  rawClusterType,
+  rawEndpointsType,
+  rawNameTableType,
+] as readonly ResourceType[];

@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { messageType, type ResourceUpdate } from "rxds";
 import { ClusterSchema, type Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
+import { rawClusterType, rawListenerType } from "../../src/client/resource-types.js";
 import { CDS, Harness, LDS, next, pack } from "../support/wire.js";
 
 const rxdsVersion = (createRequire(import.meta.url)("rxds/package.json") as { version: string }).version;
@@ -15,9 +16,9 @@ describe("ADS ACK and NACK", () => {
   it("sends the node with user agent rxds only on the first request of a stream", async () => {
     h.cp.set(LDS, { a: pack(ListenerSchema, { name: "a" }) });
     const client = h.client();
-    const sub = client.listener("a").subscribe();
-    await next(client.listener("a"), (u) => u.resource !== undefined);
-    sub.add(client.cluster("c").subscribe());
+    const sub = client.watch(rawListenerType, "a").subscribe();
+    await next(client.watch(rawListenerType, "a"), (u) => u.resource !== undefined);
+    sub.add(client.watch(rawClusterType, "c").subscribe());
     const later = await h.nextRequest((r) => r.typeUrl === CDS);
     const first = await h.nextRequest(() => true);
     sub.unsubscribe();
@@ -31,7 +32,7 @@ describe("ADS ACK and NACK", () => {
   it("ACKs with the response's version and nonce", async () => {
     h.cp.set(CDS, { a: pack(ClusterSchema, { name: "a" }) });
     const client = h.client();
-    const sub = client.cluster("a").subscribe();
+    const sub = client.watch(rawClusterType, "a").subscribe();
     const ack = await h.nextRequest((r) => r.typeUrl === CDS && r.responseNonce !== "");
     sub.unsubscribe();
     expect(ack.request.versionInfo).to.equal("1");
@@ -84,11 +85,11 @@ describe("ADS ACK and NACK", () => {
       garbage: { $typeName: "google.protobuf.Any", typeUrl: CDS, value: new Uint8Array([0xff, 0xff, 0xff]) },
     });
     const client = h.client();
-    const sub = client.cluster("a").subscribe();
-    sub.add(client.cluster("wrong").subscribe());
-    sub.add(client.cluster("garbage").subscribe());
+    const sub = client.watch(rawClusterType, "a").subscribe();
+    sub.add(client.watch(rawClusterType, "wrong").subscribe());
+    sub.add(client.watch(rawClusterType, "garbage").subscribe());
     const nack = await h.nextRequest((r) => r.typeUrl === CDS && r.errorDetail !== undefined);
-    const a = await next(client.cluster("a"));
+    const a = await next(client.watch(rawClusterType, "a"));
     sub.unsubscribe();
     expect(nack.request.versionInfo).to.equal("");
     expect(nack.request.errorDetail?.message).to.contain(`type URL ${LDS} in a response for ${CDS}`);
@@ -100,7 +101,7 @@ describe("ADS ACK and NACK", () => {
     h.cp.set(CDS, { a: pack(ClusterSchema, { name: "a", altStatName: "x" }) });
     const client = h.client();
     const seen: ResourceUpdate<Cluster>[] = [];
-    const sub = client.cluster("a").subscribe((u) => seen.push(u));
+    const sub = client.watch(rawClusterType, "a").subscribe((u) => seen.push(u));
     await h.nextRequest((r) => r.typeUrl === CDS && r.versionInfo === "1");
     h.cp.set(CDS, { a: pack(ClusterSchema, { name: "a", altStatName: "x" }) });
     await h.nextRequest((r) => r.typeUrl === CDS && r.versionInfo === "2");

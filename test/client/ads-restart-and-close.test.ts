@@ -2,6 +2,8 @@ import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { rawClusterType } from "../../src/client/resource-types.js";
+import { edsCluster } from "../support/resources.js";
 import { CDS, Harness, next, pack } from "../support/wire.js";
 
 describe("ADS reconnect and close", () => {
@@ -14,7 +16,7 @@ describe("ADS reconnect and close", () => {
     const client = h.client();
     const seen: string[] = [];
     let failed: unknown;
-    const sub = client.cluster("a").subscribe({ next: (u) => seen.push(u.resource?.altStatName ?? "absent"), error: (e) => (failed = e) });
+    const sub = client.watch(rawClusterType, "a").subscribe({ next: (u) => seen.push(u.resource?.altStatName ?? "absent"), error: (e) => (failed = e) });
     await h.nextRequest((r) => r.typeUrl === CDS && r.versionInfo === "1");
     const port = Number(h.address.split(":").pop());
 
@@ -30,7 +32,7 @@ describe("ADS reconnect and close", () => {
     expect(resubscribe.request.responseNonce).to.equal("");
     expect(resubscribe.request.resourceNames).to.deep.equal(["a"]);
     expect(resubscribe.request.node?.userAgentName).to.equal("rxds");
-    await next(client.cluster("a"), (u) => u.resource?.altStatName === "v2");
+    await next(client.watch(rawClusterType, "a"), (u) => u.resource?.altStatName === "v2");
     await next(client.status$, (s) => s.connection === "ready");
     sub.unsubscribe();
     expect(failed).to.equal(undefined);
@@ -40,18 +42,18 @@ describe("ADS reconnect and close", () => {
   it("keeps the last value while the control plane is down", async () => {
     h.cp.set(CDS, { a: pack(ClusterSchema, { name: "a", altStatName: "v1" }) });
     const client = h.client({ doesNotExistTimeoutMs: 50 });
-    const sub = client.cluster("a").subscribe();
-    await next(client.cluster("a"), (u) => u.resource !== undefined);
+    const sub = client.watch(rawClusterType, "a").subscribe();
+    await next(client.watch(rawClusterType, "a"), (u) => u.resource !== undefined);
     await h.cp.close();
     await next(client.status$, (s) => s.connection === "reconnecting");
-    const late = await next(client.cluster("a"));
+    const late = await next(client.watch(rawClusterType, "a"));
     sub.unsubscribe();
     expect(late.resource?.altStatName).to.equal("v1");
   });
 
   it("completes every watch on close() and leaves nothing that keeps the process alive", async function () {
     this.timeout(15000);
-    h.cp.set(CDS, { a: pack(ClusterSchema, { name: "a" }) });
+    h.cp.set(CDS, { a: edsCluster("a") });
     const script = fileURLToPath(new URL("../fixtures/close-then-exit.js", import.meta.url));
     const child = spawn(process.execPath, [script, h.address], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -66,7 +68,7 @@ describe("ADS reconnect and close", () => {
     const client = h.client();
     await client.close();
     let completed = false;
-    client.cluster("a").subscribe({ complete: () => (completed = true) });
+    client.watch(rawClusterType, "a").subscribe({ complete: () => (completed = true) });
     expect(completed).to.equal(true);
   });
 });

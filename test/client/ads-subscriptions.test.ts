@@ -3,6 +3,7 @@ import type { ResourceUpdate } from "rxds";
 import { ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
+import { rawClusterType, rawEndpointsType, rawListenerType } from "../../src/client/resource-types.js";
 import { CDS, EDS, Harness, LDS, next, pack } from "../support/wire.js";
 
 describe("ADS subscriptions", () => {
@@ -12,11 +13,11 @@ describe("ADS subscriptions", () => {
 
   it("requests the full name set as names are watched and dropped, with an explicit empty list for EDS", async () => {
     const client = h.client();
-    const a = client.endpoints("a").subscribe();
-    const b = client.endpoints("b").subscribe();
+    const a = client.watch(rawEndpointsType, "a").subscribe();
+    const b = client.watch(rawEndpointsType, "b").subscribe();
     const both = await h.nextRequest((r) => r.typeUrl === EDS);
     expect(both.request.resourceNames).to.deep.equal(["a", "b"]);
-    const keep = client.cluster("keep-stream-open").subscribe();
+    const keep = client.watch(rawClusterType, "keep-stream-open").subscribe();
     let n = h.requestCount();
     a.unsubscribe();
     expect((await h.nextRequest((r) => r.typeUrl === EDS, n)).request.resourceNames).to.deep.equal(["b"]);
@@ -31,8 +32,8 @@ describe("ADS subscriptions", () => {
   it("never opens LDS with an empty (wildcard) request, and removing the last name sends an empty list the server reads as none", async () => {
     h.cp.set(LDS, { a: pack(ListenerSchema, { name: "a" }), other: pack(ListenerSchema, { name: "other" }) });
     const client = h.client();
-    const keep = client.endpoints("e").subscribe();
-    const a = client.listener("a").subscribe();
+    const keep = client.watch(rawEndpointsType, "e").subscribe();
+    const a = client.watch(rawListenerType, "a").subscribe();
     const opening = await h.nextRequest((r) => r.typeUrl === LDS);
     expect(opening.request.resourceNames).to.deep.equal(["a"]);
     await h.nextRequest((r) => r.typeUrl === LDS && r.responseNonce !== "");
@@ -51,13 +52,13 @@ describe("ADS subscriptions", () => {
 
   it("opens the stream on the first watch and closes it after the last", async () => {
     const client = h.client();
-    const sub = client.cluster("a").subscribe();
+    const sub = client.watch(rawClusterType, "a").subscribe();
     await h.nextRequest((r) => r.typeUrl === CDS);
     expect(h.cp.openStreams).to.equal(1);
     sub.unsubscribe();
     await next(client.status$, (s) => s.connection === "idle");
     await until(() => h.cp.openStreams === 0);
-    const again = client.cluster("a").subscribe();
+    const again = client.watch(rawClusterType, "a").subscribe();
     const second = await h.nextRequest((r, stream) => r.typeUrl === CDS && stream === 2);
     expect(second.request.node?.userAgentName).to.equal("rxds");
     again.unsubscribe();
@@ -66,10 +67,10 @@ describe("ADS subscriptions", () => {
   it("replays the latest value to a late subscriber at once", async () => {
     h.cp.set(CDS, { a: pack(ClusterSchema, { name: "a", altStatName: "x" }) });
     const client = h.client();
-    const first = client.cluster("a").subscribe();
-    await next(client.cluster("a"), (u) => u.resource !== undefined);
+    const first = client.watch(rawClusterType, "a").subscribe();
+    await next(client.watch(rawClusterType, "a"), (u) => u.resource !== undefined);
     let late: ResourceUpdate<unknown> | undefined;
-    const second = client.cluster("a").subscribe((u) => (late = u));
+    const second = client.watch(rawClusterType, "a").subscribe((u) => (late = u));
     expect(late).to.include({ name: "a", version: "1" });
     expect((late!.resource as { altStatName: string }).altStatName).to.equal("x");
     first.unsubscribe();
@@ -78,8 +79,8 @@ describe("ADS subscriptions", () => {
 
   it("returns the same observable for the same type and name", () => {
     const client = h.client();
-    expect(client.cluster("a")).to.equal(client.cluster("a"));
-    expect(client.cluster("a")).to.not.equal(client.cluster("b"));
+    expect(client.watch(rawClusterType, "a")).to.equal(client.watch(rawClusterType, "a"));
+    expect(client.watch(rawClusterType, "a")).to.not.equal(client.watch(rawClusterType, "b"));
     expect(() => client.watch("type.googleapis.com/unknown.Type", "x")).to.throw(/unknown resource type type.googleapis.com\/unknown.Type/);
   });
 });
@@ -94,14 +95,14 @@ describe("SotW deletion and does-not-exist", () => {
     h.cp.set(CDS, { c: pack(ClusterSchema, { name: "c" }) });
     const client = h.client();
     const seen: string[] = [];
-    const sub = client.listener("a").subscribe((u) => seen.push(`L:${u.resource ? "present" : "absent"}`));
-    sub.add(client.cluster("c").subscribe((u) => seen.push(`C:${u.resource ? "present" : "absent"}`)));
-    await next(client.cluster("c"), (u) => u.resource !== undefined);
-    await next(client.listener("a"), (u) => u.resource !== undefined);
+    const sub = client.watch(rawListenerType, "a").subscribe((u) => seen.push(`L:${u.resource ? "present" : "absent"}`));
+    sub.add(client.watch(rawClusterType, "c").subscribe((u) => seen.push(`C:${u.resource ? "present" : "absent"}`)));
+    await next(client.watch(rawClusterType, "c"), (u) => u.resource !== undefined);
+    await next(client.watch(rawListenerType, "a"), (u) => u.resource !== undefined);
     h.cp.remove(LDS, ["a"]);
     h.cp.remove(CDS, ["c"]);
-    await next(client.cluster("c"), (u) => u.resource === undefined);
-    await next(client.listener("a"), (u) => u.resource === undefined);
+    await next(client.watch(rawClusterType, "c"), (u) => u.resource === undefined);
+    await next(client.watch(rawListenerType, "a"), (u) => u.resource === undefined);
     const status = await next(client.status$, (s) => s.resources.every((r) => r.state === "DOES_NOT_EXIST"));
     sub.unsubscribe();
     expect(seen.sort()).to.deep.equal(["C:absent", "C:present", "L:absent", "L:present"]);
@@ -112,12 +113,12 @@ describe("SotW deletion and does-not-exist", () => {
     h.cp.set(EDS, { a: pack(ClusterLoadAssignmentSchema, { clusterName: "a" }), b: pack(ClusterLoadAssignmentSchema, { clusterName: "b" }) });
     const client = h.client();
     const seen: string[] = [];
-    const sub = client.endpoints("a").subscribe((u) => seen.push(`${u.version}:${u.resource ? "present" : "absent"}`));
-    sub.add(client.endpoints("b").subscribe());
-    await next(client.endpoints("b"), (u) => u.resource !== undefined);
+    const sub = client.watch(rawEndpointsType, "a").subscribe((u) => seen.push(`${u.version}:${u.resource ? "present" : "absent"}`));
+    sub.add(client.watch(rawEndpointsType, "b").subscribe());
+    await next(client.watch(rawEndpointsType, "b"), (u) => u.resource !== undefined);
     h.cp.remove(EDS, ["a"]);
     h.cp.set(EDS, { b: pack(ClusterLoadAssignmentSchema, { clusterName: "b", endpoints: [{}] }) });
-    await next(client.endpoints("b"), (u) => u.version === "3");
+    await next(client.watch(rawEndpointsType, "b"), (u) => u.version === "3");
     sub.unsubscribe();
     expect(seen).to.deep.equal(["1:present"]);
   });
@@ -126,12 +127,12 @@ describe("SotW deletion and does-not-exist", () => {
     h.cp.set(LDS, { a: pack(ListenerSchema, { name: "a" }), b: pack(ListenerSchema, { name: "b" }) });
     const client = h.client({ ignoreResourceDeletion: true });
     const seen: boolean[] = [];
-    const sub = client.listener("a").subscribe((u) => seen.push(u.resource !== undefined));
-    sub.add(client.listener("b").subscribe());
-    await next(client.listener("a"), (u) => u.resource !== undefined);
+    const sub = client.watch(rawListenerType, "a").subscribe((u) => seen.push(u.resource !== undefined));
+    sub.add(client.watch(rawListenerType, "b").subscribe());
+    await next(client.watch(rawListenerType, "a"), (u) => u.resource !== undefined);
     h.cp.remove(LDS, ["a"]);
     h.cp.set(LDS, { b: pack(ListenerSchema, { name: "b", statPrefix: "v3" }) });
-    await next(client.listener("b"), (u) => u.resource?.statPrefix === "v3");
+    await next(client.watch(rawListenerType, "b"), (u) => u.resource?.statPrefix === "v3");
     sub.unsubscribe();
     expect(seen).to.deep.equal([true]);
   });
@@ -139,11 +140,11 @@ describe("SotW deletion and does-not-exist", () => {
   it("reports a name nobody answers as absent after the configured timeout, then present when it appears", async () => {
     const client = h.client({ doesNotExistTimeoutMs: 100 });
     const seen: (string | undefined)[] = [];
-    const sub = client.endpoints("ghost").subscribe((u) => seen.push(u.resource?.clusterName));
+    const sub = client.watch(rawEndpointsType, "ghost").subscribe((u) => seen.push(u.resource?.clusterName));
     const status = await next(client.status$, (s) => s.resources.some((r) => r.name === "ghost" && r.state === "DOES_NOT_EXIST"));
     expect(status.connection).to.equal("ready");
     h.cp.set(EDS, { ghost: pack(ClusterLoadAssignmentSchema, { clusterName: "ghost" }) });
-    await next(client.endpoints("ghost"), (u) => u.resource !== undefined);
+    await next(client.watch(rawEndpointsType, "ghost"), (u) => u.resource !== undefined);
     sub.unsubscribe();
     expect(seen).to.deep.equal([undefined, "ghost"]);
   });

@@ -3,6 +3,7 @@ import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
 import { filter, firstValueFrom, skip, take, timeout, type Observable } from "rxjs";
 import { ControlPlane, type ReceivedRequest } from "rxds/server";
 import { XdsClient, type XdsClientOptions } from "rxds";
+import { AdsClient } from "../../src/client/ads-client.js";
 import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 
 /** Type URLs used across tests. */
@@ -19,7 +20,7 @@ export function pack<Desc extends DescMessage>(schema: Desc, init: MessageInitSh
 /** A control plane on loopback and clients pointed at it, all stopped by `stop()`. */
 export class Harness {
   readonly cp = new ControlPlane();
-  readonly clients: XdsClient[] = [];
+  readonly clients: AdsClient[] = [];
   address = "";
 
   async start(): Promise<this> {
@@ -27,15 +28,28 @@ export class Harness {
     return this;
   }
 
-  client(options: Partial<XdsClientOptions> = {}): XdsClient {
-    const client = new XdsClient({
+  /** An ADS core client (resources decoded only) pointed at the control plane. */
+  client(options: Partial<XdsClientOptions> = {}): AdsClient {
+    return this.track(new AdsClient(this.options(options)));
+  }
+
+  /** A full XdsClient (validated resources, resolve, router) pointed at the control plane. */
+  xds(options: Partial<XdsClientOptions> = {}): XdsClient {
+    return this.track(new XdsClient(this.options(options)));
+  }
+
+  private track<C extends AdsClient>(client: C): C {
+    this.clients.push(client);
+    return client;
+  }
+
+  private options(options: Partial<XdsClientOptions>): XdsClientOptions {
+    return {
       servers: [{ uri: this.address }],
       node: { id: "sidecar~127.0.0.1~test.default~default.svc.cluster.local", metadata: { GENERATOR: "grpc" } },
       backoff: { initialMs: 20, maxMs: 200 },
       ...options,
-    });
-    this.clients.push(client);
-    return client;
+    };
   }
 
   /** How many requests the control plane has received so far. */

@@ -1,0 +1,152 @@
+import { combineLatest, distinctUntilChanged, filter, map, of, shareReplay, switchMap, type Observable } from "rxjs";
+import type { ResourceUpdate } from "../client/resource-update.js";
+import type { ClusterModel } from "../resources/cluster.js";
+import type { EndpointsModel } from "../resources/endpoints.js";
+import type { HttpConnectionManagerEntry, ListenerModel } from "../resources/listener.js";
+import type { NameTableModel } from "../resources/name-table.js";
+import type { RouteConfigurationModel, VirtualHostModel } from "../resources/route-configuration.js";
+import { dnsEndpoints, type HostResolver } from "./dns-endpoints.js";
+import type { ClusterSnapshot, ServiceSnapshot } from "./service-snapshot.js";
+import type { Target } from "./target.js";
+
+/** The validated resource watches a resolution is built from. */
+export interface ResourceWatchers {
+  listener(name: string): Observable<ResourceUpdate<ListenerModel>>;
+  routeConfiguration(name: string): Observable<ResourceUpdate<RouteConfigurationModel>>;
+  cluster(name: string): Observable<ResourceUpdate<ClusterModel>>;
+  endpoints(name: string): Observable<ResourceUpdate<EndpointsModel>>;
+  nameTable(): Observable<ResourceUpdate<NameTableModel>>;
+}
+
+/** How listeners are named: `grpc` (istiod's gRPC generator: named as the target) or `sidecar` (`<clusterIP>_<port>` via NDS, else `0.0.0.0_<port>`). */
+export type ListenerNaming = "grpc" | "sidecar";
+
+/** What resolving needs besides the watches. */
+export interface ResolveOptions {
+  /** How the control plane names listeners. */
+  readonly naming: ListenerNaming;
+  /** Resolves LOGICAL_DNS / STRICT_DNS cluster hosts. */
+  readonly resolver: HostResolver;
+  /** How often DNS clusters are re-resolved, in ms. */
+  readonly dnsRefreshMs: number;
+}
+
+/** Aggregate clusters nest at most this deep (gRFC A37). */
+const maxAggregateDepth = 16;
+
+interface RoutePart {
+  readonly listenerName: string;
+  readonly listener: ListenerModel | undefined;
+  readonly routeConfigurationName: string | undefined;
+  readonly routeConfiguration: RouteConfigurationModel | undefined;
+  readonly virtualHost: VirtualHostModel | undefined;
+}
+
+/**
+ * The ServiceSnapshot stream of one target: listener → route configuration → clusters → endpoints,
+ * re-emitted whenever any part changes, only when complete (every referenced cluster known, present or
+ * absent). It watches only the clusters the chosen virtual host references, dropping the others.
+ */
+export function resolveService(watchers: ResourceWatchers, target: Target, options: ResolveOptions): Observable<ServiceSnapshot> {
+  const routes$ = listenerNames(watchers, target, options.naming).pipe(
+    switchMap((names) => firstListener(watchers, names)),
+    switchMap(({ name, listener }) => routePart(watchers, target, name, listener)),
+    shareReplay({ bufferSize: 1, refCount: true }),
+  );
+  const clusters$ = routes$.pipe(
+    map(clusterKey),
+    distinctUntilChanged(),
+    switchMap((key) => {
+      const names = key === "" ? [] : key.split("\n");
+      if (names.length === 0) return of({ key, clusters: new Map<string, ClusterSnapshot>() });
+      return combineLatest(names.map((name) => clusterTree(watchers, name, options, 0))).pipe(
+        map((trees) => ({ key, clusters: new Map(trees.flat().map((c) => [c.name, c] as const)) })),
+      );
+    }),
+  );
+  return combineLatest([routes$, clusters$]).pipe(
+    // Right after a route change the clusters may still be the old virtual host's: wait for the new ones.
+    filter(([part, { key }]) => key === clusterKey(part)),
+    map(([part, { clusters }]): ServiceSnapshot => ({ target: target.authority, ...part, clusters })),
+  );
+}
+
+/** The clusters a route part references, sorted and joined: equal keys mean the same cluster watches. */
+function clusterKey(part: RoutePart): string {
+  return [...(part.virtualHost?.clusterNames ?? [])].sort().join("\n");
+}
+
+/**
+ * The listener names to try, best first. gRPC naming: the target itself. Sidecar naming: `<clusterIP>_<port>`
+ * when the NDS name table knows the host (TCP and auto-detected ports bind the VIP), then `0.0.0.0_<port>`
+ * (HTTP ports bind the wildcard address).
+ */
+function listenerNames(watchers: ResourceWatchers, target: Target, naming: ListenerNaming): Observable<readonly string[]> {
+  if (naming === "grpc") return of([target.authority]);
+  const wildcard = `0.0.0.0_${target.port}`;
+  return watchers.nameTable().pipe(
+    map((update) => update.resource?.lookup(target.host)?.ips[0]),
+    distinctUntilChanged(),
+    map((ip) => (ip === undefined ? [wildcard] : [`${ip}_${target.port}`, wildcard])),
+  );
+}
+
+/** The first of `names` whose listener exists (watching the earlier ones, in case they appear), else the last, absent. */
+function firstListener(watchers: ResourceWatchers, names: readonly string[]): Observable<{ name: string; listener: ListenerModel | undefined }> {
+  const [name, ...rest] = names as [string, ...string[]];
+  return watchers.listener(name).pipe(
+    switchMap((update) => (update.resource !== undefined || rest.length === 0 ? of({ name, listener: update.resource }) : firstListener(watchers, rest))),
+  );
+}
+
+function routePart(watchers: ResourceWatchers, target: Target, listenerName: string, listener: ListenerModel | undefined): Observable<RoutePart> {
+  const none = { listenerName, listener, routeConfigurationName: undefined, routeConfiguration: undefined, virtualHost: undefined };
+  const hcm = listener && chooseConnectionManager(listener, target.port);
+  if (!hcm) return of(none);
+  if (hcm.routes.kind === "inline") {
+    const routeConfiguration = hcm.routes.routeConfig;
+    return of({ ...none, routeConfiguration, virtualHost: routeConfiguration.selectVirtualHost(target.authority) });
+  }
+  const routeConfigurationName = hcm.routes.routeConfigName;
+  return watchers.routeConfiguration(routeConfigurationName).pipe(
+    map((update) => ({
+      ...none,
+      routeConfigurationName,
+      routeConfiguration: update.resource,
+      virtualHost: update.resource?.selectVirtualHost(target.authority),
+    })),
+  );
+}
+
+/** The HttpConnectionManager serving `port`: the api_listener's, else the one whose filter chain matches the port, else the first. */
+function chooseConnectionManager(listener: ListenerModel, port: number): HttpConnectionManagerEntry | undefined {
+  const all = listener.httpConnectionManagers;
+  return all.find((hcm) => hcm.destinationPort === port) ?? all.find((hcm) => hcm.destinationPort === undefined) ?? all[0];
+}
+
+function clusterTree(watchers: ResourceWatchers, name: string, options: ResolveOptions, depth: number): Observable<ClusterSnapshot[]> {
+  return watchers.cluster(name).pipe(
+    switchMap((update): Observable<ClusterSnapshot[]> => {
+      const cluster = update.resource;
+      const leaf = (endpoints: EndpointsModel | undefined): ClusterSnapshot[] => [{ name, cluster, endpoints, children: [] }];
+      if (!cluster) return of(leaf(undefined));
+      const discovery = cluster.discovery;
+      switch (discovery.kind) {
+        case "EDS":
+          return watchers.endpoints(discovery.serviceName).pipe(map((e) => leaf(e.resource)));
+        case "STATIC":
+          return of(leaf(discovery.endpoints));
+        case "LOGICAL_DNS":
+        case "STRICT_DNS":
+          return dnsEndpoints(name, discovery.host, discovery.port, discovery.kind === "STRICT_DNS", options.resolver, options.dnsRefreshMs).pipe(map(leaf));
+        case "AGGREGATE": {
+          if (depth >= maxAggregateDepth) return of(leaf(undefined));
+          const self: ClusterSnapshot = { name, cluster, endpoints: undefined, children: discovery.clusters };
+          return combineLatest(discovery.clusters.map((child) => clusterTree(watchers, child, options, depth + 1))).pipe(
+            map((children) => [self, ...children.flat()]),
+          );
+        }
+      }
+    }),
+  );
+}

@@ -1,0 +1,114 @@
+import { map, ReplaySubject, share, type Observable } from "rxjs";
+import { AdsClient, type XdsClientOptions } from "./client/ads-client.js";
+import type { ResourceType } from "./client/resource-type.js";
+import type { ResourceUpdate } from "./client/resource-update.js";
+import { clusterType, type ClusterModel } from "./resources/cluster.js";
+import { endpointsType, type EndpointsModel } from "./resources/endpoints.js";
+import { listenerType, type ListenerModel } from "./resources/listener.js";
+import { nameTableType, type NameTableModel } from "./resources/name-table.js";
+import { routeConfigurationType, type RouteConfigurationModel } from "./resources/route-configuration.js";
+import { platformResolver, type HostResolver } from "./routing/dns-endpoints.js";
+import { resolveService, type ListenerNaming } from "./routing/resolve-service.js";
+import { createRouter, type Router } from "./routing/router.js";
+import type { ServiceSnapshot } from "./routing/service-snapshot.js";
+import { parseTarget } from "./routing/target.js";
+
+/** XdsClient's options: the core's, plus how targets are named and resolved. */
+export interface XdsOptions extends XdsClientOptions {
+  /**
+   * How the control plane names listeners: `grpc` (istiod with GENERATOR=grpc: a listener per target) or
+   * `sidecar` (Envoy listeners `<clusterIP>_<port>` found through NDS). Default: `grpc` when the node
+   * metadata has GENERATOR=grpc, else `sidecar`.
+   */
+  readonly listenerNaming?: ListenerNaming;
+  /** The namespace short targets are expanded in. Default: node metadata NAMESPACE, else "default". */
+  readonly namespace?: string;
+  /** The cluster's DNS domain. Default `cluster.local`. */
+  readonly clusterDomain?: string;
+  /** Resolves the hosts of DNS clusters. Default: the platform's DNS. */
+  readonly hostResolver?: HostResolver;
+  /** How often DNS clusters are re-resolved. Default 30000 ms. */
+  readonly dnsRefreshMs?: number;
+}
+
+const validatedTypes = [listenerType, routeConfigurationType, clusterType, endpointsType, nameTableType] as readonly ResourceType[];
+
+/** The xDS client: validated resources, and per-target service snapshots and routers derived from them. */
+export class XdsClient extends AdsClient {
+  private readonly naming: ListenerNaming;
+  private readonly namespace: string;
+  private readonly domain: string;
+  private readonly resolver: HostResolver;
+  private readonly dnsRefreshMs: number;
+  private readonly snapshots = new Map<string, Observable<ServiceSnapshot>>();
+  private readonly routers = new Map<string, Observable<Router>>();
+
+  constructor(options: XdsOptions) {
+    super(options, validatedTypes);
+    const metadata = options.node.metadata ?? {};
+    this.naming = options.listenerNaming ?? (metadata["GENERATOR"] === "grpc" ? "grpc" : "sidecar");
+    this.namespace = options.namespace ?? (typeof metadata["NAMESPACE"] === "string" ? metadata["NAMESPACE"] : "default");
+    this.domain = options.clusterDomain ?? "cluster.local";
+    this.resolver = options.hostResolver ?? platformResolver;
+    this.dnsRefreshMs = options.dnsRefreshMs ?? 30000;
+  }
+
+  /** Watches the Listener `name`, validated. */
+  listener(name: string): Observable<ResourceUpdate<ListenerModel>> {
+    return this.watch(listenerType, name);
+  }
+
+  /** Watches the RouteConfiguration `name`, validated and compiled. */
+  routeConfiguration(name: string): Observable<ResourceUpdate<RouteConfigurationModel>> {
+    return this.watch(routeConfigurationType, name);
+  }
+
+  /** Watches the Cluster `name`, validated. */
+  cluster(name: string): Observable<ResourceUpdate<ClusterModel>> {
+    return this.watch(clusterType, name);
+  }
+
+  /** Watches the ClusterLoadAssignment of `name` (an EDS service name), validated. */
+  endpoints(name: string): Observable<ResourceUpdate<EndpointsModel>> {
+    return this.watch(endpointsType, name);
+  }
+
+  /** Watches Istio's NDS name table. */
+  nameTable(): Observable<ResourceUpdate<NameTableModel>> {
+    return this.watch(nameTableType, "");
+  }
+
+  /**
+   * The ServiceSnapshot stream of `target` (`svc.ns.svc.cluster.local:port`, `svc:port`, `svc.ns:port`):
+   * a new immutable snapshot whenever the listener, route configuration, clusters or endpoints change.
+   * Shared per target; late subscribers get the latest snapshot at once. Throws on a malformed target.
+   */
+  resolve(target: string): Observable<ServiceSnapshot> {
+    const parsed = parseTarget(target, { namespace: this.namespace, domain: this.domain });
+    let snapshots = this.snapshots.get(parsed.authority);
+    if (!snapshots) {
+      snapshots = resolveService(this, parsed, { naming: this.naming, resolver: this.resolver, dnsRefreshMs: this.dnsRefreshMs }).pipe(replayLatest());
+      this.snapshots.set(parsed.authority, snapshots);
+    }
+    return snapshots;
+  }
+
+  /** The Router stream of `target`: `router.route({ path, headers })` picks a route, cluster and endpoint synchronously. */
+  router(target: string): Observable<Router> {
+    const key = parseTarget(target, { namespace: this.namespace, domain: this.domain }).authority;
+    let routers = this.routers.get(key);
+    if (!routers) {
+      routers = this.resolve(target).pipe(
+        map((snapshot) => createRouter(snapshot)),
+        replayLatest(),
+      );
+      this.routers.set(key, routers);
+    }
+    return routers;
+  }
+}
+
+/** Shares one subscription among subscribers, replaying the latest value; torn down after the last leaves. */
+function replayLatest<T>() {
+  return share<T>({ connector: () => new ReplaySubject<T>(1), resetOnError: true, resetOnComplete: true, resetOnRefCountZero: true });
+}
