@@ -1,0 +1,172 @@
+/**
+ * Chooses where init() gets its bootstrap, and applies the caller's explicit options over it:
+ *
+ * 1. a gRPC xDS bootstrap, when `GRPC_XDS_BOOTSTRAP` (a file, preferred) or `GRPC_XDS_BOOTSTRAP_CONFIG`
+ *    (inline JSON) is set;
+ * 2. else Istio's pod environment (`POD_NAMESPACE`, `POD_NAME`, `INSTANCE_IP`, …; see istio-env.ts).
+ *
+ * Explicit options win over both: `server` replaces the server list, `node` fields replace the node's
+ * (metadata key by key, locality field by field), `mode` sets or removes metadata `GENERATOR`.
+ */
+import type { JsonObject } from "@bufbuild/protobuf";
+import { XdsError } from "../xds-error.js";
+import type { Bootstrap, BootstrapLocality, BootstrapNode, BootstrapServer } from "./bootstrap.js";
+import { readGrpcBootstrap, type BootstrapFileReader } from "./grpc-bootstrap.js";
+import { applyXdsMode, istioEnvBootstrap, namespaceFromNodeId, type XdsMode } from "./istio-env.js";
+
+/** Node fields to set over the bootstrap's node; each one given replaces (metadata: merges over) the source's. */
+export interface BootstrapNodeOverrides {
+  /** The node id. */
+  readonly id?: string;
+  /** The node's service cluster. */
+  readonly cluster?: string;
+  /** Metadata keys to set; merged key by key over the source's metadata. */
+  readonly metadata?: JsonObject;
+  /** Locality fields to set; merged field by field. */
+  readonly locality?: BootstrapLocality;
+}
+
+/** What loadBootstrap reads and what the caller overrides. */
+export interface LoadBootstrapOptions {
+  /** The environment to read. Default: `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Reads the `GRPC_XDS_BOOTSTRAP` file. Default: the file's UTF-8 text from disk. */
+  readonly readFile?: BootstrapFileReader;
+  /** The xDS server address (`host:port`); replaces the source's server list with this one, plaintext. */
+  readonly server?: string;
+  /** Node fields set over the source's node. */
+  readonly node?: BootstrapNodeOverrides;
+  /** "grpc" sets metadata `GENERATOR: "grpc"`, "sidecar" removes it. Default: the source's choice ("grpc" for the Istio env). */
+  readonly mode?: XdsMode;
+}
+
+/** Builds the Bootstrap from the gRPC bootstrap or the Istio environment, with `options` over it; deeply frozen. */
+export function loadBootstrap(options: LoadBootstrapOptions = {}): Bootstrap {
+  checkOptions(options);
+  const env = options.env ?? process.env;
+  const grpc = readGrpcBootstrap(env, options.readFile);
+  let base: Bootstrap;
+  if (grpc === undefined) {
+    const istioOptions: { server?: string; mode?: XdsMode } = {};
+    if (options.server !== undefined) istioOptions.server = options.server;
+    if (options.mode !== undefined) istioOptions.mode = options.mode;
+    base = istioEnvBootstrap(env, istioOptions);
+  } else {
+    const metadata = { ...grpc.node.metadata };
+    if (options.mode !== undefined) applyXdsMode(metadata, options.mode);
+    base = {
+      ...grpc,
+      servers: options.server === undefined ? grpc.servers : [plaintextServer(options.server)],
+      node: { ...grpc.node, metadata },
+    };
+  }
+  const node = mergeNode(base.node, options.node);
+  const { namespace: _previous, ...rest } = base;
+  const namespace = stringEntry(node.metadata, "NAMESPACE") ?? stringEntry(env, "POD_NAMESPACE") ?? namespaceFromNodeId(node.id);
+  const result: Bootstrap = namespace === undefined ? { ...rest, node } : { ...rest, node, namespace };
+  return frozenCopy(result) as Bootstrap;
+}
+
+/** Whether two init() option objects ask for the same thing (deep equality; functions by identity; undefined = absent). */
+export function sameBootstrapOptions(a: LoadBootstrapOptions | undefined, b: LoadBootstrapOptions | undefined): boolean {
+  return deepEqual(withoutDefaultEnv(a), withoutDefaultEnv(b));
+}
+
+/** `env: process.env` is what an absent env means. */
+function withoutDefaultEnv(options: LoadBootstrapOptions | undefined): LoadBootstrapOptions {
+  if (options === undefined) return {};
+  if (options.env !== process.env) return options;
+  const { env: _default, ...rest } = options;
+  return rest;
+}
+
+function plaintextServer(uri: string): BootstrapServer {
+  return { uri, channelCreds: { type: "insecure" }, serverFeatures: [] };
+}
+
+function mergeNode(node: BootstrapNode, overrides: BootstrapNodeOverrides | undefined): BootstrapNode {
+  if (overrides === undefined) return node;
+  const metadata: JsonObject = { ...node.metadata };
+  for (const [key, value] of Object.entries(overrides.metadata ?? {})) {
+    if (value !== undefined) metadata[key] = value;
+  }
+  const merged: { -readonly [K in keyof BootstrapNode]: BootstrapNode[K] } = {
+    id: overrides.id ?? node.id,
+    cluster: overrides.cluster ?? node.cluster,
+    metadata,
+  };
+  if (node.locality !== undefined || overrides.locality !== undefined) {
+    merged.locality = { ...node.locality, ...definedOnly(overrides.locality ?? {}) };
+  }
+  return merged;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function stringEntry(record: Readonly<Record<string, unknown>>, key: string): string | undefined {
+  const value = Object.hasOwn(record, key) ? record[key] : undefined;
+  return typeof value === "string" && value.trim() !== "" ? value : undefined;
+}
+
+/** Options come from JavaScript callers too: check their shapes, naming the field. */
+function checkOptions(options: LoadBootstrapOptions): void {
+  if (typeof options !== "object" || options === null) fail("options", "expected an object", options);
+  if (options.env !== undefined && (typeof options.env !== "object" || options.env === null)) fail("env", "expected an object", options.env);
+  if (options.readFile !== undefined && typeof options.readFile !== "function") fail("readFile", "expected a function", options.readFile);
+  if (options.server !== undefined && (typeof options.server !== "string" || options.server.trim() === "")) {
+    fail("server", "expected a non-empty string", options.server);
+  }
+  if (options.mode !== undefined && options.mode !== "grpc" && options.mode !== "sidecar") fail("mode", 'expected "grpc" or "sidecar"', options.mode);
+  const node = options.node;
+  if (node === undefined) return;
+  if (typeof node !== "object" || node === null) fail("node", "expected an object", node);
+  if (node.id !== undefined && (typeof node.id !== "string" || node.id.trim() === "")) fail("node.id", "expected a non-empty string", node.id);
+  if (node.cluster !== undefined && typeof node.cluster !== "string") fail("node.cluster", "expected a string", node.cluster);
+  if (node.metadata !== undefined && !isPlainObject(node.metadata)) fail("node.metadata", "expected a JSON object", node.metadata);
+  if (node.locality !== undefined) {
+    if (!isPlainObject(node.locality)) fail("node.locality", "expected an object", node.locality);
+    for (const key of ["region", "zone", "subZone"] as const) {
+      const value = node.locality[key];
+      if (value !== undefined && typeof value !== "string") fail(`node.locality.${key}`, "expected a string", value);
+    }
+  }
+}
+
+function fail(path: string, expected: string, got: unknown): never {
+  const shown = typeof got === "function" ? "a function" : JSON.stringify(got) ?? String(got);
+  throw new XdsError("INVALID_ARGUMENT", `bootstrap options: ${path}: ${expected}, got ${shown}`);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A deep copy of JSON-like data with every object and array frozen, so callers' objects are never frozen. */
+function frozenCopy(value: unknown): unknown {
+  if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy));
+  if (isPlainObject(value)) {
+    const copy: Record<string, unknown> = {};
+    for (const [key, entry] of Object.entries(value)) copy[key] = frozenCopy(entry);
+    return Object.freeze(copy);
+  }
+  return value;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((entry, i) => deepEqual(entry, b[i]));
+  }
+  const left = definedKeys(a as Record<string, unknown>);
+  const right = definedKeys(b as Record<string, unknown>);
+  if (left.length !== right.length) return false;
+  return left.every((key) => Object.hasOwn(b, key) && deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
+}
+
+function definedKeys(record: Record<string, unknown>): string[] {
+  return Object.keys(record).filter((key) => record[key] !== undefined);
+}
