@@ -1,0 +1,83 @@
+// `npm run bench`: runs every scenario for every subject, alternating them, several runs each; prints the
+// medians as a table and writes bench/results.json and BENCHMARKS.md. See BENCHMARKS.md for the options.
+import { spawnSync } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { scenarios } from "./scenarios/scenarios.js";
+import { subjects } from "./subjects/subjects.js";
+import { benchmarksMarkdown, formatValue, markdownTable, tableRows } from "./support/report.js";
+import { machine, medians, type BenchResults, type CaseResult, type ScenarioResult, type SubjectResult } from "./support/results.js";
+import type { BenchMode, Metrics } from "./support/scenario.js";
+import type { SubjectName } from "./subjects/xds-subject.js";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const resultsPath = `${root}bench/results.json`;
+const markdownPath = `${root}BENCHMARKS.md`;
+
+const { values: options } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string", multiple: true },
+    "no-write": { type: "boolean", default: false },
+    report: { type: "boolean", default: false },
+  },
+});
+
+if (options.report) {
+  const results = JSON.parse(await readFile(resultsPath, "utf8")) as BenchResults;
+  await writeFile(markdownPath, benchmarksMarkdown(results));
+  console.log(markdownTable(tableRows(results)));
+} else if (!(globalThis as { gc?: unknown }).gc) {
+  // Heap figures need a collector we can call: run again with it exposed.
+  const child = spawnSync(process.execPath, [...process.execArgv, "--expose-gc", ...process.argv.slice(1)], { stdio: "inherit" });
+  process.exitCode = child.status ?? 1;
+} else {
+  await bench(options.quick ? "quick" : "full", options.only, !options["no-write"]);
+}
+
+async function bench(mode: BenchMode, only: readonly string[] | undefined, write: boolean): Promise<void> {
+  const unknown = (only ?? []).filter((id) => !scenarios.some((s) => s.id === id));
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(", ")}; scenarios: ${scenarios.map((s) => s.id).join(", ")}`);
+  const started = performance.now();
+  const scenarioResults: ScenarioResult[] = [];
+  for (const scenario of scenarios.filter((s) => !only || only.includes(s.id))) {
+    const cases: CaseResult[] = [];
+    for (const { label, params } of scenario.cases(mode)) {
+      const runs = new Map<SubjectName, Metrics[]>(subjects.map((s) => [s.name, []]));
+      const count = scenario.runs(mode);
+      for (let run = 0; run < count; run++) {
+        // Alternate which subject goes first, so neither always runs on a warmer (or more fragmented) process.
+        const order = subjects.map((_, i) => subjects[(i + run) % subjects.length]!);
+        // No forced GC between runs: one just before a timed section was seen to slow that section several-fold.
+        for (const subject of order) {
+          const metrics = await scenario.measure(subject, params);
+          for (const [key, value] of Object.entries(metrics)) {
+            if (!Number.isFinite(value)) throw new Error(`${scenario.id} ${label}: ${subject.name} gave ${key} = ${value}`);
+          }
+          runs.get(subject.name)!.push(metrics);
+          const figures = Object.entries(metrics).map(([key, value]) => `${key} ${formatValue(value)}`).join(", ");
+          process.stderr.write(`${scenario.id} · ${label} · ${subject.name} run ${run + 1}/${count}: ${figures}\n`);
+        }
+      }
+      const results: Partial<Record<SubjectName, SubjectResult>> = {};
+      for (const [name, metrics] of runs) results[name] = { runs: metrics, median: medians(metrics) };
+      cases.push({ label, params, results });
+    }
+    scenarioResults.push({ id: scenario.id, title: scenario.title, description: scenario.description, metrics: scenario.metrics, cases });
+  }
+  const results: BenchResults = {
+    ...machine(),
+    mode,
+    durationSeconds: (performance.now() - started) / 1000,
+    subjects: subjects.map((s) => s.name),
+    scenarios: scenarioResults,
+  };
+  console.log(`\n${results.mode} run, ${results.durationSeconds.toFixed(1)} s, Node ${results.node}, ${results.cpu} ×${results.cores}\n`);
+  console.log(markdownTable(tableRows(results)));
+  if (write) {
+    await writeFile(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(markdownPath, benchmarksMarkdown(results));
+    console.log(`\nwrote ${resultsPath} and ${markdownPath}`);
+  }
+}

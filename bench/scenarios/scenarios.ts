@@ -1,0 +1,9 @@
+import type { Scenario } from "../support/scenario.js";
+import { coldStart } from "./cold-start.js";
+import { importCost } from "./import-cost.js";
+import { largeEndpointUpdate } from "./large-endpoint-update.js";
+import { manyClusters } from "./many-clusters.js";
+import { warmUpdate } from "./warm-update.js";
+
+/** Every scenario, in the order they run and appear in the table. */
+export const scenarios: readonly Scenario<unknown>[] = [importCost, coldStart, largeEndpointUpdate, manyClusters, warmUpdate];
