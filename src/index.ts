@@ -1,3 +1,5 @@
+export { init } from "./init.js";
+export type { InitOptions } from "./init.js";
 export { XdsClient } from "./xds-client.js";
 export type { XdsOptions } from "./xds-client.js";
 export type { XdsClientOptions, XdsNodeOptions, XdsServerOptions } from "./client/ads-client.js";

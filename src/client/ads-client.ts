@@ -133,6 +133,11 @@ export class AdsClient {
     return observable;
   }
 
+  /** Whether close() was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Ends the stream, completes every observable and clears every timer. */
   async close(): Promise<void> {
     if (this.closed) return;

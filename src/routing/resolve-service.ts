@@ -71,9 +71,13 @@ export function resolveService(watchers: ResourceWatchers, target: Target, optio
   );
 }
 
-/** The clusters a route part references, sorted and joined: equal keys mean the same cluster watches. */
+/** The clusters a route part references (HTTP routes and inline Thrift routes), sorted and joined: equal keys mean the same watches. */
 function clusterKey(part: RoutePart): string {
-  return [...(part.virtualHost?.clusterNames ?? [])].sort().join("\n");
+  const names = new Set(part.virtualHost?.clusterNames);
+  for (const proxy of part.listener?.thriftProxies ?? []) {
+    if (proxy.routes.kind === "inline") for (const name of proxy.routes.routeConfig.clusterNames) names.add(name);
+  }
+  return [...names].sort().join("\n");
 }
 
 /**

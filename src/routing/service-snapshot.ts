@@ -29,6 +29,6 @@ export interface ServiceSnapshot {
   readonly routeConfiguration: RouteConfigurationModel | undefined;
   /** The virtual host chosen for the target's authority, or undefined when none matches. */
   readonly virtualHost: VirtualHostModel | undefined;
-  /** Every cluster the virtual host's routes reference (and aggregate clusters' children), by name. */
+  /** Every cluster the virtual host's routes and the listener's Thrift routes reference (and aggregate clusters' children), by name. */
   readonly clusters: ReadonlyMap<string, ClusterSnapshot>;
 }

@@ -2,7 +2,7 @@ import { create, type DescMessage, type MessageInitShape } from "@bufbuild/proto
 import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
 import { filter, firstValueFrom, skip, take, timeout, type Observable } from "rxjs";
 import { ControlPlane, type ReceivedRequest } from "rxds/server";
-import { XdsClient, type XdsClientOptions } from "rxds";
+import { XdsClient, type XdsClientOptions, type XdsOptions } from "rxds";
 import { AdsClient } from "../../src/client/ads-client.js";
 import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 
@@ -34,8 +34,8 @@ export class Harness {
   }
 
   /** A full XdsClient (validated resources, resolve, router) pointed at the control plane. */
-  xds(options: Partial<XdsClientOptions> = {}): XdsClient {
-    return this.track(new XdsClient(this.options(options)));
+  xds(options: Partial<XdsOptions> = {}): XdsClient {
+    return this.track(new XdsClient({ ...options, ...this.options(options) }));
   }
 
   private track<C extends AdsClient>(client: C): C {
