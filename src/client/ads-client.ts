@@ -199,6 +199,8 @@ export class AdsClient {
     if (subscription?.watches.get(watch.name) !== watch) return;
     watch.stopTimer();
     subscription.watches.delete(watch.name);
+    // Forget the observable too, so that names watched once and dropped do not accumulate.
+    this.observables.delete(`${typeUrl}\n${watch.name}`);
     this.scheduleStatus();
     if ([...this.subscriptions.values()].every((s) => s.watches.size === 0)) {
       this.disconnect();
