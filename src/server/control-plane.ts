@@ -2,6 +2,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { Server, ServerCredentials, type ServerDuplexStream, type ServiceDefinition } from "@grpc/grpc-js";
 import { ReplaySubject, type Observable } from "rxjs";
+import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import {
   DiscoveryRequestSchema,
   DiscoveryResponseSchema,
@@ -22,12 +23,25 @@ export interface ReceivedRequest {
   readonly stream: number;
   /** The request as received. */
   readonly request: DiscoveryRequest;
+  /** The client's address as grpc-js reports it, e.g. `ipv4:127.0.0.1:53422`. */
+  readonly peer: string;
+  /** The view (named resource set) the stream is served; chosen from the Node of its first request. */
+  readonly view: string;
 }
+
+/** The view a stream is served when no `view` option chooses another. */
+export const defaultView = "";
 
 /** How the control plane behaves. */
 export interface ControlPlaneOptions {
   /** How many received requests `requests$` replays to a new subscriber. Default 1000. */
   readonly requestHistory?: number;
+  /**
+   * Chooses the view (named resource set) a stream is served, from the Node of the stream's first
+   * request (undefined when it carries none). Called once per stream, before its first response.
+   * Default: every stream is served the default view "".
+   */
+  readonly view?: (node: Node | undefined) => string;
 }
 
 /** Where the control plane listens. */
@@ -54,6 +68,8 @@ interface OpenStream {
   readonly id: number;
   readonly call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
   readonly subscriptions: Map<string, StreamSubscription>;
+  /** Chosen at the first request. */
+  view: string | undefined;
 }
 
 /**
@@ -64,7 +80,9 @@ export class ControlPlane {
   /** Every request received (the latest `requestHistory` replayed to new subscribers). */
   readonly requests$: Observable<ReceivedRequest>;
 
-  private readonly types = new Map<string, TypeState>();
+  /** View name → type URL → resources. */
+  private readonly views = new Map<string, Map<string, TypeState>>();
+  private readonly chooseView: (node: Node | undefined) => string;
   private readonly streams = new Set<OpenStream>();
   private readonly requestSubject: ReplaySubject<ReceivedRequest>;
   private server: Server | undefined;
@@ -75,6 +93,7 @@ export class ControlPlane {
   constructor(options: ControlPlaneOptions = {}) {
     this.requestSubject = new ReplaySubject(options.requestHistory ?? 1000);
     this.requests$ = this.requestSubject.asObservable();
+    this.chooseView = options.view ?? (() => defaultView);
   }
 
   /** The `host:port` it listens on, while it listens. */
@@ -115,32 +134,33 @@ export class ControlPlane {
     server?.forceShutdown();
   }
 
-  /** The resources of one type, by name. */
-  resources(typeUrl: string): ReadonlyMap<string, Any> {
-    return this.types.get(typeUrl)?.resources ?? new Map();
+  /** The resources of one type in one view (default: the default view), by name. */
+  resources(typeUrl: string, view: string = defaultView): ReadonlyMap<string, Any> {
+    return this.views.get(view)?.get(typeUrl)?.resources ?? new Map();
   }
 
-  /** Adds or replaces resources of one type (one new version); subscribed streams get the change. */
-  set(typeUrl: string, resources: Readonly<Record<string, Any>> | ReadonlyMap<string, Any>): void {
+  /** Adds or replaces resources of one type in one view (one new version); its subscribed streams get the change. */
+  set(typeUrl: string, resources: Readonly<Record<string, Any>> | ReadonlyMap<string, Any>, view: string = defaultView): void {
     const entries = resources instanceof Map ? [...resources] : Object.entries(resources);
-    const state = this.typeState(typeUrl);
+    const state = this.typeState(view, typeUrl);
     for (const [name, any] of entries) state.resources.set(name, any);
-    this.publish(typeUrl, entries.map(([name]) => name));
+    this.publish(view, typeUrl, entries.map(([name]) => name));
   }
 
-  /** Removes resources of one type (one new version); subscribed streams get the change. */
-  remove(typeUrl: string, names: readonly string[]): void {
-    const state = this.typeState(typeUrl);
+  /** Removes resources of one type from one view (one new version); its subscribed streams get the change. */
+  remove(typeUrl: string, names: readonly string[], view: string = defaultView): void {
+    const state = this.typeState(view, typeUrl);
     const removed = names.filter((name) => state.resources.delete(name));
-    if (removed.length > 0) this.publish(typeUrl, removed);
+    if (removed.length > 0) this.publish(view, typeUrl, removed);
   }
 
   /**
-   * Makes `resources` the whole set of its type: adds, replaces and removes so that only these remain.
-   * Resources whose bytes are unchanged are left alone; nothing is published when nothing changed.
+   * Makes `resources` the whole set of its type in one view: adds, replaces and removes so that only
+   * these remain. Resources whose bytes are unchanged are left alone; nothing is published when
+   * nothing changed.
    */
-  replace(typeUrl: string, resources: ReadonlyMap<string, Any>): void {
-    const state = this.typeState(typeUrl);
+  replace(typeUrl: string, resources: ReadonlyMap<string, Any>, view: string = defaultView): void {
+    const state = this.typeState(view, typeUrl);
     const changed: string[] = [];
     for (const name of state.resources.keys()) {
       if (!resources.has(name)) {
@@ -154,28 +174,34 @@ export class ControlPlane {
       state.resources.set(name, any);
       changed.push(name);
     }
-    if (changed.length > 0) this.publish(typeUrl, changed);
+    if (changed.length > 0) this.publish(view, typeUrl, changed);
   }
 
-  private typeState(typeUrl: string): TypeState {
-    let state = this.types.get(typeUrl);
+  private typeState(view: string, typeUrl: string): TypeState {
+    let types = this.views.get(view);
+    if (!types) {
+      types = new Map();
+      this.views.set(view, types);
+    }
+    let state = types.get(typeUrl);
     if (!state) {
       state = { version: 0, resources: new Map() };
-      this.types.set(typeUrl, state);
+      types.set(typeUrl, state);
     }
     return state;
   }
 
-  private publish(typeUrl: string, changed: readonly string[]): void {
-    this.typeState(typeUrl).version++;
+  private publish(view: string, typeUrl: string, changed: readonly string[]): void {
+    this.typeState(view, typeUrl).version++;
     for (const stream of this.streams) {
+      if (stream.view !== view) continue;
       const subscription = stream.subscriptions.get(typeUrl);
       if (subscription && (subscription.wildcard || changed.some((name) => subscription.names.has(name)))) this.respond(stream, typeUrl, subscription);
     }
   }
 
   private serve(call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
-    const stream: OpenStream = { id: ++this.streamCount, call, subscriptions: new Map() };
+    const stream: OpenStream = { id: ++this.streamCount, call, subscriptions: new Map(), view: undefined };
     this.streams.add(stream);
     const forget = () => this.streams.delete(stream);
     call.on("data", (request: DiscoveryRequest) => this.onRequest(stream, request));
@@ -188,7 +214,8 @@ export class ControlPlane {
   }
 
   private onRequest(stream: OpenStream, request: DiscoveryRequest): void {
-    this.requestSubject.next({ stream: stream.id, request });
+    stream.view ??= this.chooseView(request.node);
+    this.requestSubject.next({ stream: stream.id, request, peer: stream.call.getPeer(), view: stream.view });
     const typeUrl = request.typeUrl;
     let subscription = stream.subscriptions.get(typeUrl);
     const first = !subscription;
@@ -207,7 +234,7 @@ export class ControlPlane {
   }
 
   private respond(stream: OpenStream, typeUrl: string, subscription: StreamSubscription): void {
-    const state = this.typeState(typeUrl);
+    const state = this.typeState(stream.view ?? defaultView, typeUrl);
     const resources: Any[] = [];
     if (subscription.wildcard) resources.push(...state.resources.values());
     else {

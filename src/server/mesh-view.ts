@@ -1,0 +1,45 @@
+import type { Any } from "@bufbuild/protobuf/wkt";
+import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
+import { translateForGrpc } from "./config/grpc-translation.js";
+import type { MeshConfig } from "./config/mesh-config.js";
+import { translateForSidecar } from "./config/sidecar-translation.js";
+import { packResource } from "./config/xds-resources.js";
+
+/** Packed resources, ready to serve: type URL → name → Any. */
+export type PackedResources = Map<string, Map<string, Any>>;
+
+/**
+ * The view a client gets, as istiod decides it: `grpc` when its node metadata says
+ * `GENERATOR: grpc` (proxyless resources), else `sidecar` (Envoy-style resources); followed by
+ * `/<namespace>` when the client's namespace is known (metadata `NAMESPACE`, or the
+ * `<pod>.<namespace>` part of an Istio node id `sidecar~<ip>~<pod>.<namespace>~…`), since the
+ * namespace decides the short domains of its virtual hosts.
+ */
+export function meshViewOf(node: Node | undefined): string {
+  const metadata = node?.metadata ?? {};
+  const generator = metadata["GENERATOR"] === "grpc" ? "grpc" : "sidecar";
+  const namespace = typeof metadata["NAMESPACE"] === "string" && metadata["NAMESPACE"] !== "" ? metadata["NAMESPACE"] : namespaceFromId(node?.id ?? "");
+  return namespace === undefined ? generator : `${generator}/${namespace}`;
+}
+
+function namespaceFromId(id: string): string | undefined {
+  const parts = id.split("~");
+  if (parts.length !== 4) return undefined;
+  const podAndNamespace = (parts[2] as string).split(".");
+  return podAndNamespace.length === 2 && podAndNamespace[1] !== "" ? podAndNamespace[1] : undefined;
+}
+
+/** Translates a config for one view (as named by `meshViewOf`) and packs every resource. */
+export function translateMeshView(config: MeshConfig, view: string): PackedResources {
+  const slash = view.indexOf("/");
+  const generator = slash < 0 ? view : view.slice(0, slash);
+  const options = slash < 0 ? {} : { clientNamespace: view.slice(slash + 1) };
+  const resources = generator === "grpc" ? translateForGrpc(config, options) : translateForSidecar(config, options);
+  const packed: PackedResources = new Map();
+  for (const [typeUrl, byName] of resources) {
+    const out = new Map<string, Any>();
+    for (const [name, message] of byName) out.set(name, packResource(message));
+    packed.set(typeUrl, out);
+  }
+  return packed;
+}

@@ -1,0 +1,211 @@
+// `serveMesh` and the `rxds serve` command, observed through rxds's own client over loopback.
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { filter, firstValueFrom, take, timeout, type Observable } from "rxjs";
+import { XdsClient, type ResourceUpdate } from "rxds";
+import { serveMesh, type MeshServer } from "rxds/server";
+import { ConfigDir, exampleMesh, MemoryLog, routeName, target } from "../fixtures/serve-mesh.js";
+
+const cli = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+
+/** The first value of `source` that satisfies `predicate`, failing after 5 s. */
+function next<T>(source: Observable<T>, predicate: (value: T) => boolean = () => true): Promise<T> {
+  return firstValueFrom(source.pipe(filter(predicate), take(1), timeout({ first: 5000, with: () => { throw new Error("no matching value within 5 s"); } })));
+}
+
+const present = (u: ResourceUpdate<unknown>) => u.resource !== undefined;
+const absent = (u: ResourceUpdate<unknown>) => u.resource === undefined;
+
+/** A YAML edit that breaks document 3 (the VirtualService) at spec.http[2].route[0].weight. */
+function breakWeight(text: string): string {
+  return text.replace("subset: v1\n      weight: 50", 'subset: v1\n      weight: "x"');
+}
+
+/** Runs the CLI; resolves with its exit code and output once it exits. */
+function runCli(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void) {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+    onStderr?.(stderr, child);
+  });
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+}
+
+describe("serveMesh", () => {
+  let dir: ConfigDir;
+  let server: MeshServer | undefined;
+  const clients: XdsClient[] = [];
+  let log: MemoryLog;
+
+  async function start(text: string, verbose = false): Promise<MeshServer> {
+    dir = await ConfigDir.create(text);
+    log = new MemoryLog();
+    server = await serveMesh({ config: dir.file, port: 0, host: "127.0.0.1", verbose, log: log.log });
+    return server;
+  }
+
+  function client(metadata: Record<string, string>): XdsClient {
+    const xds = new XdsClient({
+      servers: [{ uri: server?.address ?? "" }],
+      node: { id: `sidecar~127.0.0.1~client-${clients.length}.default~default.svc.cluster.local`, metadata },
+      backoff: { initialMs: 20, maxMs: 200 },
+      doesNotExistTimeoutMs: 2000,
+    });
+    clients.push(xds);
+    return xds;
+  }
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await server?.close();
+    server = undefined;
+    await dir?.remove();
+  });
+
+  it("ServeGrpcView: a GENERATOR=grpc node gets the api_listener named as the target and its route configuration", async () => {
+    await start(await exampleMesh({ ports: [18001, 18002] }));
+    const xds = client({ GENERATOR: "grpc", NAMESPACE: "default" });
+    const listener = await next(xds.listener(target), present);
+    expect(listener.name).to.equal(target);
+    expect((await next(xds.routeConfiguration(routeName), present)).name).to.equal(routeName);
+    expect((await next(xds.cluster("outbound|8888|v1|kitex-server.default.svc.cluster.local"), present)).version).to.not.equal("");
+    // The sidecar-style listener is not part of the grpc view.
+    await next(xds.listener("0.0.0.0_8888"), absent);
+    expect(log.lines[0]).to.match(/^serving .*mesh\.yaml on 127\.0\.0\.1:\d+ \(1 ServiceEntry, 1 DestinationRule, 1 VirtualService, 0 raw\)$/);
+  });
+
+  it("ServeSidecarView: a node without GENERATOR gets 0.0.0.0_<port>, route configuration <port> and the NDS name table", async () => {
+    await start(await exampleMesh({ ports: [18001, 18002] }));
+    const xds = client({ NAMESPACE: "default" });
+    expect((await next(xds.listener("0.0.0.0_8888"), present)).name).to.equal("0.0.0.0_8888");
+    expect((await next(xds.routeConfiguration("8888"), present)).name).to.equal("8888");
+    await next(xds.nameTable(), present);
+    await next(xds.listener(target), absent);
+  });
+
+  it("HotReload: a changed file reaches a connected client within 100 ms; only changed resources get a new version", async () => {
+    const text = await exampleMesh({ ports: [18001, 18002] });
+    await start(text);
+    const xds = client({ GENERATOR: "grpc", NAMESPACE: "default" });
+    const listenerUpdates: ResourceUpdate<unknown>[] = [];
+    const subscription = xds.listener(target).subscribe((u: ResourceUpdate<unknown>) => listenerUpdates.push(u));
+    try {
+      const before = await next(xds.routeConfiguration(routeName), present);
+      await next(xds.listener(target), present);
+      const written = performance.now();
+      const changed = next(xds.routeConfiguration(routeName), (u: ResourceUpdate<unknown>) => u.version !== before.version);
+      await dir.write(await exampleMesh({ ports: [18001, 18002], weights: [100, 0] }));
+      const after = await changed;
+      const elapsed = performance.now() - written;
+      expect(after.resource).to.not.equal(undefined);
+      expect(elapsed, `reload took ${elapsed.toFixed(1)} ms`).to.be.below(100);
+      // Only the route configurations changed: the grpc view's and the sidecar view's.
+      const reloaded = await log.line("reloaded ");
+      expect(reloaded).to.match(/: 2 changed: RDS outbound\|8888\|\|kitex-server\.default\.svc\.cluster\.local, RDS 8888$/);
+      expect(listenerUpdates.filter(present)).to.have.length(1);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it("BrokenReload: a file that fails to load is logged with its field path and the last good config keeps being served", async () => {
+    const text = await exampleMesh({ ports: [18001, 18002] });
+    await start(text);
+    const first = client({ GENERATOR: "grpc" });
+    const before = await next(first.routeConfiguration(routeName), present);
+    await dir.write(breakWeight(text));
+    const error = await log.line("error: reload failed");
+    expect(error).to.include("still serving the last good config");
+    expect(error).to.include("document 3 (VirtualService kitex-server): spec.http[2].route[0].weight");
+    // A client connecting now still gets the last good config.
+    const late = client({ GENERATOR: "grpc" });
+    expect((await next(late.routeConfiguration(routeName), present)).version).to.equal(before.version);
+    // And a fixed file is served again.
+    const lines = log.lines.length;
+    await dir.write(await exampleMesh({ ports: [18001, 18002], weights: [100, 0] }));
+    expect(await log.line("reloaded ", lines)).to.include("RDS outbound|8888||kitex-server.default.svc.cluster.local");
+    expect((await next(first.routeConfiguration(routeName), (u: ResourceUpdate<unknown>) => u.version !== before.version)).resource).to.not.equal(undefined);
+  });
+
+  it("BrokenStart: a file that fails to load rejects with the file, document and field path", async () => {
+    dir = await ConfigDir.create(breakWeight(await exampleMesh({ ports: [18001, 18002] })));
+    let failure: unknown;
+    await serveMesh({ config: dir.file, port: 0, log: () => {} }).then(
+      (s) => (server = s),
+      (e: unknown) => (failure = e),
+    );
+    expect(failure).to.be.instanceOf(Error);
+    expect((failure as Error).message).to.include(`${dir.file}: document 3 (VirtualService kitex-server): spec.http[2].route[0].weight: expected an integer`);
+  });
+
+  // NACKs (logged also when not verbose) are pinned with grpc-js-xds's own validation in grpc-js-xds-proof.test.ts.
+  it("VerboseLog: connects, subscriptions and ACKs are one line each", async () => {
+    await start(await exampleMesh({ ports: [18001, 18002] }), true);
+    const xds = client({ GENERATOR: "grpc", NAMESPACE: "default" });
+    // Held open so that the stream stays up (the client ends it with its last watch).
+    xds.listener(target).subscribe();
+    await next(xds.listener(target), present);
+    expect(await log.line("connected from 127.0.0.1:")).to.match(/^stream \d+ connected from 127\.0\.0\.1:\d+: node sidecar~127\.0\.0\.1~client-0\.default~default\.svc\.cluster\.local \(view grpc\/default\)$/);
+    expect(await log.line("subscribes LDS")).to.match(new RegExp(`^stream \\d+ subscribes LDS: ${target}$`));
+    expect(await log.line("ACK LDS")).to.match(/^stream \d+ ACK LDS version \d+$/);
+  });
+
+  it("QuietLog: without verbose only the start line is logged while clients come and go", async () => {
+    await start(await exampleMesh({ ports: [18001, 18002] }));
+    const xds = client({ GENERATOR: "grpc" });
+    xds.listener(target).subscribe();
+    await next(xds.routeConfiguration(routeName), present);
+    expect(log.lines).to.have.length(1);
+    expect(log.lines[0]).to.match(/^serving /);
+  });
+});
+
+describe("rxds serve (the command)", () => {
+  let dir: ConfigDir | undefined;
+
+  afterEach(async () => {
+    await dir?.remove();
+    dir = undefined;
+  });
+
+  it("CliBrokenStart: exits 1 with the field path on stderr", async () => {
+    dir = await ConfigDir.create(breakWeight(await exampleMesh({ ports: [18001, 18002] })));
+    const result = await runCli(["serve", "--config", dir.file, "--port", "0"]);
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.include("document 3 (VirtualService kitex-server): spec.http[2].route[0].weight");
+  });
+
+  it("CliUsage: a usage error exits 2 with the usage; --help prints it and exits 0", async () => {
+    const missing = await runCli(["serve"]);
+    expect(missing.code).to.equal(2);
+    expect(missing.stderr).to.include("--config <file> is required").and.include("usage: rxds serve");
+    const unknown = await runCli(["serve", "--config", "x.yaml", "--bogus"]);
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stderr).to.include("--bogus");
+    const port = await runCli(["serve", "--config", "x.yaml", "--port", "99999"]);
+    expect(port.code).to.equal(2);
+    expect(port.stderr).to.include("--port: expected a port number 0..65535");
+    const help = await runCli(["--help"]);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.include("usage: rxds serve --config <mesh.yaml>");
+  });
+
+  it("CliShutdown: serves a good file and exits 0 on SIGTERM", async () => {
+    dir = await ConfigDir.create(await exampleMesh({ ports: [18001, 18002] }));
+    let signalled = false;
+    const result = await runCli(["serve", "--config", dir.file, "--port", "0"], (stderr, child) => {
+      if (!signalled && /serving .* on 127\.0\.0\.1:\d+/.test(stderr)) {
+        signalled = true;
+        child.kill("SIGTERM");
+      }
+    });
+    expect(result.stderr).to.include("SIGTERM: shutting down");
+    expect(result.code).to.equal(0);
+  });
+});
