@@ -1,0 +1,23 @@
+// rxds/grpc: route grpc-js calls with xDS.
+//
+//   import { credentials } from "@grpc/grpc-js";
+//   import { init } from "rxds";
+//   import { xdsClientOptions } from "rxds/grpc";
+//   const client = new GreetServiceClient("kitex-server:8888", credentials.createInsecure(), xdsClientOptions(init()));
+
+/** ClientOptions that make a generated grpc-js client route each call by xDS (see its doc comment). */
+export { xdsClientOptions } from "./xds-client-options.js";
+/** The XdsChannel of a client made with xdsClientOptions, for introspection (e.g. `openEndpoints()`). */
+export { xdsChannelOf } from "./xds-client-options.js";
+/** A grpc-js Channel that routes each call by xDS; share one among clients with `channelOverride`. */
+export { XdsChannel } from "./xds-channel.js";
+/** Options of XdsChannel and xdsClientOptions: `metaExtractor`, `channelOptions`. */
+export type { XdsChannelOptions } from "./xds-channel.js";
+/** The default meta extractor: the call's metadata merged with `metainfo.all()`. */
+export { defaultGrpcMetaExtractor, metadataToMeta } from "./grpc-meta-extractor.js";
+/** A meta extractor and what it is given about a call. */
+export type { GrpcCallContext, GrpcMetaExtractor } from "./grpc-meta-extractor.js";
+/** Routing metadata: lower-case header names to values. */
+export type { RoutingMeta } from "../routing-meta.js";
+/** Call metadata on the async context (kitex's metainfo), which the default extractor reads. */
+export { metainfo } from "../metainfo.js";

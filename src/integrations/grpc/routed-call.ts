@@ -1,0 +1,176 @@
+// One grpc-js call on an XdsChannel: it is routed when it starts (when its metadata is known), then
+// handed to a real call on the pooled channel of the picked endpoint. Until then, what the client asks
+// of it (credentials, messages, half-close, reads) is kept and replayed, in order, on the real call.
+//
+// A call started before the first snapshot waits for it, up to its own deadline. The route's timeout
+// counts from the routing decision (as grpc-js applies a config selector's timeout), so time spent
+// waiting for the first snapshot is bounded by the caller's deadline only. Routing failures end the
+// call with UNAVAILABLE and the router's message; nothing is sent anywhere.
+
+import { Metadata, status, type CallCredentials, type ChannelInterface, type InterceptingListener, type StatusObject } from "@grpc/grpc-js";
+import type { RequestHeaders } from "../../resources/match/route-match.js";
+import { XdsError } from "../../xds-error.js";
+import { effectiveDeadline, routingFailureMessage, type CallRouter } from "../call-router.js";
+import { routingHeaders } from "../routing-meta.js";
+import type { GrpcMetaExtractor } from "./grpc-meta-extractor.js";
+
+/** grpc-js's Call (not exported by name from its index). */
+export type GrpcCall = ReturnType<ChannelInterface["createCall"]>;
+type MessageContext = Parameters<GrpcCall["sendMessageWithContext"]>[0];
+type AuthContext = ReturnType<GrpcCall["getAuthContext"]>;
+type ParentCall = Parameters<ChannelInterface["createCall"]>[3];
+type Deadline = Parameters<ChannelInterface["createCall"]>[1];
+
+/** What a RoutedCall needs from its channel. */
+export interface RoutedCallScope {
+  readonly router: CallRouter<ChannelInterface>;
+  readonly target: string;
+  readonly metaExtractor: GrpcMetaExtractor;
+}
+
+/** The arguments createCall was given, passed on to the real call. */
+export interface CallArguments {
+  readonly method: string;
+  readonly deadline: Deadline;
+  readonly host: string | null | undefined;
+  readonly parentCall: ParentCall;
+  readonly propagateFlags: number | null | undefined;
+}
+
+/** A grpc-js Call routed by xDS at start. */
+export class RoutedCall implements GrpcCall {
+  private real: GrpcCall | undefined;
+  private listener: InterceptingListener | undefined;
+  private credentials: CallCredentials | undefined;
+  private readonly pending: ((call: GrpcCall) => void)[] = [];
+  /** Set once this call has ended without a real call (cancelled, routing failed, deadline). */
+  private ended: StatusObject | undefined;
+  private waiting: AbortController | undefined;
+
+  constructor(
+    private readonly scope: RoutedCallScope,
+    private readonly args: CallArguments,
+    private readonly callNumber: number,
+  ) {}
+
+  start(metadata: Metadata, listener: InterceptingListener): void {
+    this.listener = listener;
+    if (this.ended !== undefined) {
+      this.deliver(this.ended);
+      return;
+    }
+    const { router, target, metaExtractor } = this.scope;
+    const path = this.args.method;
+    let headers: RequestHeaders;
+    try {
+      // The extractor runs now, in the caller's async context, even if routing has to wait.
+      headers = routingHeaders(metaExtractor({ path, metadata, target }), { contentType: "application/grpc", authority: target, path });
+    } catch (reason: unknown) {
+      this.end(status.INTERNAL, `the xDS meta extractor threw for ${path}: ${reason instanceof Error ? reason.message : String(reason)}`);
+      return;
+    }
+    if (router.ready || router.isClosed) {
+      this.dispatch(metadata, headers);
+      return;
+    }
+    const waiting = new AbortController();
+    this.waiting = waiting;
+    router.whenReady({ deadline: deadlineMs(this.args.deadline), signal: waiting.signal }).then(
+      (outcome) => {
+        this.waiting = undefined;
+        if (outcome === "ready") this.dispatch(metadata, headers);
+        else this.end(status.DEADLINE_EXCEEDED, `deadline exceeded while ${path} waited for the first xDS snapshot of ${JSON.stringify(target)}`);
+      },
+      (reason: unknown) => {
+        this.waiting = undefined;
+        // An abort means cancelWithStatus already ended the call.
+        if (reason instanceof XdsError) this.end(status.UNAVAILABLE, routingFailureMessage(path, reason));
+      },
+    );
+  }
+
+  sendMessageWithContext(context: MessageContext, message: Buffer): void {
+    if (this.real !== undefined) this.real.sendMessageWithContext(context, message);
+    else if (this.ended === undefined) this.pending.push((call) => call.sendMessageWithContext(context, message));
+  }
+
+  startRead(): void {
+    if (this.real !== undefined) this.real.startRead();
+    else if (this.ended === undefined) this.pending.push((call) => call.startRead());
+  }
+
+  halfClose(): void {
+    if (this.real !== undefined) this.real.halfClose();
+    else if (this.ended === undefined) this.pending.push((call) => call.halfClose());
+  }
+
+  cancelWithStatus(code: status, details: string): void {
+    if (this.real !== undefined) {
+      this.real.cancelWithStatus(code, details);
+      return;
+    }
+    this.waiting?.abort();
+    this.waiting = undefined;
+    this.end(code, details);
+  }
+
+  setCredentials(credentials: CallCredentials): void {
+    if (this.real !== undefined) this.real.setCredentials(credentials);
+    else this.credentials = credentials;
+  }
+
+  getPeer(): string {
+    return this.real?.getPeer() ?? "";
+  }
+
+  getCallNumber(): number {
+    return this.callNumber;
+  }
+
+  getAuthContext(): AuthContext {
+    return this.real?.getAuthContext() ?? null;
+  }
+
+  /** Routes the call with the router's latest snapshot and hands it to a real call. */
+  private dispatch(metadata: Metadata, headers: RequestHeaders): void {
+    if (this.ended !== undefined) return;
+    const path = this.args.method;
+    const { router } = this.scope;
+    const decision = router.route(path, headers);
+    if (decision === undefined) {
+      this.end(status.UNAVAILABLE, `xDS routing of ${path} failed: no snapshot of ${JSON.stringify(this.scope.target)} yet`);
+      return;
+    }
+    if (decision instanceof XdsError) {
+      this.end(status.UNAVAILABLE, routingFailureMessage(path, decision));
+      return;
+    }
+    const deadline = effectiveDeadline(deadlineMs(this.args.deadline), Date.now(), decision.timeoutMs);
+    const { host, parentCall, propagateFlags } = this.args;
+    const real = router.connection(decision.endpoint).createCall(path, deadline, host, parentCall, propagateFlags);
+    this.real = real;
+    if (this.credentials !== undefined) real.setCredentials(this.credentials);
+    real.start(metadata, this.listener!);
+    for (const operation of this.pending) operation(real);
+    this.pending.length = 0;
+  }
+
+  /** Ends the call without a real call; the status reaches the listener once, asynchronously. */
+  private end(code: status, details: string): void {
+    if (this.ended !== undefined || this.real !== undefined) return;
+    const ended: StatusObject = { code, details, metadata: new Metadata() };
+    this.ended = ended;
+    this.pending.length = 0;
+    if (this.listener !== undefined) this.deliver(ended);
+  }
+
+  private deliver(ended: StatusObject): void {
+    const listener = this.listener!;
+    process.nextTick(() => listener.onReceiveStatus(ended));
+  }
+}
+
+/** A grpc-js deadline in ms since the epoch; Infinity for none. */
+export function deadlineMs(deadline: Deadline): number {
+  return deadline instanceof Date ? deadline.getTime() : deadline;
+}

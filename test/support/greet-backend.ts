@@ -1,0 +1,200 @@
+// Real GreetService backends on loopback for the integration tests: each answers with its own name and
+// records what it saw of every call (method, metadata, remaining deadline).
+//
+// - GrpcGreetBackend: a grpc-js server with a hand-written service definition built on the protobuf-es
+//   schemas; besides SayHello and SayHello1 it serves two test-only streaming methods on the same
+//   service (SayHelloStream: server streaming, Chat: bidi) to check that streams are routed at start.
+// - ConnectGreetBackend: connect-node's adapter on a plain http2 server (gRPC, Connect and gRPC-web).
+
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import {
+  makeGenericClientConstructor,
+  type ConnectionInjector,
+  Server,
+  ServerCredentials,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+  type ServiceDefinition,
+} from "@grpc/grpc-js";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { AddressInfo } from "node:net";
+import { GreetService, HelloRequestSchema, HelloResponseSchema, type HelloRequest, type HelloResponse } from "../../gen/proxyless/greet_pb.js";
+
+/** What a backend saw of one call. */
+export interface SeenCall {
+  /** The method name, e.g. `SayHello`. */
+  readonly method: string;
+  /** The request headers / metadata, lower-case names, first value. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The ms left until the call's deadline when the backend saw it; undefined for none. */
+  readonly deadlineMs: number | undefined;
+}
+
+const serialize = {
+  requestSerialize: (request: HelloRequest) => Buffer.from(toBinary(HelloRequestSchema, request)),
+  requestDeserialize: (bytes: Buffer) => fromBinary(HelloRequestSchema, bytes),
+  responseSerialize: (response: HelloResponse) => Buffer.from(toBinary(HelloResponseSchema, response)),
+  responseDeserialize: (bytes: Buffer) => fromBinary(HelloResponseSchema, bytes),
+};
+
+/** proxyless.GreetService for grpc-js, plus the test-only streaming methods SayHelloStream and Chat. */
+export const greetServiceDefinition = {
+  SayHello: { path: "/proxyless.GreetService/SayHello", requestStream: false, responseStream: false, ...serialize },
+  SayHello1: { path: "/proxyless.GreetService/SayHello1", requestStream: false, responseStream: false, ...serialize },
+  SayHelloStream: { path: "/proxyless.GreetService/SayHelloStream", requestStream: false, responseStream: true, ...serialize },
+  Chat: { path: "/proxyless.GreetService/Chat", requestStream: true, responseStream: true, ...serialize },
+} satisfies ServiceDefinition;
+
+/** A grpc-js client class for greetServiceDefinition, as a code generator would make it. */
+export const GreetServiceClient = makeGenericClientConstructor(greetServiceDefinition, "GreetService");
+
+/** A HelloRequest. */
+export function hello(message = "hi"): HelloRequest {
+  return create(HelloRequestSchema, { message });
+}
+
+function reply(message: string): HelloResponse {
+  return create(HelloResponseSchema, { message });
+}
+
+function remaining(deadline: Date | number): number | undefined {
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(at) ? at - Date.now() : undefined;
+}
+
+/**
+ * A grpc-js GreetService server on 127.0.0.1 that answers every call with its name. It accepts TCP
+ * connections itself and injects them into the grpc-js server, so tests can count open connections.
+ */
+export class GrpcGreetBackend {
+  /** Every call it served, in order. */
+  readonly calls: SeenCall[] = [];
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(
+    readonly name: string,
+    private readonly server: Server,
+    private readonly injector: ConnectionInjector,
+    private readonly listener: net.Server,
+  ) {
+    listener.on("connection", (socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+      injector.injectConnection(socket);
+    });
+  }
+
+  /** The port it listens on. */
+  get port(): number {
+    return (this.listener.address() as AddressInfo).port;
+  }
+
+  /** How many client connections are open. */
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  static async start(name: string): Promise<GrpcGreetBackend> {
+    const server = new Server();
+    let self: GrpcGreetBackend | undefined;
+    const record = (method: string, call: { metadata: { getMap(): Record<string, unknown> }; getDeadline(): Date | number }): void => {
+      const headers: Record<string, string> = {};
+      for (const [key, value] of Object.entries(call.metadata.getMap())) if (typeof value === "string") headers[key] = value;
+      self!.calls.push({ method, headers, deadlineMs: remaining(call.getDeadline()) });
+    };
+    const unary = (method: string) => (call: ServerUnaryCall<HelloRequest, HelloResponse>, callback: sendUnaryData<HelloResponse>) => {
+      record(method, call);
+      callback(null, reply(name));
+    };
+    server.addService(greetServiceDefinition, {
+      SayHello: unary("SayHello"),
+      SayHello1: unary("SayHello1"),
+      SayHelloStream: (call: ServerWritableStream<HelloRequest, HelloResponse>) => {
+        record("SayHelloStream", call);
+        for (let i = 0; i < 3; i++) call.write(reply(`${name}#${i}`));
+        call.end();
+      },
+      Chat: (call: ServerDuplexStream<HelloRequest, HelloResponse>) => {
+        record("Chat", call);
+        call.on("data", (request: HelloRequest) => call.write(reply(`${name}:${request.message}`)));
+        call.on("end", () => call.end());
+      },
+    });
+    const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    const listener = net.createServer();
+    self = new GrpcGreetBackend(name, server, injector, listener);
+    await new Promise<void>((resolve, reject) => {
+      listener.once("error", reject);
+      listener.listen(0, "127.0.0.1", () => resolve());
+    });
+    return self;
+  }
+
+  /** Stops listening and drops open connections. */
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    this.injector.destroy();
+    this.server.forceShutdown();
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+}
+
+/** A Connect GreetService server (gRPC, Connect and gRPC-web protocols) over cleartext http2 on 127.0.0.1. */
+export class ConnectGreetBackend {
+  /** Every call it served, in order. */
+  readonly calls: SeenCall[] = [];
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+
+  private constructor(
+    readonly name: string,
+    private readonly server: http2.Http2Server,
+  ) {
+    server.on("session", (session) => {
+      this.sessions.add(session);
+      session.on("close", () => this.sessions.delete(session));
+    });
+  }
+
+  /** The port it listens on. */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  static async start(name: string): Promise<ConnectGreetBackend> {
+    let self: ConnectGreetBackend | undefined;
+    const handle = (method: string) => (_request: HelloRequest, context: HandlerContext) => {
+      const headers: Record<string, string> = {};
+      context.requestHeader.forEach((value, key) => (headers[key] = value));
+      self!.calls.push({ method, headers, deadlineMs: context.timeoutMs() });
+      return reply(name);
+    };
+    const handler = connectNodeAdapter({
+      routes: (router) => router.service(GreetService, { sayHello: handle("SayHello"), sayHello1: handle("SayHello1") }),
+    });
+    const server = http2.createServer(handler);
+    self = new ConnectGreetBackend(name, server);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve());
+    });
+    return self;
+  }
+
+  /** How many client connections are open. */
+  get openSessions(): number {
+    return this.sessions.size;
+  }
+
+  /** Stops listening and closes every open connection. */
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const session of this.sessions) session.destroy();
+    await closed;
+  }
+}
