@@ -1,4 +1,5 @@
 import { fromBinary } from "@bufbuild/protobuf";
+import { createHash } from "node:crypto";
 import { ReplaySubject } from "rxjs";
 import { ResourceSchema, type DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { ResourceType } from "./resource-type.js";
@@ -13,8 +14,11 @@ export class ResourceWatch<V> {
   readonly subject = new ReplaySubject<ResourceUpdate<V>>(1);
   /** How many subscribers hold the watch. */
   refs = 0;
-  /** The serialized bytes of the value subscribers hold, to drop identical re-sends. */
-  bytes: Uint8Array | undefined;
+  /**
+   * A fingerprint of the serialized bytes of the value subscribers hold (their length and SHA-256), to drop
+   * identical re-sends without keeping the bytes: they are often a view of the whole response's buffer.
+   */
+  fingerprint: string | undefined;
   /** The last update emitted. */
   latest: ResourceUpdate<V> | undefined;
   /** Whether the name was in a request sent on the current stream. */
@@ -28,8 +32,8 @@ export class ResourceWatch<V> {
   }
 
   /** Emits an update to subscribers. */
-  emit(version: string, resource: V | undefined, bytes: Uint8Array | undefined): void {
-    this.bytes = bytes;
+  emit(version: string, resource: V | undefined, fingerprint: string | undefined): void {
+    this.fingerprint = fingerprint;
     this.latest = { typeUrl: this.typeUrl, name: this.name, version, resource };
     this.subject.next(this.latest);
   }
@@ -144,7 +148,8 @@ export class TypeSubscription<V> {
         continue;
       }
       watch.setStatus("ACKED", version);
-      if (watch.bytes === undefined || !sameBytes(watch.bytes, outcome.bytes)) watch.emit(version, outcome.value, outcome.bytes);
+      const fingerprint = fingerprintOf(outcome.bytes);
+      if (watch.fingerprint !== fingerprint) watch.emit(version, outcome.value, fingerprint);
     }
 
     if (type.deletedByOmission && !ignoreDeletion && !unnamedError) {
@@ -158,8 +163,7 @@ export class TypeSubscription<V> {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** The length and SHA-256 of serialized bytes: equal fingerprints mean identical bytes (a collision is not a concern). */
+function fingerprintOf(bytes: Uint8Array): string {
+  return `${bytes.length}:${createHash("sha256").update(bytes).digest("base64")}`;
 }
