@@ -36,7 +36,7 @@ import { createVirtualHostSelector, findMalformedDomain } from "./match/virtual-
 import { optionalDurationMillis } from "./duration.js";
 import { fieldPath, fieldRejecter, type Reject } from "./field-error.js";
 import { asciiLower } from "./match/ascii-case.js";
-import { compileRouteMatch, type RouteMatcher } from "./match/route-match.js";
+import { compileRouteMatchWithPrefix, type RouteMatcher } from "./match/route-match.js";
 import { buildRouteAction, filterOverrides, type FilterConfigOverrides, type RouteActionModel } from "./route-action.js";
 import {
   buildHashPolicies,
@@ -56,6 +56,8 @@ export interface RouteModel {
   readonly index: number;
   /** The compiled match: true when a request matches (draws from `random` only for a runtime fraction). */
   readonly matches: RouteMatcher;
+  /** Text every path `matches` accepts starts with (query string aside); "" when none is known (see CompiledRouteMatch). */
+  readonly pathPrefix: string;
   /** What the route does. */
   readonly action: RouteActionModel;
   /** route.timeout in ms; undefined when unset or 0 (no timeout). */
@@ -155,7 +157,7 @@ function buildVirtualHost(vh: VirtualHost, path: string, reject: Reject): Virtua
 function buildRoute(route: Route, index: number, path: string, hostRetry: RetryPolicyModel | undefined, reject: Reject): RouteModel {
   if (route.match === undefined) return reject(fieldPath(path, "match"), "is required");
   const match = route.match;
-  const matches = checked(() => compileRouteMatch(match, fieldPath(path, "match")), reject);
+  const { matches, pathPrefix } = checked(() => compileRouteMatchWithPrefix(match, fieldPath(path, "match")), reject);
   const action = buildRouteAction(route, path, reject);
   const forwarding = route.action.case === "route" ? route.action.value : undefined;
   const at = fieldPath(path, "route");
@@ -165,6 +167,7 @@ function buildRoute(route: Route, index: number, path: string, hostRetry: RetryP
     name: route.name,
     index,
     matches,
+    pathPrefix,
     action,
     timeoutMs: timeout === 0 ? undefined : timeout,
     maxStreamDuration: buildMaxStreamDuration(forwarding?.maxStreamDuration, fieldPath(at, "max_stream_duration"), reject),

@@ -1,9 +1,13 @@
 // A Router: one immutable ServiceSnapshot compiled for synchronous per-call routing.
 //
-// route(request) walks the snapshot's virtual host's routes in order; the first match decides
+// route(request) tries the snapshot's virtual host's routes in order; the first match decides
 // the cluster (fixed, weighted random, or named by a header), whose endpoint picker (built here,
 // see endpoint-picker.ts) gives the endpoint. Every matcher, picker and per-route constant is
-// built by createRouter; a successful route() allocates only its decision object.
+// built by createRouter; a successful route() allocates only its decision object. Routes whose
+// literal path prefix (exact path, prefix, a regex's literal prefix) the request's path lacks are
+// skipped without calling their matcher (match/prefix-index.ts): they cannot match, and a matcher
+// that fails on the path draws no random number, so the first match is the same as trying them all.
+
 //
 // Timeout (RouteDecision.timeoutMs), per gRFC A31 with a fallback for non-gRPC routes:
 //   route max_stream_duration.grpc_timeout_header_max, if set;
@@ -21,6 +25,7 @@
 
 import type { HttpConnectionManagerEntry } from "../resources/listener.js";
 import type { EndpointModel } from "../resources/endpoints.js";
+import { createPrefixIndex } from "../resources/match/prefix-index.js";
 import type { RandomSource, RouteRequest } from "../resources/match/route-match.js";
 import type { RequestHeaders } from "../resources/match/route-match.js";
 import type { RouteActionModel } from "../resources/route-action.js";
@@ -85,6 +90,8 @@ interface CompiledRoute {
   readonly index: number;
   readonly label: string;
   readonly matches: (request: RouteRequest, random: RandomSource) => boolean;
+  /** Text every path `matches` accepts starts with; "" when none is known. */
+  readonly pathPrefix: string;
   readonly action: RouteActionModel;
   /** For a `cluster` action, its entry. */
   readonly fixed: ClusterEntry | undefined;
@@ -113,6 +120,7 @@ export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions =
   const failure = isFailure(compiled) ? compiled : undefined;
   const http: readonly CompiledRoute[] = isFailure(compiled) ? [] : compiled;
   const thrift = compileThrift(snapshot, entryFor);
+  const candidatesFor = createPrefixIndex(http.map((route) => route.pathPrefix));
 
   function decide(route: CompiledRoute, headers: RequestHeaders): RouteDecision | XdsError {
     let entry: ClusterEntry | undefined = route.fixed;
@@ -155,8 +163,11 @@ export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions =
     snapshot,
     route(request: RouteRequest): RouteDecision | XdsError {
       if (failure !== undefined) return new XdsError(failure.code, failure.message);
-      for (let i = 0; i < http.length; i++) {
-        const route = http[i]!;
+      const path = request.path;
+      const queryAt = path.indexOf("?");
+      const candidates = candidatesFor(path, queryAt < 0 ? path.length : queryAt);
+      for (let i = 0; i < candidates.length; i++) {
+        const route = http[candidates[i]!]!;
         if (route.matches(request, random)) return decide(route, request.headers);
       }
       const host = snapshot.virtualHost!;
@@ -208,6 +219,7 @@ function compileHttp(snapshot: ServiceSnapshot, entryFor: (name: string) => Clus
         index: route.index,
         label,
         matches: route.matches,
+        pathPrefix: route.pathPrefix,
         action: route.action,
         fixed: route.action.kind === "cluster" ? entryFor(route.action.cluster) : undefined,
         timeoutMs: effectiveTimeoutMs(route, hcmMs),
@@ -263,6 +275,7 @@ function compileThrift(snapshot: ServiceSnapshot, entryFor: (name: string) => Cl
     index: route.index,
     label: `thrift route (route configuration ${JSON.stringify(model.name)} routes[${route.index}])`,
     matches: () => true,
+    pathPrefix: "",
     action: route.action,
     fixed: route.action.kind === "cluster" ? entryFor(route.action.cluster) : undefined,
     timeoutMs: undefined,

@@ -1,6 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import { expect } from "chai";
+import fc from "fast-check";
 import { ClusterSchema, Cluster_DiscoveryType } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { HealthStatus } from "../../gen/envoy/config/core/v3/health_check_pb.js";
 import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
@@ -331,5 +332,49 @@ describe("router", () => {
         'listener "10.96.73.130_8888": filter_chains[0].filters[0].typed_config.route_config.routes[0].route: is required',
       );
     });
+  });
+});
+
+describe("Router: skipping routes by literal path prefix", () => {
+  it("picks the same route as trying every route in order (property)", () => {
+    const segment = fc.constantFrom("/", "a", "b", ".", "S", "A");
+    const text = fc.string({ unit: segment, maxLength: 6 });
+    const regexText = fc.array(fc.constantFrom("a", "b", "/", "\\.", "S", "[ab]", ".", "a?", "(a|b)", "b*", "(?i)a"), { minLength: 1, maxLength: 5 }).map((parts) => parts.join(""));
+    const match = fc.oneof(
+      text.map((value) => ({ pathSpecifier: { case: "prefix" as const, value } })),
+      text.map((value) => ({ pathSpecifier: { case: "path" as const, value } })),
+      fc.tuple(text, fc.boolean()).map(([value, cs]) => ({ pathSpecifier: { case: "prefix" as const, value }, caseSensitive: cs })),
+      regexText.map((regex) => ({ pathSpecifier: { case: "safeRegex" as const, value: { regex } } })),
+      text.map((value) => ({ pathSpecifier: { case: "pathSeparatedPrefix" as const, value: `/x${value.replaceAll("/", "")}` } })),
+      text.map((value) => ({
+        pathSpecifier: { case: "prefix" as const, value },
+        headers: [{ name: "x-h", headerMatchSpecifier: { case: "exactMatch" as const, value: "1" } }],
+      })),
+      text.map((value) => ({ pathSpecifier: { case: "prefix" as const, value }, runtimeFraction: { defaultValue: { numerator: 50 } } })),
+    );
+    const request = fc.record({
+      path: fc.tuple(text, fc.option(text)).map(([p, q]) => (q === null ? p : `${p}?${q}`)),
+      headers: fc.constantFrom({}, { "x-h": "1" }),
+    });
+    fc.assert(
+      fc.property(fc.array(match, { minLength: 1, maxLength: 12 }), fc.array(request, { minLength: 1, maxLength: 8 }), fc.nat(), (matches, requests, seed) => {
+        let config: RouteConfigurationModel;
+        try {
+          config = routes(...matches.map((m, i) => ({ name: `r${i}`, match: m, action: to(V1) })));
+        } catch {
+          return; // a generated regex RE2 rejects
+        }
+        const routeModels = config.virtualHosts[0]!.routes;
+        const router = createRouter(snapshot({ routeConfiguration: config }), { random: seededRandom(seed) });
+        const reference = seededRandom(seed);
+        for (const r of requests) {
+          const expected = routeModels.findIndex((route) => route.matches(r, reference));
+          const result = router.route(r);
+          if (expected < 0) failed(result, "NO_ROUTE");
+          else expect(decided(result).routeIndex, `${r.path} ${JSON.stringify(r.headers)}`).to.equal(expected);
+        }
+      }),
+      { numRuns: 1500 },
+    );
   });
 });

@@ -13,6 +13,8 @@
 // - `grpc`: matches only when `content-type` is application/grpc or application/grpc+… / ;…
 // - `tls_context` and `dynamic_metadata` describe a downstream connection a client does not
 //   have, and are ignored (as gRFC A28 does for `tls_context`).
+// compileRouteMatchWithPrefix also gives the literal every matching path starts with, which lets a
+// router skip routes without calling their matcher (see router.ts).
 // Matching compiles nothing and allocates only for a regex path with a query string,
 // query-parameter matchers, multi-valued headers or case folding of upper-case input.
 
@@ -49,9 +51,27 @@ type PathPredicate = (path: string, end: number) => boolean;
 
 type QueryPredicate = (query: string) => boolean;
 
+/** A compiled RouteMatch and the literal its path must start with. */
+export interface CompiledRouteMatch {
+  /** The predicate, as compileRouteMatch returns it. */
+  readonly matches: RouteMatcher;
+  /**
+   * Text that the request path (without its query string) starts with whenever `matches` is true:
+   * the exact path, the (case-sensitive) prefix, or a safe_regex's literal prefix; "" when the
+   * path specifier gives none (case-insensitive, a regex without a literal prefix, `connect_matcher`).
+   * A router may skip a route whose prefix the path lacks without calling `matches`.
+   */
+  readonly pathPrefix: string;
+}
+
 /** Compiles an envoy.config.route.v3.RouteMatch; throws INVALID_RESOURCE naming `field` (e.g. `routes[0].match`) when it is invalid. */
 export function compileRouteMatch(match: RouteMatch, field: string): RouteMatcher {
-  const pathMatches = compilePath(match, field);
+  return compileRouteMatchWithPrefix(match, field).matches;
+}
+
+/** compileRouteMatch, with the literal prefix every path it matches starts with (see CompiledRouteMatch). */
+export function compileRouteMatchWithPrefix(match: RouteMatch, field: string): CompiledRouteMatch {
+  const { matches: pathMatches, prefix: pathPrefix } = compilePath(match, field);
   const headers: HeaderPredicate[] = match.headers.map((h, i) => compileHeaderMatcher(h, `${field}.headers[${i}]`));
   const queries: QueryPredicate[] = match.queryParameters.map((q, i) =>
     compileQueryParameter(q, `${field}.query_parameters[${i}]`),
@@ -59,7 +79,7 @@ export function compileRouteMatch(match: RouteMatch, field: string): RouteMatche
   const fraction = compileRuntimeFraction(match, field);
   const grpcOnly = match.grpc !== undefined;
 
-  return (request, random) => {
+  const matches: RouteMatcher = (request, random) => {
     const path = request.path;
     const queryAt = path.indexOf("?");
     const end = queryAt < 0 ? path.length : queryAt;
@@ -76,23 +96,30 @@ export function compileRouteMatch(match: RouteMatch, field: string): RouteMatche
     }
     return fraction === undefined || Math.floor(random() * fraction.denominator) < fraction.numerator;
   };
+  return { matches, pathPrefix };
 }
 
-function compilePath(match: RouteMatch, field: string): PathPredicate {
+/** A compiled path specifier and the literal every path it matches starts with ("" for none). */
+interface CompiledPath {
+  readonly matches: PathPredicate;
+  readonly prefix: string;
+}
+
+function compilePath(match: RouteMatch, field: string): CompiledPath {
   const spec = match.pathSpecifier;
   const ignoreCase = match.caseSensitive === false;
   switch (spec.case) {
     case "prefix": {
       const prefix = ignoreCase ? asciiLower(spec.value) : spec.value;
       return ignoreCase
-        ? (path, end) => regionEqualsIgnoreCase(path, 0, prefix, end)
-        : (path, end) => end >= prefix.length && path.startsWith(prefix);
+        ? { matches: (path, end) => regionEqualsIgnoreCase(path, 0, prefix, end), prefix: "" }
+        : { matches: (path, end) => end >= prefix.length && path.startsWith(prefix), prefix };
     }
     case "path": {
       const exact = ignoreCase ? asciiLower(spec.value) : spec.value;
       return ignoreCase
-        ? (path, end) => end === exact.length && regionEqualsIgnoreCase(path, 0, exact, end)
-        : (path, end) => end === exact.length && path.startsWith(exact);
+        ? { matches: (path, end) => end === exact.length && regionEqualsIgnoreCase(path, 0, exact, end), prefix: "" }
+        : { matches: (path, end) => end === exact.length && path.startsWith(exact), prefix: exact };
     }
     case "pathSeparatedPrefix": {
       const value = spec.value;
@@ -103,16 +130,25 @@ function compilePath(match: RouteMatch, field: string): PathPredicate {
         );
       }
       const prefix = ignoreCase ? asciiLower(value) : value;
-      return (path, end) =>
-        (ignoreCase ? regionEqualsIgnoreCase(path, 0, prefix, end) : end >= prefix.length && path.startsWith(prefix)) &&
-        (end === prefix.length || path.charCodeAt(prefix.length) === 47 /* / */);
+      return {
+        matches: (path, end) =>
+          (ignoreCase ? regionEqualsIgnoreCase(path, 0, prefix, end) : end >= prefix.length && path.startsWith(prefix)) &&
+          (end === prefix.length || path.charCodeAt(prefix.length) === 47 /* / */),
+        prefix: ignoreCase ? "" : prefix,
+      };
     }
     case "safeRegex": {
       const regex = compileRegexMatcher(spec.value, `${field}.safe_regex`);
-      return (path, end) => regex.matches(end === path.length ? path : path.slice(0, end));
+      const literal = regex.literalPrefix;
+      return {
+        // The literal prefix is checked first on the path as given: when the path lacks it, so does its
+        // part before the query string, and nothing is sliced.
+        matches: (path, end) => end >= literal.length && path.startsWith(literal) && regex.matches(end === path.length ? path : path.slice(0, end)),
+        prefix: literal,
+      };
     }
     case "connectMatcher":
-      return () => false;
+      return { matches: () => false, prefix: "" };
     case "pathMatchPolicy":
       throw new XdsError("INVALID_RESOURCE", `${field}.path_match_policy: path match policies are not supported`);
     case undefined:

@@ -1,5 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { expect } from "chai";
+import fc from "fast-check";
+import { RE2JS } from "re2js";
 import { RegexMatcherSchema } from "../../../gen/envoy/type/matcher/v3/regex_pb.js";
 import { compileRegexMatcher, compileSafeRegex } from "../../../src/resources/match/safe-regex.js";
 import { XdsError } from "../../../src/xds-error.js";
@@ -66,5 +68,53 @@ describe("compileRegexMatcher", () => {
   it("rejects an unset matcher and an empty regex, naming the field", () => {
     expectInvalid(() => compileRegexMatcher(undefined, "x.safe_regex"), "x.safe_regex", "not set");
     expectInvalid(() => compileRegexMatcher(create(RegexMatcherSchema, {}), "x.safe_regex"), "x.safe_regex.regex", "empty");
+  });
+});
+
+describe("compileSafeRegex literal-prefix fast path", () => {
+  it("finds the literal every match starts with, and only ASCII", () => {
+    expect(compileSafeRegex("/bench\\.Svc12/(Get|List)[A-Z][a-z]*", "f").literalPrefix).to.equal("/bench.Svc12/");
+    expect(compileSafeRegex("v[0-9]+", "f").literalPrefix).to.equal("v");
+    expect(compileSafeRegex("abc", "f").literalPrefix).to.equal("abc");
+    expect(compileSafeRegex("ab?c", "f").literalPrefix).to.equal("a");
+    expect(compileSafeRegex("a|b", "f").literalPrefix).to.equal("");
+    expect(compileSafeRegex("(?i)abc", "f").literalPrefix).to.equal("");
+    expect(compileSafeRegex("^abc", "f").literalPrefix).to.equal("");
+    expect(compileSafeRegex(".*x", "f").literalPrefix).to.equal("");
+    expect(compileSafeRegex("ab\u00e9cd", "f").literalPrefix).to.equal("ab");
+  });
+
+  it("answers exactly as the plain re2js full match (property)", () => {
+    // Patterns from literal runs, escapes, classes, groups, alternation, quantifiers and flags over a small
+    // alphabet; inputs from the same alphabet, often the pattern's own literal text with a few edits.
+    const atom = fc.oneof(
+      fc.constantFrom("a", "b", "/", "\\.", ".", "[ab]", "[^a]", "\\d", "1", "\u00e9", "\\x{1F600}", "A"),
+      fc.constantFrom("(a|b)", "(?:ab)", "(?i:a)", "(a|)", "\\b", "$", "^"),
+    );
+    const piece = fc.tuple(atom, fc.constantFrom("", "", "", "?", "*", "+", "{2}", "{0,1}")).map(([a, q]) => a + q);
+    const pattern = fc
+      .tuple(fc.constantFrom("", "", "(?i)", "(?s)", "(?U)"), fc.array(piece, { minLength: 1, maxLength: 6 }), fc.option(fc.array(piece, { maxLength: 3 })))
+      .map(([flags, left, right]) => flags + left.join("") + (right === null ? "" : "|" + right.join("")));
+    const input = fc.string({ unit: fc.constantFrom("a", "b", "/", ".", "1", "A", "\u00e9", "\ud83d", "\ude00", "\ud83d\ude00"), maxLength: 8 });
+    fc.assert(
+      fc.property(pattern, input, fc.array(fc.nat(), { maxLength: 3 }), (source, value, seeds) => {
+        let plain: RE2JS;
+        try {
+          plain = RE2JS.compile(source);
+        } catch {
+          expect(() => compileSafeRegex(source, "f")).to.throw(XdsError);
+          return;
+        }
+        const fast = compileSafeRegex(source, "f");
+        // Also try inputs made from the literal prefix itself, which the fast path most needs to get right.
+        const inputs = [value, fast.literalPrefix + value, ...seeds.map((n) => fast.literalPrefix.slice(0, n % (fast.literalPrefix.length + 1)) + value)];
+        for (const candidate of inputs) {
+          const expected = plain.matches(candidate);
+          expect(fast.matches(candidate), `${JSON.stringify(source)} on ${JSON.stringify(candidate)}`).to.equal(expected);
+          if (expected) expect(candidate.startsWith(fast.literalPrefix)).to.equal(true);
+        }
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
