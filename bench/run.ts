@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { scenarios } from "./scenarios/scenarios.js";
 import { subjects } from "./subjects/subjects.js";
-import { benchmarksMarkdown, formatValue, markdownTable, tableRows } from "./support/report.js";
+import { updateTimeSvg } from "./support/chart.js";
+import { benchmarksMarkdown, chartPath, formatValue, markdownTable, tableRows } from "./support/report.js";
 import { machine, medians, type BenchResults, type CaseResult, type ScenarioResult, type SubjectResult } from "./support/results.js";
 import type { BenchMode, Metrics } from "./support/scenario.js";
 import type { SubjectName } from "./subjects/xds-subject.js";
@@ -26,7 +27,7 @@ const { values: options } = parseArgs({
 
 if (options.report) {
   const results = JSON.parse(await readFile(resultsPath, "utf8")) as BenchResults;
-  await writeFile(markdownPath, benchmarksMarkdown(results));
+  await writeReport(results);
   console.log(markdownTable(tableRows(results)));
 } else if (!(globalThis as { gc?: unknown }).gc) {
   // Heap figures need a collector we can call: run again with it exposed.
@@ -42,8 +43,14 @@ async function bench(mode: BenchMode, only: readonly string[] | undefined, write
   const started = performance.now();
   const scenarioResults: ScenarioResult[] = [];
   for (const scenario of scenarios.filter((s) => !only || only.includes(s.id))) {
+    const notes = { id: scenario.id, title: scenario.title, description: scenario.description, metrics: scenario.metrics };
+    if (scenario.pending !== undefined) {
+      process.stderr.write(`${scenario.id}: pending: ${scenario.pending}\n`);
+      scenarioResults.push({ ...notes, cases: [], pending: scenario.pending });
+      continue;
+    }
     const cases: CaseResult[] = [];
-    for (const { label, params } of scenario.cases(mode)) {
+    for (const { label, params, skip, maxRuns } of scenario.cases(mode)) {
       const runs = new Map<SubjectName, Metrics[]>(subjects.map((s) => [s.name, []]));
       const count = scenario.runs(mode);
       for (let run = 0; run < count; run++) {
@@ -51,20 +58,24 @@ async function bench(mode: BenchMode, only: readonly string[] | undefined, write
         const order = subjects.map((_, i) => subjects[(i + run) % subjects.length]!);
         // No forced GC between runs: one just before a timed section was seen to slow that section several-fold.
         for (const subject of order) {
+          if (skip?.[subject.name] !== undefined || run >= (maxRuns?.[subject.name] ?? count)) continue;
           const metrics = await scenario.measure(subject, params);
           for (const [key, value] of Object.entries(metrics)) {
             if (!Number.isFinite(value)) throw new Error(`${scenario.id} ${label}: ${subject.name} gave ${key} = ${value}`);
           }
           runs.get(subject.name)!.push(metrics);
           const figures = Object.entries(metrics).map(([key, value]) => `${key} ${formatValue(value)}`).join(", ");
-          process.stderr.write(`${scenario.id} · ${label} · ${subject.name} run ${run + 1}/${count}: ${figures}\n`);
+          process.stderr.write(`${scenario.id} · ${label} · ${subject.name} run ${run + 1}/${Math.min(count, maxRuns?.[subject.name] ?? count)}: ${figures}\n`);
         }
       }
       const results: Partial<Record<SubjectName, SubjectResult>> = {};
-      for (const [name, metrics] of runs) results[name] = { runs: metrics, median: medians(metrics) };
+      for (const [name, metrics] of runs) {
+        const reason = skip?.[name];
+        results[name] = reason === undefined ? { runs: metrics, median: medians(metrics) } : { runs: [], median: {}, notApplicable: reason };
+      }
       cases.push({ label, params, results });
     }
-    scenarioResults.push({ id: scenario.id, title: scenario.title, description: scenario.description, metrics: scenario.metrics, cases });
+    scenarioResults.push({ ...notes, cases });
   }
   const results: BenchResults = {
     ...machine(),
@@ -77,7 +88,14 @@ async function bench(mode: BenchMode, only: readonly string[] | undefined, write
   console.log(markdownTable(tableRows(results)));
   if (write) {
     await writeFile(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
-    await writeFile(markdownPath, benchmarksMarkdown(results));
-    console.log(`\nwrote ${resultsPath} and ${markdownPath}`);
+    await writeReport(results);
+    console.log(`\nwrote ${resultsPath}, ${markdownPath} and ${root}${chartPath}`);
   }
+}
+
+/** Writes BENCHMARKS.md and, when the large-update scenario ran, the update-time chart it embeds. */
+async function writeReport(results: BenchResults): Promise<void> {
+  const svg = updateTimeSvg(results);
+  if (svg !== undefined) await writeFile(`${root}${chartPath}`, svg);
+  await writeFile(markdownPath, benchmarksMarkdown(results, svg !== undefined));
 }

@@ -15,10 +15,21 @@ export const manyClusters: Scenario<ManyClustersParams> = {
   description:
     "From `new` client to every one of N clusters watched at once having its EDS assignment (each watched once its cluster arrives) present.",
   metrics: [{ key: "allPresentMs", label: "all present", unit: "ms" }],
-  cases: (mode) => {
-    const clusters = mode === "quick" ? 100 : 1_000;
-    return [{ label: `${clusters} clusters × 10 endpoints`, params: { clusters, endpointsPerCluster: 10 } }];
-  },
+  cases: (mode) => [
+    { label: "100 clusters × 10 endpoints", params: { clusters: 100, endpointsPerCluster: 10 } },
+    ...(mode === "quick"
+      ? []
+      : [
+          {
+            label: "1000 clusters × 10 endpoints",
+            params: { clusters: 1_000, endpointsPerCluster: 10 },
+            skip: {
+              "grpc-js-xds":
+                "Watching 1,000 clusters at once did not complete within the bench's 60 s wait limit (trial run): each new watch sends a DiscoveryRequest naming every cluster subscribed so far, and each answer (all subscribed clusters, as SotW CDS requires) is decoded, deep-compared and JSON-stringified again, so the work grows with the square of the cluster count (100 clusters: about 1 s).",
+            },
+          },
+        ]),
+  ],
   runs: (mode) => (mode === "quick" ? 2 : 5),
   measure: (subject, { clusters, endpointsPerCluster }) =>
     withLoopback(subject, async (plane, connect) => {

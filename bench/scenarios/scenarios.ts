@@ -3,7 +3,17 @@ import { coldStart } from "./cold-start.js";
 import { importCost } from "./import-cost.js";
 import { largeEndpointUpdate } from "./large-endpoint-update.js";
 import { manyClusters } from "./many-clusters.js";
+import { perCallRouting } from "./per-call-routing.js";
+import { rpcOverhead } from "./rpc-overhead.js";
 import { warmUpdate } from "./warm-update.js";
 
 /** Every scenario, in the order they run and appear in the table. */
-export const scenarios: readonly Scenario<unknown>[] = [importCost, coldStart, largeEndpointUpdate, manyClusters, warmUpdate];
+export const scenarios: readonly Scenario<unknown>[] = [
+  importCost,
+  coldStart,
+  largeEndpointUpdate,
+  manyClusters,
+  warmUpdate,
+  perCallRouting,
+  rpcOverhead,
+];

@@ -1,8 +1,11 @@
-import { distinctUntilChanged, EMPTY, filter, map, switchMap, type Observable } from "rxjs";
-import { XdsClient } from "rxds";
+import { distinctUntilChanged, EMPTY, filter, firstValueFrom, map, switchMap, type Observable } from "rxjs";
+import type { Client, ClientOptions } from "@grpc/grpc-js";
+import { XdsClient, XdsError } from "rxds";
+import { xdsClientOptions } from "rxds/grpc";
 import type { ClusterModel } from "../../src/resources/cluster.js";
 import type { EndpointsModel } from "../../src/resources/endpoints.js";
-import type { TargetSnapshot, Unwatch, XdsSubject, XdsSubjectClient } from "./xds-subject.js";
+import type { RouteRequest } from "../../src/resources/match/route-match.js";
+import type { CallRouter, CallSpec, TargetSnapshot, Unwatch, XdsSubject, XdsSubjectClient } from "./xds-subject.js";
 
 /** rxds, driven through its public XdsClient. */
 export const rxdsSubject: XdsSubject = {
@@ -13,6 +16,7 @@ export const rxdsSubject: XdsSubject = {
 
 class RxdsSubjectClient implements XdsSubjectClient {
   private readonly client: XdsClient;
+  private readonly grpcClients: Client[] = [];
 
   constructor(address: string) {
     this.client = new XdsClient({
@@ -42,7 +46,36 @@ class RxdsSubjectClient implements XdsSubjectClient {
     return () => subscription.unsubscribe();
   }
 
+  async callRouter(target: string, clusters: number): Promise<CallRouter> {
+    const router = await firstValueFrom(
+      this.client.router(target).pipe(
+        filter(
+          (r) =>
+            r.snapshot.clusters.size === clusters &&
+            [...r.snapshot.clusters.values()].every((cluster) => (cluster.endpoints?.endpointCount ?? 0) > 0),
+        ),
+      ),
+    );
+    return {
+      prepare(calls: readonly CallSpec[]): (i: number) => string {
+        const requests: RouteRequest[] = calls.map((call) => ({ path: call.path, headers: { ...call.headers } }));
+        return (i) => {
+          const decision = router.route(requests[i]!);
+          return decision instanceof XdsError ? "" : decision.cluster;
+        };
+      },
+    };
+  }
+
+  grpcClient<C extends Client>(target: string, make: (address: string, options: ClientOptions) => C): C {
+    // As the README tells users: the target as the client's address, xdsClientOptions(xds) as its options.
+    const client = make(target, xdsClientOptions(this.client));
+    this.grpcClients.push(client);
+    return client;
+  }
+
   close(): Promise<void> {
+    for (const client of this.grpcClients) client.close();
     return this.client.close();
   }
 

@@ -1,3 +1,5 @@
+import type { Client, ClientOptions } from "@grpc/grpc-js";
+
 /** The libraries the bench compares; a scenario is run for each subject in the run. */
 export type SubjectName = "rxds" | "grpc-js-xds";
 
@@ -40,6 +42,33 @@ export interface XdsSubjectClient {
    * (the caller holds it, for heap measurements) and its endpoint count.
    */
   watchEndpoints(serviceName: string, onAssignment: (endpointCount: number, value: unknown) => void): Unwatch;
+  /**
+   * Resolves `target` (`host:port`, served as listener `host:port` → route configuration
+   * `outbound|port||host`) as the library's per-call router does, and resolves once the library can route
+   * with all `clusters` clusters known (each with its endpoints). The router lives until `close()`.
+   */
+  callRouter(target: string, clusters: number): Promise<CallRouter>;
+  /**
+   * A grpc-js client (made by `make` with the address and ClientOptions the library's users pass) whose calls
+   * go to `target` (`host:port`, served as for callRouter) as the library routes them. The caller may close
+   * it; close() closes it too, with whatever the library opened for it.
+   */
+  grpcClient<C extends Client>(target: string, make: (address: string, options: ClientOptions) => C): C;
   /** Stops every watch and releases every handle the client holds. */
   close(): Promise<void>;
+}
+
+/** One call to route: its gRPC path and its request headers (names lower-case, one value each). */
+export interface CallSpec {
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A library's per-call routing decision, as the per-call routing scenario times it. */
+export interface CallRouter {
+  /**
+   * Turns `calls` into the library's own request objects, once, outside any timing, and returns a function
+   * that routes call `i` of them and returns the name of the cluster the library chose ("" for none).
+   */
+  prepare(calls: readonly CallSpec[]): (i: number) => string;
 }

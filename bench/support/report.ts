@@ -1,5 +1,8 @@
 import type { BenchResults } from "./results.js";
 
+/** Where the update-time chart is written (relative to the repository root) and linked from BENCHMARKS.md. */
+export const chartPath = "bench/update-time.svg";
+
 /** Formats a figure with about three significant digits. */
 export function formatValue(value: number | undefined): string {
   if (value === undefined || Number.isNaN(value)) return "–";
@@ -10,23 +13,49 @@ export function formatValue(value: number | undefined): string {
   return value.toFixed(3);
 }
 
-/** The results as table rows: scenario, case, metric (unit), runs, each subject's median, and (with a peer) rxds ÷ peer. */
+/**
+ * The results as table rows: scenario, case, metric (unit), runs, each subject's median, and (with a peer)
+ * rxds ÷ peer. A subject not measured in a case shows "n/a"; a scenario not measured yet, "pending".
+ */
 export function tableRows(results: BenchResults): string[][] {
   const [first, ...peers] = results.subjects;
   const header = ["Scenario", "Case", "Metric", "Runs", ...results.subjects.map((s) => `${s} (median)`), ...peers.map((p) => `${first} ÷ ${p}`)];
   const rows = [header];
   for (const scenario of results.scenarios) {
+    if (scenario.pending !== undefined) {
+      for (const metric of scenario.metrics) {
+        rows.push([scenario.title, "–", `${metric.label} (${metric.unit})`, "0", ...results.subjects.map(() => "pending"), ...peers.map(() => "–")]);
+      }
+      continue;
+    }
     for (const c of scenario.cases) {
       for (const metric of scenario.metrics) {
         const values = results.subjects.map((s) => c.results[s]?.median[metric.key]);
+        const skipped = results.subjects.map((s) => c.results[s]?.notApplicable !== undefined);
+        // A row for each metric some subject reported in this case; a skipped subject's cell says "n/a".
         if (values.every((v) => v === undefined)) continue;
         const runs = Math.max(...results.subjects.map((s) => c.results[s]?.runs.length ?? 0));
         const ratios = values.slice(1).map((v) => (v === undefined || values[0] === undefined || v === 0 ? "–" : (values[0] / v).toFixed(2)));
-        rows.push([scenario.title, c.label, `${metric.label} (${metric.unit})`, String(runs), ...values.map(formatValue), ...ratios]);
+        rows.push([scenario.title, c.label, `${metric.label} (${metric.unit})`, String(runs), ...values.map((v, i) => (skipped[i] ? "n/a" : formatValue(v))), ...ratios]);
       }
     }
   }
   return rows;
+}
+
+/** Every "n/a" and "pending" in the results, with its reason, for the notes under the table. */
+export function omissions(results: BenchResults): string[] {
+  const notes: string[] = [];
+  for (const scenario of results.scenarios) {
+    if (scenario.pending !== undefined) notes.push(`- **${scenario.title}**: pending for every library. ${scenario.pending}`);
+    for (const c of scenario.cases) {
+      for (const subject of results.subjects) {
+        const reason = c.results[subject]?.notApplicable;
+        if (reason !== undefined) notes.push(`- **${scenario.title}, ${c.label}**: n/a for ${subject}. ${reason}`);
+      }
+    }
+  }
+  return notes;
 }
 
 /** Renders rows as an aligned Markdown table: the first row is the header, columns after the third right-aligned. */
@@ -42,9 +71,14 @@ export function markdownTable(rows: readonly (readonly string[])[]): string {
   return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join("\n");
 }
 
-/** BENCHMARKS.md, generated entirely from the results. */
-export function benchmarksMarkdown(results: BenchResults): string {
+/** BENCHMARKS.md, generated entirely from the results; `withChart` when the update-time chart was written. */
+export function benchmarksMarkdown(results: BenchResults, withChart = false): string {
   const scenarioNotes = results.scenarios.map((s) => `- **${s.title}** (\`bench/scenarios/${s.id}.ts\`): ${s.description}`);
+  const missing = omissions(results);
+  const ratioNote =
+    results.subjects.length > 1
+      ? [`The ratio columns are rxds's median ÷ the peer's: below 1 means rxds takes less time (or heap); for the RPC overhead rows (calls per second), above 1 means rxds is faster.`, ""]
+      : [];
   return [
     "# Benchmarks",
     "",
@@ -56,6 +90,11 @@ export function benchmarksMarkdown(results: BenchResults): string {
     "",
     markdownTable(tableRows(results)),
     "",
+    ...ratioNote,
+    ...(missing.length > 0 ? ["Not measured:", "", ...missing, ""] : []),
+    ...(withChart
+      ? ["## Update time against endpoint count", "", `![Large endpoint update: write → value against endpoints, both libraries](${chartPath})`, ""]
+      : []),
     "## What each scenario measures",
     "",
     ...scenarioNotes,

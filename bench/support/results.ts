@@ -7,6 +7,8 @@ import { median } from "./stats.js";
 export interface SubjectResult {
   readonly runs: readonly Metrics[];
   readonly median: Metrics;
+  /** Why the subject was not measured in this case (no runs then): shown as "n/a". */
+  readonly notApplicable?: string;
 }
 
 /** One case of a scenario: its parameters and each subject's results. */
@@ -23,6 +25,8 @@ export interface ScenarioResult {
   readonly description: string;
   readonly metrics: readonly MetricSpec[];
   readonly cases: readonly CaseResult[];
+  /** Why the scenario was not measured (no cases then): shown as "pending". */
+  readonly pending?: string;
 }
 
 /** The whole of bench/results.json. */

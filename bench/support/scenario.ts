@@ -1,4 +1,4 @@
-import type { XdsSubject } from "../subjects/xds-subject.js";
+import type { SubjectName, XdsSubject } from "../subjects/xds-subject.js";
 
 /** How much work a run does: `quick` for development (tiny sizes, few runs), `full` for the published figures. */
 export type BenchMode = "quick" | "full";
@@ -22,6 +22,10 @@ export interface ScenarioCase<P> {
   readonly label: string;
   /** What the scenario's `measure` gets. */
   readonly params: P;
+  /** Subjects this case is not run for, each with the reason, which the table shows as "n/a" and BENCHMARKS.md explains. */
+  readonly skip?: Partial<Record<SubjectName, string>>;
+  /** Caps a subject's runs of this case: for a library so slow here that the full count would not fit the time budget. */
+  readonly maxRuns?: Partial<Record<SubjectName, number>>;
 }
 
 /**
@@ -36,6 +40,8 @@ export interface Scenario<P = unknown> {
   readonly title: string;
   /** One sentence on what is timed, for BENCHMARKS.md. */
   readonly description: string;
+  /** Set while the scenario cannot be measured yet: why. Nothing is run; the table shows "pending". */
+  readonly pending?: string;
   /** Every figure the scenario may report. */
   readonly metrics: readonly MetricSpec[];
   /** The cases to run in each mode. */

@@ -80,3 +80,25 @@ export function assignmentResource(clusterName: string, count: number, portOf: (
     create(ClusterLoadAssignmentSchema, { clusterName, endpoints: [{ locality: { region: "bench", zone: "bench-a" }, loadBalancingWeight: 1, lbEndpoints }] }),
   );
 }
+
+/** A ClusterLoadAssignment of one endpoint, `address:port` (e.g. a backend on 127.0.0.1). */
+export function singleEndpointAssignment(clusterName: string, address: string, port: number): Any {
+  return anyPack(
+    ClusterLoadAssignmentSchema,
+    create(ClusterLoadAssignmentSchema, {
+      clusterName,
+      endpoints: [
+        {
+          locality: { region: "bench", zone: "bench-a" },
+          loadBalancingWeight: 1,
+          lbEndpoints: [
+            {
+              hostIdentifier: { case: "endpoint", value: { address: { address: { case: "socketAddress", value: { address, portSpecifier: { case: "portValue", value: port } } } } } },
+              loadBalancingWeight: 1,
+            },
+          ],
+        },
+      ],
+    }),
+  );
+}

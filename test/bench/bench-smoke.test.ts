@@ -6,10 +6,16 @@ import { coldStart } from "../../bench/scenarios/cold-start.js";
 import { importCost } from "../../bench/scenarios/import-cost.js";
 import { largeEndpointUpdate } from "../../bench/scenarios/large-endpoint-update.js";
 import { manyClusters } from "../../bench/scenarios/many-clusters.js";
+import { perCallRouting } from "../../bench/scenarios/per-call-routing.js";
+import { rpcOverhead } from "../../bench/scenarios/rpc-overhead.js";
 import { scenarios } from "../../bench/scenarios/scenarios.js";
 import { warmUpdate } from "../../bench/scenarios/warm-update.js";
+import { grpcJsXdsSubject } from "../../bench/subjects/grpc-js-xds-subject.js";
 import { rxdsSubject } from "../../bench/subjects/rxds-subject.js";
-import { benchmarksMarkdown } from "../../bench/support/report.js";
+import { subjects } from "../../bench/subjects/subjects.js";
+import type { XdsSubject } from "../../bench/subjects/xds-subject.js";
+import { updateTimeSvg } from "../../bench/support/chart.js";
+import { benchmarksMarkdown, tableRows } from "../../bench/support/report.js";
 import { machine, medians } from "../../bench/support/results.js";
 import type { Metrics, Scenario } from "../../bench/support/scenario.js";
 
@@ -31,12 +37,12 @@ async function leftOpen(baseline: Map<string, number>): Promise<string[]> {
   return extra;
 }
 
-/** Runs one scenario once for rxds and checks its figures and its cleanup. */
-async function smoke<P>(scenario: Scenario<P>, params: P, expected: readonly string[]): Promise<Metrics> {
+/** Runs one scenario once for a subject (default rxds) and checks its figures and its cleanup. */
+async function smoke<P>(scenario: Scenario<P>, params: P, expected: readonly string[], subject: XdsSubject = rxdsSubject): Promise<Metrics> {
   // Mocha arms the test's own timeout only once the test function returns its promise: count after that.
   await new Promise((resolve) => setImmediate(resolve));
   const baseline = census();
-  const metrics = await scenario.measure(rxdsSubject, params);
+  const metrics = await scenario.measure(subject, params);
   expect(Object.keys(metrics)).to.have.members([...expected]);
   for (const [key, value] of Object.entries(metrics)) expect(Number.isFinite(value), `${scenario.id}: ${key} = ${value}`).to.equal(true);
   expect(await leftOpen(baseline), `${scenario.id} left handles open`).to.deep.equal([]);
@@ -65,6 +71,83 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
 
   it("warm update: reports p50 and p99", async () => {
     await smoke(warmUpdate, { endpoints: 10, updates: 5 }, ["p50Ms", "p99Ms"]);
+  });
+
+  it("per-call routing: routes the mix (checked against the routes) and reports ns per call", async () => {
+    await smoke(perCallRouting, { routes: 50, clusters: 3, endpointsPerCluster: 2, warmUpMs: 5, measureMs: 5 }, ["nsPerCall"]);
+  });
+
+  describe("grpc-js-xds subject", function () {
+    this.timeout(20_000);
+
+    it("is one of the subjects, after rxds", () => {
+      expect(subjects.map((s) => s.name)).to.deep.equal(["rxds", "grpc-js-xds"]);
+    });
+
+    it("import cost", async () => {
+      await smoke(importCost, {}, ["importMs", "heapMB"], grpcJsXdsSubject);
+    });
+
+    it("cold start through its XdsDependencyManager", async () => {
+      await smoke(coldStart, { endpoints: 3 }, ["firstSnapshotMs"], grpcJsXdsSubject);
+    });
+
+    it("large endpoint update, with and without heap", async () => {
+      await smoke(largeEndpointUpdate, { endpoints: 10, measureHeap: true }, ["updateMs", "retainedBytesPerEndpoint", "retainedBufferBytesPerEndpoint"], grpcJsXdsSubject);
+      await smoke(largeEndpointUpdate, { endpoints: 10, measureHeap: true, noHeapFor: ["grpc-js-xds"] }, ["updateMs"], grpcJsXdsSubject);
+    });
+
+    it("many clusters through its cluster and endpoint watchers", async () => {
+      await smoke(manyClusters, { clusters: 5, endpointsPerCluster: 10 }, ["allPresentMs"], grpcJsXdsSubject);
+    });
+
+    it("warm update", async () => {
+      await smoke(warmUpdate, { endpoints: 10, updates: 5 }, ["p50Ms", "p99Ms"], grpcJsXdsSubject);
+    });
+
+    it("per-call routing through its resolver's ConfigSelector", async () => {
+      await smoke(perCallRouting, { routes: 50, clusters: 3, endpointsPerCluster: 2, warmUpMs: 5, measureMs: 5 }, ["nsPerCall"], grpcJsXdsSubject);
+    });
+
+    it("rpc overhead through an xds:/// channel", async () => {
+      await smoke(rpcOverhead, { concurrency: 2, warmUpMs: 20, durationMs: 40 }, ["callsPerSecond", "directCallsPerSecond", "ratioToDirect"], grpcJsXdsSubject);
+    });
+  });
+
+  it("rpc overhead: calls a local backend directly and through rxds/grpc", async () => {
+    await smoke(rpcOverhead, { concurrency: 2, warmUpMs: 20, durationMs: 40 }, ["callsPerSecond", "directCallsPerSecond", "ratioToDirect"]);
+  });
+
+  it("the table shows n/a and pending, and the chart draws both libraries", () => {
+    const run = (updateMs: number) => ({ runs: [{ updateMs }], median: { updateMs } });
+    const results = {
+      ...machine(),
+      mode: "quick" as const,
+      durationSeconds: 1,
+      subjects: ["rxds", "grpc-js-xds"] as const,
+      scenarios: [
+        {
+          id: "large-endpoint-update",
+          title: "Large endpoint update",
+          description: "",
+          metrics: largeEndpointUpdate.metrics,
+          cases: [
+            { label: "1k", params: { endpoints: 1000 }, results: { rxds: run(2), "grpc-js-xds": run(8) } },
+            { label: "100k", params: { endpoints: 100000 }, results: { rxds: run(100), "grpc-js-xds": { runs: [], median: {}, notApplicable: "too slow" } } },
+          ],
+        },
+        { id: "rpc-overhead", title: "RPC overhead", description: "", metrics: rpcOverhead.metrics, cases: [], pending: "waits" },
+      ],
+    };
+    const rows = tableRows(results);
+    expect(rows[1]!.slice(-3)).to.deep.equal(["2.00", "8.00", "0.25"]);
+    expect(rows[2]!.slice(-3)).to.deep.equal(["100", "n/a", "–"]);
+    expect(rows[3]!.slice(-3)).to.deep.equal(["pending", "pending", "–"]);
+    const svg = updateTimeSvg(results)!;
+    expect(svg).to.match(/^<svg /).and.to.contain("grpc-js-xds").and.to.contain("rxds");
+    expect(svg.match(/<circle /g)).to.have.length(3);
+    const markdown = benchmarksMarkdown(results, true);
+    expect(markdown).to.contain("bench/update-time.svg").and.to.contain("n/a for grpc-js-xds. too slow").and.to.contain("pending for every library. waits");
   });
 
   it("every scenario has cases in both modes and a file named for its id, and the report renders", () => {
