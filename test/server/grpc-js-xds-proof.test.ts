@@ -1,43 +1,11 @@
 // The independent proof: grpc-js with @grpc/grpc-js-xds — an xDS client rxds did not write — points at
 // `serveMesh` on loopback, calls real GreetService backends, and its traffic follows the served mesh
 // (examples/mesh.yaml): header route, method route, weighted split, and a hot-reloaded change.
-import { Client, credentials, Metadata } from "@grpc/grpc-js";
+import { Client, credentials } from "@grpc/grpc-js";
 import { register } from "@grpc/grpc-js-xds";
-import { create } from "@bufbuild/protobuf";
 import { expect } from "chai";
 import { serveMesh, type MeshServer } from "rxds/server";
-import { HelloRequestSchema, type HelloResponse } from "../../gen/proxyless/greet_pb.js";
-import { ConfigDir, exampleMesh, GreetBackend, greetMethods, MemoryLog, target } from "../fixtures/serve-mesh.js";
-
-type Method = keyof typeof greetMethods;
-
-/** Calls `method` once; resolves with the name of the backend that answered. */
-function call(client: Client, method: Method, headers: Record<string, string> = {}): Promise<string> {
-  const definition = greetMethods[method];
-  const metadata = new Metadata();
-  for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
-  return new Promise((resolve, reject) =>
-    client.makeUnaryRequest(
-      definition.path,
-      definition.requestSerialize,
-      definition.responseDeserialize,
-      create(HelloRequestSchema, { message: "hi" }),
-      metadata,
-      { deadline: Date.now() + 5000 },
-      (error, response?: HelloResponse) => (error ? reject(error) : resolve(response?.message ?? "")),
-    ),
-  );
-}
-
-/** Makes `n` calls one after another and counts the answers by backend. */
-async function tally(client: Client, method: Method, n: number, headers: Record<string, string> = {}): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const backend = await call(client, method, headers);
-    counts.set(backend, (counts.get(backend) ?? 0) + 1);
-  }
-  return counts;
-}
+import { call, ConfigDir, exampleMesh, GreetBackend, MemoryLog, tally, target } from "../fixtures/serve-mesh.js";
 
 describe("grpc-js-xds routes by what rxds serve serves", function () {
   this.timeout(15000);

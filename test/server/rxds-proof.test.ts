@@ -1,36 +1,12 @@
 // The same scenario as grpc-js-xds-proof.test.ts, through rxds's own client (XdsClient + rxds/grpc):
 // pointed at `serveMesh`, it routes real calls exactly as grpc-js-xds does.
-import { create } from "@bufbuild/protobuf";
-import { credentials, Metadata, type Client } from "@grpc/grpc-js";
+import { credentials, type Client } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { XdsClient } from "rxds";
 import { xdsClientOptions } from "rxds/grpc";
 import { serveMesh, type MeshServer } from "rxds/server";
-import { HelloRequestSchema, type HelloResponse } from "../../gen/proxyless/greet_pb.js";
 import { GreetServiceClient } from "../../examples/greet-service.js";
-import { ConfigDir, exampleMesh, GreetBackend, MemoryLog, target } from "../fixtures/serve-mesh.js";
-
-type Method = "SayHello" | "SayHello1";
-
-function call(client: Client, method: Method, headers: Record<string, string> = {}): Promise<string> {
-  const metadata = new Metadata();
-  for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
-  const invoke = (client as unknown as Record<Method, (...args: unknown[]) => void>)[method].bind(client);
-  return new Promise((resolve, reject) =>
-    invoke(create(HelloRequestSchema, { message: "hi" }), metadata, { deadline: Date.now() + 5000 }, (error: Error | null, reply?: HelloResponse) =>
-      error ? reject(error) : resolve(reply?.message ?? ""),
-    ),
-  );
-}
-
-async function tally(client: Client, method: Method, n: number, headers: Record<string, string> = {}): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const backend = await call(client, method, headers);
-    counts.set(backend, (counts.get(backend) ?? 0) + 1);
-  }
-  return counts;
-}
+import { call, ConfigDir, exampleMesh, GreetBackend, MemoryLog, tally, target } from "../fixtures/serve-mesh.js";
 
 describe("rxds routes by what rxds serve serves, as grpc-js-xds does", function () {
   this.timeout(15000);
