@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadBootstrap, sameBootstrapOptions, type LoadBootstrapOptions } from "../../src/bootstrap/bootstrap-options.js";
-import { XdsError, type XdsErrorCode } from "../../src/xds-error.js";
+import { thrown } from "../support/thrown.js";
 
 const POD = { POD_NAMESPACE: "shop", POD_NAME: "client-5d8f", INSTANCE_IP: "10.0.0.7" };
 
@@ -22,17 +22,6 @@ const INLINE_BOOTSTRAP = JSON.stringify({
   xds_servers: [{ server_uri: "inline:15010", channel_creds: [{ type: "insecure" }] }],
   node: { id: "sidecar~10.0.0.8~job.batch~batch.svc.cluster.local" },
 });
-
-function thrown(fn: () => unknown, code: XdsErrorCode): XdsError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(XdsError);
-    expect((error as XdsError).code).to.equal(code);
-    return error as XdsError;
-  }
-  expect.fail("expected an XdsError");
-}
 
 describe("bootstrap-options", () => {
   let dir: string;

@@ -8,7 +8,7 @@ import {
   parseGrpcBootstrap,
   readGrpcBootstrap,
 } from "../../src/bootstrap/grpc-bootstrap.js";
-import { XdsError, type XdsErrorCode } from "../../src/xds-error.js";
+import { thrown } from "../support/thrown.js";
 
 /** What Istio's agent writes to /etc/istio/proxy/grpc-bootstrap.json, plus the A47 fields. */
 const AGENT_BOOTSTRAP = {
@@ -49,17 +49,6 @@ function withField(path: (root: Record<string, unknown>) => void): string {
 
 function server0(root: Record<string, unknown>): Record<string, unknown> {
   return (root["xds_servers"] as Record<string, unknown>[])[0] as Record<string, unknown>;
-}
-
-function thrown(fn: () => unknown, code: XdsErrorCode): XdsError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(XdsError);
-    expect((error as XdsError).code).to.equal(code);
-    return error as XdsError;
-  }
-  expect.fail("expected an XdsError");
 }
 
 describe("grpc-bootstrap", () => {

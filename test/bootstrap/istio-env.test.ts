@@ -7,20 +7,9 @@ import {
   namespaceFromNodeId,
   type XdsMode,
 } from "../../src/bootstrap/istio-env.js";
-import { XdsError, type XdsErrorCode } from "../../src/xds-error.js";
+import { thrown } from "../support/thrown.js";
 
 const POD = { POD_NAMESPACE: "shop", POD_NAME: "client-5d8f", INSTANCE_IP: "10.0.0.7" };
-
-function thrown(fn: () => unknown, code: XdsErrorCode): XdsError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(XdsError);
-    expect((error as XdsError).code).to.equal(code);
-    return error as XdsError;
-  }
-  expect.fail("expected an XdsError");
-}
 
 describe("istio-env", () => {
   it("builds the server, node id and metadata from the pod environment", () => {

@@ -20,6 +20,7 @@ import { validateRouteConfiguration, type RouteConfigurationModel } from "../../
 import { createRouter, type RouteDecision, type Router } from "../../src/routing/router.js";
 import type { ClusterSnapshot, ServiceSnapshot } from "../../src/routing/service-snapshot.js";
 import { XdsError, type XdsErrorCode } from "../../src/xds-error.js";
+import { seededRandom } from "../support/seeded-random.js";
 
 type RouteInit = Exclude<MessageInitShape<typeof RouteSchema>, Route>;
 type ActionInit = Exclude<MessageInitShape<typeof RouteActionSchema>, RouteAction>;
@@ -36,18 +37,6 @@ const SAY_HELLO = "/proxyless.GreetService/SayHello";
 const seconds = (s: number) => ({ seconds: BigInt(Math.floor(s)), nanos: Math.round((s % 1) * 1e9) });
 const ads = { configSourceSpecifier: { case: "ads" as const, value: {} } };
 const routerFilter = { name: "envoy.filters.http.router", configType: { case: "typedConfig" as const, value: anyPack(RouterSchema, create(RouterSchema, {})) } };
-
-/** A seeded PRNG (mulberry32) for deterministic statistical checks. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function apiListener(hcmMaxStreamDuration?: number): ListenerModel {
   const hcm = create(HttpConnectionManagerSchema, {

@@ -2,20 +2,9 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { SmoothWeightedRoundRobin, weightedRandomPick, type Weighted } from "../../../src/resources/match/weighted-pick.js";
 import { XdsError } from "../../../src/xds-error.js";
+import { seededRandom } from "../../support/seeded-random.js";
 
 const SEED = 424242;
-
-/** A small seeded PRNG (mulberry32) so the statistical tests are deterministic. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const label = (weights: readonly number[]): Weighted<number>[] => weights.map((weight, item) => ({ item, weight }));
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
