@@ -18,6 +18,12 @@ export type XdsErrorCode =
   | "CLUSTER_ABSENT"
   /** The picked cluster has no healthy endpoint. */
   | "NO_HEALTHY_ENDPOINT"
+  /** The picked cluster is valid but of a kind a client cannot send to (e.g. ORIGINAL_DST, Istio's PassthroughCluster). */
+  | "UNSUPPORTED_CLUSTER"
+  /** The listener holds no HTTP routes (e.g. only tcp_proxy filters), so no call can be routed with it. */
+  | "NO_HTTP_ROUTES"
+  /** The control plane could not be reached and nothing was received yet for what the call needs. */
+  | "CONTROL_PLANE_UNAVAILABLE"
   /** The client was closed. */
   | "CLOSED";
 
