@@ -8,5 +8,7 @@ export type { DecodeResult, MessageTypeOptions, ResourceType } from "./client/re
 export type { ResourceUpdate } from "./client/resource-update.js";
 export type { ConnectionState, ResourceState, ResourceStatus, XdsStatus } from "./client/xds-status.js";
 export type { BackoffOptions } from "./transport/backoff.js";
+export { createLogger, parseLogLevel } from "./logger.js";
+export type { Logger, LogLevel } from "./logger.js";
 export { XdsError } from "./xds-error.js";
 export type { XdsErrorCode } from "./xds-error.js";

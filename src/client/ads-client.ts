@@ -1,13 +1,15 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { createRequire } from "node:module";
-import { BehaviorSubject, defer, EMPTY, merge, Observable, repeat, retry, Subject, timer, type Subscription } from "rxjs";
+import { BehaviorSubject, defer, Observable, repeat, retry, Subject, timer, type Subscription } from "rxjs";
 import { NodeSchema, type Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import { DiscoveryRequestSchema, type DiscoveryRequest, type DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import type { AdsEvent, AdsTransport } from "../transport/ads-transport.js";
 import { Backoff, type BackoffOptions } from "../transport/backoff.js";
 import { GrpcAdsTransport } from "../transport/grpc-ads-transport.js";
+import { defaultLogger, LogThrottle, type Logger } from "../logger.js";
 import { XdsError } from "../xds-error.js";
+import { MAX_REASON_BYTES, nackMessage, truncateUtf8 } from "./error-detail.js";
 import type { ResourceType } from "./resource-type.js";
 import { rawResourceTypes } from "./resource-types.js";
 import type { ResourceUpdate } from "./resource-update.js";
@@ -49,11 +51,35 @@ export interface XdsClientOptions {
   readonly ignoreResourceDeletion?: boolean;
   /** Reconnection backoff. Defaults: 1 s initial, ×1.6, 30 s max, ±20% jitter. */
   readonly backoff?: BackoffOptions;
+  /** The largest ADS response accepted, in bytes; a larger one fails the stream (and is logged). Default: no limit, as in Envoy. */
+  readonly maxResponseBytes?: number;
+  /** Where the client logs. Default: stderr, at the level of the RXDS_LOG environment variable (warn when unset). */
+  readonly logger?: Logger;
+}
+
+/** What one ADS stream has seen; a new stream starts a new record. */
+interface StreamRecord {
+  readonly requests: Subject<DiscoveryRequest>;
+  /** The transport reported the connection ready. */
+  ready: boolean;
+  /** A response arrived: ending now is not a connectivity failure (gRFC A57). */
+  responded: boolean;
+  /** A response was accepted whole: the backoff starts over and the next stream opens at once. */
+  accepted: boolean;
+  /** The node still has to be sent (it goes in the first request of a stream). */
+  sendNode: boolean;
 }
 
 /**
  * The ADS core: one stream to the control plane shared by every watch, with ACK/NACK, reconnect and
  * status. It knows resource types only through their descriptors; XdsClient adds Envoy's semantics.
+ *
+ * A stream's life: it opens with the first watch (requests for every watched name are queued first, so
+ * that whatever the transport reports next finds the stream's bookkeeping done), becomes ready when the
+ * connection is up (does-not-exist timers run only from then on, gRFC A57), and ends when the server ends
+ * it or the connection fails. A stream that ended before any response is a connectivity failure: watches
+ * that hold nothing yet see it as an error, the next attempt waits for the backoff. One whose response was
+ * accepted is reopened at once with the backoff reset. It closes after the last watch is dropped.
  */
 export class AdsClient {
   /** The connection's state and every watched resource's status; replays the latest. */
@@ -69,26 +95,32 @@ export class AdsClient {
   private readonly server: string;
   private readonly doesNotExistMs: number;
   private readonly ignoreDeletion: boolean;
+  /** Where the client logs. */
+  protected readonly log: Logger;
+  private readonly throttle = new LogThrottle();
   private connection: Subscription | undefined;
-  private outgoing: Subject<DiscoveryRequest> | undefined;
-  private ready = false;
-  private firstOnStream = true;
+  private stream: StreamRecord | undefined;
   private state: ConnectionState = "idle";
   private lastError: string | undefined;
+  /** When the control plane was first found unreachable in the current outage (ms since the epoch). */
+  private outageSince: number | undefined;
   private closed = false;
   private statusScheduled = false;
   private readonly pendingTypes = new Set<string>();
 
   /** `types` are the built-in resource types; `options.resourceTypes` add to or replace them by type URL. */
   constructor(options: XdsClientOptions, types: readonly ResourceType[] = rawResourceTypes) {
-    const server = options.servers[0];
+    const server = options?.servers?.[0];
     if (!server?.uri) throw new XdsError("INVALID_ARGUMENT", "xDS client: options.servers must name at least one server uri");
     if (!options.node?.id) throw new XdsError("INVALID_ARGUMENT", "xDS client: options.node.id is required");
+    checkPositive(options.doesNotExistTimeoutMs, "doesNotExistTimeoutMs");
+    checkPositive(options.maxResponseBytes, "maxResponseBytes");
     this.server = server.uri;
-    this.transport = new GrpcAdsTransport({ uri: server.uri });
+    this.transport = new GrpcAdsTransport({ uri: server.uri, ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }) });
     this.backoff = new Backoff(options.backoff);
     this.doesNotExistMs = options.doesNotExistTimeoutMs ?? 15000;
     this.ignoreDeletion = options.ignoreResourceDeletion ?? false;
+    this.log = options.logger ?? defaultLogger();
     for (const type of [...types, ...(options.resourceTypes ?? [])]) {
       this.types.set(type.typeUrl, type as ResourceType);
     }
@@ -112,6 +144,7 @@ export class AdsClient {
   watch<V>(type: ResourceType<V>, name: string): Observable<ResourceUpdate<V>>;
   watch(typeUrl: string, name: string): Observable<ResourceUpdate<unknown>>;
   watch(type: ResourceType | string, name: string): Observable<ResourceUpdate<unknown>> {
+    if (typeof name !== "string") throw new XdsError("INVALID_ARGUMENT", `watch: name: expected a string, got ${typeof name}`);
     const typeUrl = this.register(type);
     const key = `${typeUrl}\n${name}`;
     let observable = this.observables.get(key);
@@ -198,6 +231,7 @@ export class AdsClient {
     const subscription = this.subscriptions.get(typeUrl);
     if (subscription?.watches.get(watch.name) !== watch) return;
     watch.stopTimer();
+    watch.subject.complete();
     subscription.watches.delete(watch.name);
     // Forget the observable too, so that names watched once and dropped do not accumulate.
     this.observables.delete(`${typeUrl}\n${watch.name}`);
@@ -207,6 +241,7 @@ export class AdsClient {
       this.subscriptions.clear();
       this.state = "idle";
       this.lastError = undefined;
+      this.outageSince = undefined;
       return;
     }
     this.scheduleRequest(typeUrl);
@@ -214,16 +249,7 @@ export class AdsClient {
 
   private connect(): void {
     this.state = "connecting";
-    this.connection = defer(() => {
-      const requests = new Subject<DiscoveryRequest>();
-      return merge(
-        this.transport.stream(requests),
-        defer(() => {
-          this.startStream(requests);
-          return EMPTY;
-        }),
-      );
-    })
+    this.connection = defer(() => this.openStream())
       .pipe(
         repeat({ delay: () => this.streamEnded(undefined) }),
         retry({ delay: (error: unknown) => this.streamEnded(error) }),
@@ -231,41 +257,60 @@ export class AdsClient {
       .subscribe((event) => this.onEvent(event));
   }
 
-  private disconnect(): void {
-    this.connection?.unsubscribe();
-    this.connection = undefined;
-    this.outgoing = undefined;
-    this.ready = false;
-    for (const subscription of this.subscriptions.values()) subscription.resetStream();
-    this.transport.close();
-    this.backoff.reset();
-  }
-
-  private startStream(requests: Subject<DiscoveryRequest>): void {
-    this.outgoing = requests;
-    this.firstOnStream = true;
-    this.ready = false;
-    this.state = this.state === "reconnecting" ? "reconnecting" : "connecting";
+  /** Starts a stream's bookkeeping (fresh nonces, every watched name queued for request), then opens it. */
+  private openStream(): Observable<AdsEvent> {
+    const requests = new Subject<DiscoveryRequest>();
+    this.stream = { requests, ready: false, responded: false, accepted: false, sendNode: true };
     for (const [typeUrl, subscription] of this.subscriptions) {
       subscription.resetStream();
       this.scheduleRequest(typeUrl);
     }
     this.scheduleStatus();
+    return this.transport.stream(requests);
   }
 
-  private streamEnded(error: unknown): Observable<number> {
-    this.outgoing = undefined;
-    this.ready = false;
+  private disconnect(): void {
+    this.connection?.unsubscribe();
+    this.connection = undefined;
+    this.stream = undefined;
     for (const subscription of this.subscriptions.values()) subscription.resetStream();
+    this.transport.close();
+    this.backoff.reset();
+  }
+
+  /** Handles the end of a stream (`error` undefined when the server ended it with OK); returns the delay before the next one. */
+  private streamEnded(error: unknown): Observable<number> {
+    const ended = this.stream;
+    this.stream = undefined;
+    for (const subscription of this.subscriptions.values()) subscription.resetStream();
+    const reason = error === undefined ? "the server ended the stream" : error instanceof Error ? error.message : String(error);
     this.state = "reconnecting";
-    this.lastError = error === undefined ? "the server ended the stream" : error instanceof Error ? error.message : String(error);
+    this.lastError = reason;
+    // A stream that worked ends for ordinary reasons (istiod closes every stream after 30 minutes): reopen it at once.
+    const delay = ended?.accepted ? 0 : Math.round(this.backoff.next());
+    if (ended?.responded) this.log.info(`the control plane at ${this.server} ended the stream (${reason}); reopening it${delay === 0 ? "" : ` in ${delay} ms`}`);
+    else this.unreachable(reason, delay);
     this.scheduleStatus();
-    return timer(this.backoff.next());
+    return timer(delay);
+  }
+
+  /** A stream ended before any response: a connectivity failure (gRFC A57), told to the watches that hold nothing yet. */
+  private unreachable(reason: string, delay: number): void {
+    this.outageSince ??= Date.now();
+    const error = new XdsError("CONTROL_PLANE_UNAVAILABLE", `xDS server ${this.server} is unavailable: ${truncateUtf8(reason, MAX_REASON_BYTES)}`);
+    let told = 0;
+    for (const subscription of this.subscriptions.values()) told += subscription.failWaiting(error);
+    const waiting = told === 0 ? "" : `; ${told} watched resource${told === 1 ? "" : "s"} with nothing received yet fail until it is back`;
+    this.throttle.write(`unreachable\n${reason}`, `cannot reach the control plane at ${this.server}: ${reason}; retrying in ${delay} ms${waiting}`, (line) =>
+      this.log.warn(line),
+    );
   }
 
   private onEvent(event: AdsEvent): void {
+    const stream = this.stream;
+    if (stream === undefined) return;
     if (event.kind === "ready") {
-      this.ready = true;
+      stream.ready = true;
       this.state = "ready";
       this.lastError = undefined;
       for (const subscription of this.subscriptions.values()) {
@@ -274,15 +319,30 @@ export class AdsClient {
       this.scheduleStatus();
       return;
     }
-    this.backoff.reset();
-    this.onResponse(event.response);
+    stream.responded = true;
+    this.onResponse(stream, event.response);
   }
 
-  private onResponse(response: DiscoveryResponse): void {
+  private onResponse(stream: StreamRecord, response: DiscoveryResponse): void {
     const subscription = this.subscriptions.get(response.typeUrl);
     if (!subscription) return;
-    const { errors } = subscription.apply(response, this.ignoreDeletion);
-    this.sendRequest(response.typeUrl, errors.length > 0 ? errors.join("; ") : undefined);
+    const label = typeLabel(response.typeUrl);
+    const { errors, ignored, deleted } = subscription.apply(response, this.ignoreDeletion);
+    if (ignored.length > 0) this.log.debug(`ignored ${ignored.length} invalid ${label} resource(s) nobody watches (version ${response.versionInfo}): ${ignored.join("; ")}`);
+    for (const name of deleted) this.log.warn(`${label} ${JSON.stringify(name)} does not exist: the control plane removed it (version ${response.versionInfo})`);
+    if (errors.length > 0) {
+      const message = nackMessage(errors);
+      this.throttle.write(`nack\n${response.typeUrl}\n${message}`, `NACK ${label} version ${response.versionInfo}: ${message}`, (line) => this.log.warn(line));
+      this.sendRequest(response.typeUrl, message);
+    } else {
+      stream.accepted = true;
+      this.backoff.reset();
+      this.sendRequest(response.typeUrl);
+    }
+    if (this.outageSince !== undefined) {
+      this.log.warn(`reconnected to the control plane at ${this.server} after ${((Date.now() - this.outageSince) / 1000).toFixed(1)} s`);
+      this.outageSince = undefined;
+    }
     this.scheduleStatus();
   }
 
@@ -300,8 +360,8 @@ export class AdsClient {
   /** Sends the type's full subscription: an ACK (or, with `nack`, a NACK) of the last response on this stream. */
   private sendRequest(typeUrl: string, nack?: string): void {
     const subscription = this.subscriptions.get(typeUrl);
-    const outgoing = this.outgoing;
-    if (!subscription || !outgoing) return;
+    const stream = this.stream;
+    if (!subscription || !stream) return;
     const names = [...subscription.watches.keys()];
     // An empty first request for LDS/CDS would mean wildcard: send nothing until a name is watched.
     if (names.length === 0 && !subscription.namedOnStream) return;
@@ -312,23 +372,26 @@ export class AdsClient {
       typeUrl,
       resourceNames: names,
       ...(nack === undefined ? {} : { errorDetail: create(StatusSchema, { code: invalidArgument, message: nack }) }),
-      ...(this.firstOnStream ? { node: this.node } : {}),
+      ...(stream.sendNode ? { node: this.node } : {}),
     });
-    this.firstOnStream = false;
+    stream.sendNode = false;
     for (const watch of subscription.watches.values()) {
       if (!watch.requested) {
         watch.requested = true;
-        if (this.ready) this.startTimer(watch);
+        if (stream.ready) this.startTimer(watch);
       }
     }
-    outgoing.next(request);
+    stream.requests.next(request);
   }
 
+  /** Starts the does-not-exist timer of a watch that holds nothing yet (gRFC A57: requested on a ready stream). */
   private startTimer(watch: ResourceWatch<unknown>): void {
-    if (watch.timer || watch.latest !== undefined || watch.status.state !== "REQUESTED") return;
+    if (watch.timer || !watch.waiting || watch.status.state !== "REQUESTED") return;
     watch.timer = setTimeout(() => {
       watch.timer = undefined;
-      watch.markAbsent("");
+      if (watch.markAbsent("")) {
+        this.log.warn(`${typeLabel(watch.typeUrl)} ${JSON.stringify(watch.name)} does not exist: not sent within ${this.doesNotExistMs} ms of being requested`);
+      }
       this.scheduleStatus();
     }, this.doesNotExistMs);
     watch.timer.unref();
@@ -354,5 +417,16 @@ export class AdsClient {
       ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
       resources,
     };
+  }
+}
+
+/** The message name of a type URL, for log lines: `Listener`, `Cluster`, `ClusterLoadAssignment`… */
+function typeLabel(typeUrl: string): string {
+  return typeUrl.slice(typeUrl.lastIndexOf(".") + 1);
+}
+
+function checkPositive(value: number | undefined, name: string): void {
+  if (value !== undefined && !(typeof value === "number" && value > 0)) {
+    throw new XdsError("INVALID_ARGUMENT", `xDS client: options.${name}: expected a positive number, got ${String(value)}`);
   }
 }

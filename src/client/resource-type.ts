@@ -21,8 +21,10 @@ export interface ResourceType<V = unknown> {
 export interface MessageTypeOptions<Desc extends DescMessage, V> {
   /** Whether SotW omission means deletion (LDS, CDS). */
   readonly deletedByOmission: boolean;
-  /** The resource's name; the default reads the message's `name` field. */
+  /** The resource's name; the default reads the message's `name` field. A resource without a name is rejected. */
   readonly name?: (message: MessageShape<Desc>) => string;
+  /** The type's one resource is named "" (Istio's NDS name table), so an empty name is not an error. Default false. */
+  readonly unnamed?: boolean;
   /**
    * Validates the decoded message and returns the value subscribers get. Throws (an XdsError or any Error)
    * with a reason naming the field when the resource must be rejected. The default returns the message.
@@ -49,6 +51,10 @@ export function messageType<Desc extends GenMessage<any>, V = MessageShape<Desc>
         return { name: undefined, error: `cannot decode ${schema.typeName}: ${reasonOf(e)}` };
       }
       const name = readName(message);
+      if (name === "" && options.unnamed !== true) {
+        // An Any without bytes decodes to an empty message: without this, it would be ACKed as a resource named "".
+        return { name: undefined, error: bytes.length === 0 ? `empty ${schema.typeName} (the resource has no bytes)` : `${schema.typeName} without a name` };
+      }
       try {
         return { name, value: validate(message, name) };
       } catch (e) {

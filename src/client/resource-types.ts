@@ -17,7 +17,7 @@ export const rawEndpointsType = messageType(ClusterLoadAssignmentSchema, {
   name: (m) => m.clusterName,
 });
 /** Istio's NDS name table, decoded only; its one resource is named "". */
-export const rawNameTableType = messageType(NameTableSchema, { deletedByOmission: false, name: () => "" });
+export const rawNameTableType = messageType(NameTableSchema, { deletedByOmission: false, name: () => "", unnamed: true });
 
 /** The five types decoded only, as the core's defaults. */
 export const rawResourceTypes: readonly ResourceType[] = [

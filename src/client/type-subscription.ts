@@ -2,13 +2,15 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { createHash } from "node:crypto";
 import { ReplaySubject } from "rxjs";
 import { ResourceSchema, type DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { XdsError } from "../xds-error.js";
+import { MAX_REASON_BYTES, truncateUtf8 } from "./error-detail.js";
 import type { ResourceType } from "./resource-type.js";
 import type { ResourceUpdate } from "./resource-update.js";
 import type { ResourceState, ResourceStatus } from "./xds-status.js";
 
 const resourceWrapperUrl = `type.googleapis.com/${ResourceSchema.typeName}`;
 
-/** One watched name: its subscribers, its latest good value and its status. */
+/** One watched name: its subscribers, what they hold and its status. */
 export class ResourceWatch<V> {
   /** Replays the latest update to each new subscriber. */
   readonly subject = new ReplaySubject<ResourceUpdate<V>>(1);
@@ -21,6 +23,8 @@ export class ResourceWatch<V> {
   fingerprint: string | undefined;
   /** The last update emitted. */
   latest: ResourceUpdate<V> | undefined;
+  /** Whether a response carried this name (valid or not): only then may a SotW response delete it by omission. */
+  received = false;
   /** Whether the name was in a request sent on the current stream. */
   requested = false;
   /** The does-not-exist timer, while one runs. */
@@ -31,26 +35,51 @@ export class ResourceWatch<V> {
     this.status = { typeUrl, name, state: "REQUESTED", version: "", updatedAt: new Date() };
   }
 
-  /** Emits an update to subscribers. */
-  emit(version: string, resource: V | undefined, fingerprint: string | undefined): void {
+  /** Whether subscribers hold nothing that came from the control plane: no value, no absence, no rejection. */
+  get waiting(): boolean {
+    return this.latest === undefined || this.latest.error?.code === "CONTROL_PLANE_UNAVAILABLE";
+  }
+
+  /** Emits a value to subscribers. */
+  emit(version: string, resource: V, fingerprint: string): void {
     this.fingerprint = fingerprint;
     this.latest = { typeUrl: this.typeUrl, name: this.name, version, resource };
     this.subject.next(this.latest);
   }
 
-  /** Records a new status. */
-  setStatus(state: ResourceState, version: string, rejected?: { version: string; reason: string }): void {
-    this.status = rejected
-      ? { typeUrl: this.typeUrl, name: this.name, state, version, rejectedVersion: rejected.version, reason: rejected.reason, updatedAt: new Date() }
-      : { typeUrl: this.typeUrl, name: this.name, state, version, updatedAt: new Date() };
+  /** Emits an error in place of a value (gRFC A88's resource error), unless subscribers already see the same one. */
+  emitError(version: string, error: XdsError): void {
+    if (this.latest?.error?.code === error.code && this.latest.error.message === error.message) return;
+    this.fingerprint = undefined;
+    this.latest = { typeUrl: this.typeUrl, name: this.name, version, resource: undefined, error };
+    this.subject.next(this.latest);
   }
 
-  /** Marks the resource as not existing, emitting only if subscribers held something else. */
-  markAbsent(version: string): void {
+  /** Records a new status. */
+  setStatus(state: ResourceState, version: string, details: { rejected?: { version: string; reason: string }; error?: string } = {}): void {
+    const { rejected, error } = details;
+    this.status = {
+      typeUrl: this.typeUrl,
+      name: this.name,
+      state,
+      version,
+      ...(rejected === undefined ? {} : { rejectedVersion: rejected.version, reason: rejected.reason }),
+      ...(error === undefined ? {} : { error }),
+      updatedAt: new Date(),
+    };
+  }
+
+  /** Marks the resource as not existing; true when that is news (subscribers are told when they held something else). */
+  markAbsent(version: string): boolean {
     this.stopTimer();
-    if (this.status.state === "DOES_NOT_EXIST") return;
+    if (this.status.state === "DOES_NOT_EXIST") return false;
     this.setStatus("DOES_NOT_EXIST", version);
-    if (this.latest === undefined || this.latest.resource !== undefined) this.emit(version, undefined, undefined);
+    if (this.latest === undefined || this.latest.resource !== undefined || this.latest.error !== undefined) {
+      this.fingerprint = undefined;
+      this.latest = { typeUrl: this.typeUrl, name: this.name, version, resource: undefined };
+      this.subject.next(this.latest);
+    }
+    return true;
   }
 
   stopTimer(): void {
@@ -59,10 +88,14 @@ export class ResourceWatch<V> {
   }
 }
 
-/** What applying one response found: the reasons resources were rejected, if any. */
+/** What applying one response found. */
 export interface ApplyResult {
-  /** One line per rejected resource, naming it and why; empty when the response is accepted whole. */
+  /** One line per rejected resource a watch needs (or whose name could not be read), naming it and why: the NACK's reasons. */
   readonly errors: readonly string[];
+  /** One line per invalid resource nobody watches: ignored, not NACKed. */
+  readonly ignored: readonly string[];
+  /** The watched names this response deleted by omission. */
+  readonly deleted: readonly string[];
 }
 
 /** The SotW state of one resource type on the client: watched names, accepted version, nonce. */
@@ -88,11 +121,32 @@ export class TypeSubscription<V> {
     }
   }
 
-  /** Applies a SotW response: emits changed resources, deletes omitted ones where the type says so, and reports rejections. */
+  /**
+   * Tells the watches that hold nothing yet that the control plane cannot be reached (gRFC A57): they emit
+   * the error; watches holding a value, an absence or a rejection keep it. Returns how many were told.
+   */
+  failWaiting(error: XdsError): number {
+    let told = 0;
+    for (const watch of this.watches.values()) {
+      if (!watch.waiting) continue;
+      watch.setStatus(watch.status.state, watch.status.version, { error: error.message });
+      watch.emitError("", error);
+      told++;
+    }
+    return told;
+  }
+
+  /**
+   * Applies a SotW response (gRFC A46): emits the watched resources that changed, deletes by omission what
+   * was held where the type says so, and rejects the invalid watched ones (their subscribers keep what they
+   * held, or see the error when they held nothing). Invalid resources nobody watches are only reported.
+   */
   apply(response: DiscoveryResponse, ignoreDeletion: boolean): ApplyResult {
     const { type } = this;
     const version = response.versionInfo;
     const errors: string[] = [];
+    const ignored: string[] = [];
+    const deleted: string[] = [];
     const seen = new Map<string, { value: V; bytes: Uint8Array } | { error: string }>();
     let unnamedError = false;
 
@@ -103,7 +157,7 @@ export class TypeSubscription<V> {
       if (typeUrl === resourceWrapperUrl) {
         try {
           const wrapper = fromBinary(ResourceSchema, bytes);
-          wrappedName = wrapper.name;
+          wrappedName = wrapper.name === "" ? undefined : wrapper.name;
           typeUrl = wrapper.resource?.typeUrl ?? "";
           bytes = wrapper.resource?.value ?? new Uint8Array();
         } catch (e) {
@@ -112,39 +166,39 @@ export class TypeSubscription<V> {
           continue;
         }
       }
+      let outcome: { value: V; bytes: Uint8Array } | { error: string };
+      let name = wrappedName;
       if (typeUrl !== type.typeUrl) {
-        const where = wrappedName === undefined ? `resource [${index}]` : `resource "${wrappedName}"`;
-        errors.push(`${where}: type URL ${typeUrl || "(empty)"} in a response for ${type.typeUrl}`);
-        if (wrappedName === undefined) unnamedError = true;
-        else seen.set(wrappedName, { error: "wrong type URL" });
-        continue;
+        outcome = { error: `type URL ${typeUrl || "(empty)"} in a response for ${type.typeUrl}` };
+      } else {
+        const decoded = type.decode(bytes);
+        name ??= decoded.name;
+        outcome = decoded.error === undefined ? { value: decoded.value, bytes } : { error: decoded.error };
       }
-      const decoded = type.decode(bytes);
-      const name = wrappedName ?? decoded.name;
       if (name === undefined) {
-        errors.push(`resource [${index}]: ${decoded.error}`);
+        errors.push(`resource [${index}]: ${truncateUtf8((outcome as { error: string }).error, MAX_REASON_BYTES)}`);
         unnamedError = true;
         continue;
       }
-      if (seen.has(name)) {
-        errors.push(`resource "${name}": duplicate name in one response`);
-        seen.set(name, { error: "duplicate name in one response" });
+      if (!this.watches.has(name)) {
+        if ("error" in outcome) ignored.push(`resource "${truncateUtf8(name, 256)}": ${truncateUtf8(outcome.error, MAX_REASON_BYTES)}`);
         continue;
       }
-      if (decoded.error !== undefined) {
-        errors.push(`resource "${name}": ${decoded.error}`);
-        seen.set(name, { error: decoded.error });
-      } else {
-        seen.set(name, { value: decoded.value, bytes });
-      }
+      if (seen.has(name)) outcome = { error: "duplicate name in one response" };
+      seen.set(name, outcome);
     }
 
     for (const [name, outcome] of seen) {
-      const watch = this.watches.get(name);
-      if (!watch) continue;
+      const watch = this.watches.get(name)!;
       watch.stopTimer();
+      watch.received = true;
       if ("error" in outcome) {
-        watch.setStatus("NACKED", watch.latest?.resource === undefined ? "" : watch.latest.version, { version, reason: outcome.error });
+        const reason = truncateUtf8(outcome.error, MAX_REASON_BYTES);
+        errors.push(`resource "${name}": ${reason}`);
+        const held = watch.latest?.resource !== undefined;
+        watch.setStatus("NACKED", held ? watch.latest!.version : "", { rejected: { version, reason }, ...(held ? {} : { error: reason }) });
+        // gRFC A88: a data error keeps a held value (an ambient error); with nothing held it is what subscribers see.
+        if (!held) watch.emitError(version, new XdsError("INVALID_RESOURCE", reason));
         continue;
       }
       watch.setStatus("ACKED", version);
@@ -152,14 +206,16 @@ export class TypeSubscription<V> {
       if (watch.fingerprint !== fingerprint) watch.emit(version, outcome.value, fingerprint);
     }
 
+    // SotW omission deletes only what the client holds (as Envoy and gRPC do): a name requested a moment before
+    // the server answered an older request is not absent, its does-not-exist timer decides.
     if (type.deletedByOmission && !ignoreDeletion && !unnamedError) {
       for (const watch of this.watches.values()) {
-        if (watch.requested && !seen.has(watch.name)) watch.markAbsent(version);
+        if (watch.received && !seen.has(watch.name) && watch.markAbsent(version)) deleted.push(watch.name);
       }
     }
     if (errors.length === 0) this.acceptedVersion = version;
     this.nonce = response.nonce;
-    return { errors };
+    return { errors, ignored, deleted };
   }
 }
 

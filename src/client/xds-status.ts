@@ -28,6 +28,11 @@ export interface ResourceStatus {
   readonly rejectedVersion?: string;
   /** For NACKED: why it was rejected. */
   readonly reason?: string;
+  /**
+   * Why subscribers see an error instead of a value (gRFC A88), while they do: the rejection of the first version,
+   * or the control plane being unreachable before any version arrived.
+   */
+  readonly error?: string;
   /** When the state last changed. */
   readonly updatedAt: Date;
 }

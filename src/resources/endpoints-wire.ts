@@ -87,7 +87,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  */
 export function decodeClusterLoadAssignmentWire(bytes: Uint8Array): EndpointsModel | undefined {
   try {
-    return new AssignmentReader(bytes).read();
+    const model = new AssignmentReader(bytes).read();
+    // A nameless assignment is rejected by the generic path, which says why.
+    return model === undefined || model.clusterName === "" ? undefined : model;
   } catch {
     return undefined;
   }

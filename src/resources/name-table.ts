@@ -71,6 +71,7 @@ export function validateNameTable(message: NameTable, name: string): NameTableMo
 export const nameTableType: ResourceType<NameTableModel> = messageType(NameTableSchema, {
   deletedByOmission: false,
   name: () => "",
+  unnamed: true,
   validate: validateNameTable,
 });
 

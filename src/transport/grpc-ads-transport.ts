@@ -19,7 +19,15 @@ export interface GrpcAdsTransportOptions {
   readonly uri: string;
   /** Channel credentials; insecure by default. */
   readonly credentials?: ChannelCredentials;
+  /** The largest response accepted, in bytes; larger ones fail the stream. Default: no limit, as in Envoy. */
+  readonly maxResponseBytes?: number;
 }
+
+/**
+ * Keepalive pings as grpc-go's xDS client sends them (every 5 min, 20 s to answer), so that a connection the network
+ * dropped silently is noticed and the stream reopened, instead of waiting for updates that will never come.
+ */
+const KEEPALIVE = { "grpc.keepalive_time_ms": 300_000, "grpc.keepalive_timeout_ms": 20_000 };
 
 /** The ADS transport over grpc-js: one channel, one StreamAggregatedResources call at a time. */
 export class GrpcAdsTransport implements AdsTransport {
@@ -29,7 +37,7 @@ export class GrpcAdsTransport implements AdsTransport {
 
   stream(requests: Observable<DiscoveryRequest>): Observable<AdsEvent> {
     return new Observable<AdsEvent>((subscriber) => {
-      const client = (this.client ??= new Client(this.options.uri, this.options.credentials ?? credentials.createInsecure()));
+      const client = (this.client ??= this.createClient());
       const call = client.makeBidiStreamRequest(method, serialize, deserialize, new Metadata());
       let done = false;
       const finish = () => {
@@ -58,6 +66,12 @@ export class GrpcAdsTransport implements AdsTransport {
         }
       };
     });
+  }
+
+  private createClient(): Client {
+    const { uri, maxResponseBytes = Infinity } = this.options;
+    const limit = Number.isFinite(maxResponseBytes) ? maxResponseBytes : -1; // -1: grpc-js's "no limit"
+    return new Client(uri, this.options.credentials ?? credentials.createInsecure(), { ...KEEPALIVE, "grpc.max_receive_message_length": limit });
   }
 
   close(): void {

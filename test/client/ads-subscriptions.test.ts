@@ -4,6 +4,7 @@ import { ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import { rawClusterType, rawEndpointsType, rawListenerType } from "../../src/client/resource-types.js";
+import { until } from "../support/until.js";
 import { CDS, EDS, Harness, LDS, next, pack } from "../support/wire.js";
 
 describe("ADS subscriptions", () => {
@@ -149,12 +150,3 @@ describe("SotW deletion and does-not-exist", () => {
     expect(seen).to.deep.equal([undefined, "ghost"]);
   });
 });
-
-/** Waits until `condition` holds, checking on each turn of the event loop (bounded to 5 s). */
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met within 5 s");
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}

@@ -3,6 +3,7 @@ import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
 import { filter, firstValueFrom, skip, take, timeout, type Observable } from "rxjs";
 import { ControlPlane, type ReceivedRequest } from "rxds/server";
 import { XdsClient, type XdsClientOptions, type XdsOptions } from "rxds";
+import type { Logger, LogLevel } from "../../src/logger.js";
 import { AdsClient } from "../../src/client/ads-client.js";
 import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 
@@ -17,10 +18,30 @@ export function pack<Desc extends DescMessage>(schema: Desc, init: MessageInitSh
   return anyPack(schema, create(schema, init));
 }
 
+/** A logger that keeps every line, `level: message`, for tests to read. */
+export class LogRecorder implements Logger {
+  readonly lines: string[] = [];
+  debug = (message: string) => this.record("debug", message);
+  info = (message: string) => this.record("info", message);
+  warn = (message: string) => this.record("warn", message);
+  error = (message: string) => this.record("error", message);
+
+  /** The messages logged at `level`. */
+  at(level: LogLevel): string[] {
+    return this.lines.filter((l) => l.startsWith(`${level}: `)).map((l) => l.slice(level.length + 2));
+  }
+
+  private record(level: LogLevel, message: string): void {
+    this.lines.push(`${level}: ${message}`);
+  }
+}
+
 /** A control plane on loopback and clients pointed at it, all stopped by `stop()`. */
 export class Harness {
   readonly cp = new ControlPlane();
   readonly clients: AdsClient[] = [];
+  /** What the clients made here log (unless a test gives its own logger). */
+  readonly log = new LogRecorder();
   address = "";
 
   async start(): Promise<this> {
@@ -48,6 +69,7 @@ export class Harness {
       servers: [{ uri: this.address }],
       node: { id: "sidecar~127.0.0.1~test.default~default.svc.cluster.local", metadata: { GENERATOR: "grpc" } },
       backoff: { initialMs: 20, maxMs: 200 },
+      logger: this.log,
       ...options,
     };
   }
