@@ -86,8 +86,8 @@ interface OpenStream {
 export class ControlPlane {
   /**
    * Every request received. A subscriber first gets the latest `requestHistory` requests (kept across
-   * restarts), then each new one while the plane listens; `close()` completes it, and a subscriber
-   * while closed gets the history and completes at once.
+   * restarts), then each new one while the plane listens; `close()` completes it. A subscriber while
+   * the plane is not listening (before `listen()`, after `close()`) gets the history and completes.
    */
   readonly requests$: Observable<ReceivedRequest>;
 
