@@ -51,6 +51,11 @@ const files = [
   "envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto",
   "envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto",
   "envoy/extensions/load_balancing_policies/pick_first/v3/pick_first.proto",
+  // Filters and transport sockets istiod puts in sidecar listeners and clusters that a proxyless client
+  // may read (mTLS, fault injection, TCP-only listeners). Together 7 files, ~170 KB of gen/.
+  "envoy/extensions/transport_sockets/tls/v3/tls.proto",
+  "envoy/extensions/filters/http/fault/v3/fault.proto",
+  "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto",
   "xds/type/v3/typed_struct.proto",
   "udpa/type/v1/typed_struct.proto",
   "google/rpc/status.proto",

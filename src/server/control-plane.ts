@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { Server, ServerCredentials, type ServerDuplexStream, type ServiceDefinition } from "@grpc/grpc-js";
-import { ReplaySubject, type Observable } from "rxjs";
+import { Observable, Subject } from "rxjs";
 import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import {
   DiscoveryRequestSchema,
@@ -36,6 +36,13 @@ export const defaultView = "";
 export interface ControlPlaneOptions {
   /** How many received requests `requests$` replays to a new subscriber. Default 1000. */
   readonly requestHistory?: number;
+  /**
+   * Type URLs answered with every resource of the type, whatever names a stream asked for, as istiod
+   * answers an Envoy sidecar's LDS and CDS (e.g. `[LDS, CDS]`). A stream that asked for any name of
+   * such a type gets the whole set in every response, and every change of the type. Default: none;
+   * each type is answered with the names asked for (or everything, for an LDS/CDS wildcard request).
+   */
+  readonly wholeSetTypes?: readonly string[];
   /**
    * Chooses the view (named resource set) a stream is served, from the Node of the stream's first
    * request (undefined when it carries none). Called once per stream, before its first response.
@@ -77,23 +84,41 @@ interface OpenStream {
  * subscribed stream gets the change; every request received is observable.
  */
 export class ControlPlane {
-  /** Every request received (the latest `requestHistory` replayed to new subscribers). */
+  /**
+   * Every request received. A subscriber first gets the latest `requestHistory` requests (kept across
+   * restarts), then each new one while the plane listens; `close()` completes it. A subscriber while
+   * the plane is not listening (before `listen()`, after `close()`) gets the history and completes.
+   */
   readonly requests$: Observable<ReceivedRequest>;
 
   /** View name → type URL → resources. */
   private readonly views = new Map<string, Map<string, TypeState>>();
   private readonly chooseView: (node: Node | undefined) => string;
   private readonly streams = new Set<OpenStream>();
-  private readonly requestSubject: ReplaySubject<ReceivedRequest>;
+  private readonly wholeSetTypes: ReadonlySet<string>;
+  /** The latest `historySize` requests, oldest first. */
+  private readonly history: ReceivedRequest[] = [];
+  private readonly historySize: number;
+  /** The requests of the current listen() until close(): created by one, completed by the other. */
+  private live: Subject<ReceivedRequest> | undefined;
   private server: Server | undefined;
   private boundAddress: string | undefined;
   private streamCount = 0;
   private nonceCount = 0;
 
   constructor(options: ControlPlaneOptions = {}) {
-    this.requestSubject = new ReplaySubject(options.requestHistory ?? 1000);
-    this.requests$ = this.requestSubject.asObservable();
+    this.historySize = options.requestHistory ?? 1000;
+    this.requests$ = new Observable((subscriber) => {
+      for (const received of this.history) {
+        if (subscriber.closed) return undefined;
+        subscriber.next(received);
+      }
+      if (this.live) return this.live.subscribe(subscriber);
+      subscriber.complete();
+      return undefined;
+    });
     this.chooseView = options.view ?? (() => defaultView);
+    this.wholeSetTypes = new Set(options.wholeSetTypes);
   }
 
   /** The `host:port` it listens on, while it listens. */
@@ -121,17 +146,24 @@ export class ControlPlane {
     });
     this.server = server;
     this.boundAddress = `${bindHost}:${port}`;
+    this.live = new Subject();
     return this.boundAddress;
   }
 
-  /** Stops listening and ends every open stream; resources are kept, so `listen()` may serve them again. */
+  /**
+   * Stops listening, ends every open stream and completes `requests$` for its subscribers; resources
+   * and the request history are kept, so `listen()` may serve them again.
+   */
   async close(): Promise<void> {
     const server = this.server;
+    const live = this.live;
     this.server = undefined;
     this.boundAddress = undefined;
+    this.live = undefined;
     for (const stream of this.streams) stream.call.end();
     this.streams.clear();
     server?.forceShutdown();
+    live?.complete();
   }
 
   /** The resources of one type in one view (default: the default view), by name. */
@@ -196,7 +228,7 @@ export class ControlPlane {
     for (const stream of this.streams) {
       if (stream.view !== view) continue;
       const subscription = stream.subscriptions.get(typeUrl);
-      if (subscription && (subscription.wildcard || changed.some((name) => subscription.names.has(name)))) this.respond(stream, typeUrl, subscription);
+      if (subscription && (this.answersAll(typeUrl, subscription) || changed.some((name) => subscription.names.has(name)))) this.respond(stream, typeUrl, subscription);
     }
   }
 
@@ -215,7 +247,7 @@ export class ControlPlane {
 
   private onRequest(stream: OpenStream, request: DiscoveryRequest): void {
     stream.view ??= this.chooseView(request.node);
-    this.requestSubject.next({ stream: stream.id, request, peer: stream.call.getPeer(), view: stream.view });
+    this.record({ stream: stream.id, request, peer: stream.call.getPeer(), view: stream.view });
     const typeUrl = request.typeUrl;
     let subscription = stream.subscriptions.get(typeUrl);
     const first = !subscription;
@@ -233,18 +265,29 @@ export class ControlPlane {
     if (first || grew) this.respond(stream, typeUrl, subscription);
   }
 
+  private record(received: ReceivedRequest): void {
+    this.history.push(received);
+    if (this.history.length > this.historySize) this.history.shift();
+    this.live?.next(received);
+  }
+
+  /** Whether the stream's responses of this type carry every resource: a wildcard subscription, or a whole-set type asked for by name. */
+  private answersAll(typeUrl: string, subscription: StreamSubscription): boolean {
+    return subscription.wildcard || (this.wholeSetTypes.has(typeUrl) && subscription.names.size > 0);
+  }
+
   private respond(stream: OpenStream, typeUrl: string, subscription: StreamSubscription): void {
     const state = this.typeState(stream.view ?? defaultView, typeUrl);
     const resources: Any[] = [];
-    if (subscription.wildcard) resources.push(...state.resources.values());
+    if (this.answersAll(typeUrl, subscription)) resources.push(...state.resources.values());
     else {
       for (const name of subscription.names) {
         const any = state.resources.get(name);
         if (any) resources.push(any);
       }
     }
-    // Only LDS and CDS responses say "absent" by omission; for other types an empty response says nothing.
-    if (resources.length === 0 && !wildcardTypes.has(typeUrl)) return;
+    // Only LDS and CDS responses (and whole-set types) say "absent" by omission; for other types an empty response says nothing.
+    if (resources.length === 0 && !wildcardTypes.has(typeUrl) && !this.wholeSetTypes.has(typeUrl)) return;
     subscription.nonce = String(++this.nonceCount);
     stream.call.write(create(DiscoveryResponseSchema, { versionInfo: String(state.version), resources, typeUrl, nonce: subscription.nonce }));
   }
