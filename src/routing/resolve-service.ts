@@ -140,6 +140,8 @@ function clusterTree(watchers: ResourceWatchers, name: string, options: ResolveO
           return watchers.endpoints(discovery.serviceName).pipe(map((e) => leaf(e.resource)));
         case "STATIC":
           return of(leaf(discovery.endpoints));
+        case "ORIGINAL_DST":
+          return of(leaf(undefined));
         case "LOGICAL_DNS":
         case "STRICT_DNS":
           return dnsEndpoints(name, discovery.host, discovery.port, discovery.kind === "STRICT_DNS", options.resolver, options.dnsRefreshMs).pipe(map(leaf));
