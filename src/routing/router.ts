@@ -1,8 +1,9 @@
 // A Router: one immutable ServiceSnapshot compiled for synchronous per-call routing.
 //
 // route(request) tries the snapshot's virtual host's routes in order; the first match decides
-// the cluster (fixed, weighted random, or named by a header), whose endpoint picker (built here,
-// see endpoint-picker.ts) gives the endpoint. Every matcher, picker and per-route constant is
+// the cluster (fixed, weighted random, or named by a header), whose endpoint picker gives the
+// endpoint. The pickers come from the `picking` option (cluster-picking.ts; the balancing layer
+// implements it and keeps their state across Routers). Every matcher and per-route constant is
 // built by createRouter; a successful route() allocates only its decision object. Routes whose
 // literal path prefix (exact path, prefix, a regex's literal prefix) the request's path lacks are
 // skipped without calling their matcher (match/prefix-index.ts): they cannot match, and a matcher
@@ -33,7 +34,7 @@ import type { RouteModel } from "../resources/route-configuration.js";
 import type { HashPolicyModel, RetryPolicyModel } from "../resources/route-policies.js";
 import type { ThriftCall, ThriftRouteConfigurationModel } from "../resources/thrift-route-configuration.js";
 import { XdsError, type XdsErrorCode } from "../xds-error.js";
-import { createClusterPicker, isPickFailure, type EndpointPicker, type PickFailure } from "./endpoint-picker.js";
+import { isPickFailure, type ClusterPickers, type ClusterPicking, type EndpointPicker, type PickFailure } from "./cluster-picking.js";
 import type { ServiceSnapshot } from "./service-snapshot.js";
 
 /** Where a call goes, and how. */
@@ -68,6 +69,8 @@ export interface Router {
 
 /** Options of createRouter. */
 export interface RouterOptions {
+  /** Where the endpoint pickers come from (the balancing layer's TargetBalancer, one per target's router stream). */
+  readonly picking: ClusterPicking;
   /** The random source for weighted clusters and runtime fractions; default Math.random. */
   readonly random?: RandomSource;
 }
@@ -103,13 +106,14 @@ interface CompiledRoute {
 const NO_HASH: readonly HashPolicyModel[] = Object.freeze([]);
 
 /** Compiles a snapshot into a Router. */
-export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions = {}): Router {
+export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions): Router {
   const random = options.random ?? Math.random;
+  const pickerFor: ClusterPickers = options.picking.pickers(snapshot.clusters);
   const entries = new Map<string, ClusterEntry>();
   const entryFor = (name: string): ClusterEntry => {
     let entry = entries.get(name);
     if (entry === undefined) {
-      entry = { name, result: createClusterPicker(snapshot.clusters, name) };
+      entry = { name, result: pickerFor(name) };
       entries.set(name, entry);
     }
     return entry;
@@ -143,7 +147,7 @@ export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions =
           return new XdsError("CLUSTER_ABSENT", `${route.label} names its cluster by header ${JSON.stringify(header)}, which the request lacks`);
         }
       }
-      entry = entries.get(name!) ?? { name: name!, result: { code: "CLUSTER_ABSENT", message: `cluster ${JSON.stringify(name)} does not exist` } };
+      entry = entries.get(name!) ?? { name: name!, result: pickerFor(name!) };
     }
     const result = entry.result;
     if (isPickFailure(result)) return new XdsError(result.code, `${result.message} (picked by ${route.label})`);
