@@ -21,8 +21,10 @@
 // one kitex-contrib/xds applies, so it is used when none of the three is set. Istio's proxyless
 // routes carry both, equal, so both readings agree there. Thrift routes carry no timeout.
 //
-// Errors are returned, not thrown: LISTENER_ABSENT, ROUTE_CONFIGURATION_ABSENT, NO_ROUTE,
-// UNSUPPORTED_ACTION, CLUSTER_ABSENT, NO_HEALTHY_ENDPOINT, each naming what is missing.
+// Errors are returned, not thrown: LISTENER_ABSENT, ROUTE_CONFIGURATION_ABSENT, NO_HTTP_ROUTES,
+// NO_ROUTE, UNSUPPORTED_ACTION, CLUSTER_ABSENT, UNSUPPORTED_CLUSTER, NO_HEALTHY_ENDPOINT, each naming
+// what is missing; a listener, route configuration or cluster with a resource error (gRFC A88) gives
+// that error's code (INVALID_RESOURCE, CONTROL_PLANE_UNAVAILABLE) and names the resource and reason.
 
 import type { HttpConnectionManagerEntry } from "../resources/listener.js";
 import type { EndpointModel } from "../resources/endpoints.js";
@@ -200,14 +202,26 @@ function firstValue(value: string | readonly string[] | undefined): string | und
   return value === undefined || typeof value === "string" ? value : value[0];
 }
 
+/** Why the snapshot has no listener: its resource error, or its absence. */
+function listenerFailure(snapshot: ServiceSnapshot): Failure {
+  const what = `listener ${JSON.stringify(snapshot.listenerName)} for target ${JSON.stringify(snapshot.target)}`;
+  const error = snapshot.listenerError;
+  if (error !== undefined) return { code: error.code, message: `${what} has no usable version: ${error.message}` };
+  return { code: "LISTENER_ABSENT", message: `${what} does not exist` };
+}
+
 function compileHttp(snapshot: ServiceSnapshot, entryFor: (name: string) => ClusterEntry): readonly CompiledRoute[] | Failure {
   const listener = snapshot.listener;
-  if (listener === undefined) {
-    return { code: "LISTENER_ABSENT", message: `listener ${JSON.stringify(snapshot.listenerName)} for target ${JSON.stringify(snapshot.target)} does not exist` };
+  if (listener === undefined) return listenerFailure(snapshot);
+  if (listener.httpConnectionManagers.length === 0) {
+    const holds = listener.thriftProxies.length > 0 ? "only ThriftProxy routes (for routeThrift)" : "no HttpConnectionManager (e.g. only tcp_proxy filters)";
+    return { code: "NO_HTTP_ROUTES", message: `listener ${JSON.stringify(listener.name)} (target ${JSON.stringify(snapshot.target)}) has no HTTP routes: it holds ${holds}` };
   }
   const config = snapshot.routeConfiguration;
   if (config === undefined) {
     const what = snapshot.routeConfigurationName === undefined ? "its route configuration" : `route configuration ${JSON.stringify(snapshot.routeConfigurationName)}`;
+    const error = snapshot.routeConfigurationError;
+    if (error !== undefined) return { code: error.code, message: `${what} (of listener ${JSON.stringify(listener.name)}) has no usable version: ${error.message}` };
     return { code: "ROUTE_CONFIGURATION_ABSENT", message: `${what} (of listener ${JSON.stringify(listener.name)}) does not exist` };
   }
   const host = snapshot.virtualHost;
@@ -261,7 +275,8 @@ function compileThrift(snapshot: ServiceSnapshot, entryFor: (name: string) => Cl
   const fail = (code: XdsErrorCode, message: string): CompiledThrift => ({ failure: { code, message }, model: undefined, routes: [] });
   const listener = snapshot.listener;
   if (listener === undefined) {
-    return fail("LISTENER_ABSENT", `listener ${JSON.stringify(snapshot.listenerName)} for target ${JSON.stringify(snapshot.target)} does not exist`);
+    const failure = listenerFailure(snapshot);
+    return fail(failure.code, failure.message);
   }
   const proxy = listener.thriftProxies.find((t) => t.routes.kind === "inline") ?? listener.thriftProxies[0];
   if (proxy === undefined || proxy.routes.kind === "none") {

@@ -322,6 +322,12 @@ describe("router", () => {
       expect(decided(router.routeThrift({ service: "GreetService", method: "SayHello", headers: {} })).cluster).to.equal(V2);
     });
 
+    it("gives HTTP calls NO_HTTP_ROUTES on a listener that holds only ThriftProxy routes", () => {
+      expect(failed(router.route({ path: "/a", headers: {} }), "NO_HTTP_ROUTES")).to.equal(
+        `listener "10.96.73.130_8888" (target "${TARGET}") has no HTTP routes: it holds only ThriftProxy routes (for routeThrift)`,
+      );
+    });
+
     it("reports NO_ROUTE naming the service and method when no Thrift route matches", () => {
       expect(failed(router.routeThrift({ service: "GreetService", method: "Other", headers: {} }), "NO_ROUTE")).to.include(`matches service "GreetService" method "Other"`);
     });
