@@ -37,6 +37,7 @@ export class TargetBalancer implements ClusterPicking {
     return [...this.balancers.keys()];
   }
 
+  /** The pickers of a new snapshot's clusters: the balancers of its leaf clusters are kept (or made), the others dropped. */
   pickers(clusters: ReadonlyMap<string, ClusterSnapshot>): ClusterPickers {
     const previous = this.balancers;
     this.balancers = new Map();
