@@ -1,4 +1,5 @@
-import { map, ReplaySubject, share, type Observable } from "rxjs";
+import { defer, map, ReplaySubject, share, type Observable } from "rxjs";
+import { TargetBalancer } from "./balancing/target-balancer.js";
 import { AdsClient, type XdsClientOptions } from "./client/ads-client.js";
 import type { ResourceType } from "./client/resource-type.js";
 import type { ResourceUpdate } from "./client/resource-update.js";
@@ -93,15 +94,20 @@ export class XdsClient extends AdsClient {
     return snapshots;
   }
 
-  /** The Router stream of `target`: `router.route({ path, headers })` picks a route, cluster and endpoint synchronously. */
+  /**
+   * The Router stream of `target`: `router.route({ path, headers })` picks a route, cluster and endpoint synchronously.
+   * Endpoint picking state (round-robin positions) is carried from each Router to the next, and dropped when the
+   * stream's last subscriber leaves.
+   */
   router(target: string): Observable<Router> {
     const key = parseTarget(target, { namespace: this.namespace, domain: this.domain }).authority;
     let routers = this.routers.get(key);
     if (!routers) {
-      routers = this.resolve(target).pipe(
-        map((snapshot) => createRouter(snapshot)),
-        replayLatest(),
-      );
+      const snapshots = this.resolve(target);
+      routers = defer(() => {
+        const picking = new TargetBalancer();
+        return snapshots.pipe(map((snapshot) => createRouter(snapshot, { picking })));
+      }).pipe(replayLatest());
       this.routers.set(key, routers);
     }
     return routers;

@@ -24,7 +24,9 @@ export type LbPolicyModel =
   | { readonly kind: "RANDOM" }
   /** Maglev with a prime table size ≤ 5,000,011 (Envoy's rule). */
   | { readonly kind: "MAGLEV"; readonly tableSize: number }
-  | { readonly kind: "PICK_FIRST"; readonly shuffleAddressList: boolean };
+  | { readonly kind: "PICK_FIRST"; readonly shuffleAddressList: boolean }
+  /** The cluster picks the endpoint itself: ORIGINAL_DST's policy, and only its (see cluster.ts). */
+  | { readonly kind: "CLUSTER_PROVIDED" };
 
 /** The cluster's load balancing: the endpoint-picking policy and whether localities are picked by weight. */
 export interface LbChoice {
@@ -69,6 +71,8 @@ function enumPolicy(cluster: Cluster, reject: Reject): LbPolicyModel {
       const tableSize = config.case === "maglevLbConfig" ? config.value.tableSize : undefined;
       return maglev(tableSize, "maglev_lb_config.table_size", reject);
     }
+    case Cluster_LbPolicy.CLUSTER_PROVIDED:
+      return reject("lb_policy", "CLUSTER_PROVIDED is valid only for an ORIGINAL_DST cluster");
     case Cluster_LbPolicy.LOAD_BALANCING_POLICY_CONFIG:
       return reject("lb_policy", "LOAD_BALANCING_POLICY_CONFIG needs load_balancing_policy");
     default:

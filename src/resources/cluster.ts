@@ -1,10 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { RoutingPriority } from "../../gen/envoy/config/core/v3/base_pb.js";
-import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { ClusterSchema, Cluster_DiscoveryType, Cluster_LbPolicy, type Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ClusterConfigSchema } from "../../gen/envoy/extensions/clusters/aggregate/v3/cluster_pb.js";
 import { messageType, type ResourceType } from "../client/resource-type.js";
-import { buildLbChoice, type LbPolicyModel } from "./cluster-lb-policy.js";
+import { buildLbChoice, type LbChoice, type LbPolicyModel } from "./cluster-lb-policy.js";
 import { buildOutlierDetection, type OutlierDetectionModel } from "./cluster-outlier-detection.js";
 import { optionalDurationMillis } from "./duration.js";
 import { checkPort } from "./endpoints-address.js";
@@ -21,7 +21,13 @@ export type ClusterDiscovery =
   /** One DNS name (or IP) and port to resolve: LOGICAL_DNS uses the first address, STRICT_DNS all of them. */
   | { readonly kind: "LOGICAL_DNS" | "STRICT_DNS"; readonly host: string; readonly port: number }
   /** An aggregate cluster (gRFC A37): the named clusters, in priority order. */
-  | { readonly kind: "AGGREGATE"; readonly clusters: readonly string[] };
+  | { readonly kind: "AGGREGATE"; readonly clusters: readonly string[] }
+  /**
+   * ORIGINAL_DST (Istio's PassthroughCluster, InboundPassthroughCluster*, headless services): each connection goes
+   * to the address it was dialled to before a sidecar intercepted it, which a proxyless client does not have.
+   * Valid, but a client cannot send to it.
+   */
+  | { readonly kind: "ORIGINAL_DST" };
 
 /** A validated Cluster. */
 export interface ClusterModel {
@@ -51,7 +57,8 @@ const UPSTREAM_TLS_CONTEXT = "envoy.extensions.transport_sockets.tls.v3.Upstream
 /** Validates a Cluster (CDS) into a ClusterModel; throws an INVALID_RESOURCE XdsError naming the field. */
 export function validateCluster(message: Cluster, name: string): ClusterModel {
   const reject = fieldRejecter("cluster", name);
-  const lb = buildLbChoice(message, reject);
+  const found = discovery(message, name, reject);
+  const lb = found.kind === "ORIGINAL_DST" ? originalDstLb(message, reject) : buildLbChoice(message, reject);
   const common = message.commonLbConfig;
   const panic = common?.healthyPanicThreshold?.value ?? 50;
   if (!(panic >= 0 && panic <= 100)) reject("common_lb_config.healthy_panic_threshold.value", `must be in 0..100, got ${panic}`);
@@ -59,7 +66,7 @@ export function validateCluster(message: Cluster, name: string): ClusterModel {
   if (lrs !== undefined && lrs.configSourceSpecifier.case !== "self") reject("lrs_server", "must be a self config source");
   return Object.freeze({
     name,
-    discovery: discovery(message, name, reject),
+    discovery: found,
     lbPolicy: lb.policy,
     localityWeighted: lb.localityWeighted || common?.localityConfigSpecifier.case === "localityWeightedLbConfig",
     healthyPanicThreshold: panic,
@@ -110,6 +117,8 @@ function discovery(cluster: Cluster, name: string, reject: Reject): ClusterDisco
     case Cluster_DiscoveryType.LOGICAL_DNS:
     case Cluster_DiscoveryType.STRICT_DNS:
       return dnsTarget(cluster, type === Cluster_DiscoveryType.LOGICAL_DNS ? "LOGICAL_DNS" : "STRICT_DNS", reject);
+    case Cluster_DiscoveryType.ORIGINAL_DST:
+      return ORIGINAL_DST;
     default:
       return reject("type", `${Cluster_DiscoveryType[type] ?? type} is not supported by a client`);
   }
@@ -134,6 +143,18 @@ function dnsTarget(cluster: Cluster, kind: "LOGICAL_DNS" | "STRICT_DNS", reject:
   if (socket.address === "") reject(`${path}.socket_address.address`, "must not be empty");
   const port = checkPort(socket, `${path}.socket_address`, reject);
   return Object.freeze({ kind, host: socket.address, port });
+}
+
+const ORIGINAL_DST: ClusterDiscovery = Object.freeze({ kind: "ORIGINAL_DST" });
+const CLUSTER_PROVIDED: LbChoice = Object.freeze({ policy: Object.freeze({ kind: "CLUSTER_PROVIDED" }), localityWeighted: false });
+
+/** As in Envoy, an ORIGINAL_DST cluster takes lb_policy CLUSTER_PROVIDED and nothing else. */
+function originalDstLb(cluster: Cluster, reject: Reject): LbChoice {
+  if (cluster.lbPolicy !== Cluster_LbPolicy.CLUSTER_PROVIDED || cluster.loadBalancingPolicy !== undefined) {
+    const policy = cluster.loadBalancingPolicy !== undefined ? "load_balancing_policy" : (Cluster_LbPolicy[cluster.lbPolicy] ?? String(cluster.lbPolicy));
+    return reject("lb_policy", `${policy} is not valid for an ORIGINAL_DST cluster, which takes only CLUSTER_PROVIDED`);
+  }
+  return CLUSTER_PROVIDED;
 }
 
 function maxRequests(cluster: Cluster): number {

@@ -5,6 +5,7 @@ import type { EndpointsModel } from "../resources/endpoints.js";
 import type { HttpConnectionManagerEntry, ListenerModel } from "../resources/listener.js";
 import type { NameTableModel } from "../resources/name-table.js";
 import type { RouteConfigurationModel, VirtualHostModel } from "../resources/route-configuration.js";
+import type { XdsError } from "../xds-error.js";
 import { dnsEndpoints, type HostResolver } from "./dns-endpoints.js";
 import type { ClusterSnapshot, ServiceSnapshot } from "./service-snapshot.js";
 import type { Target } from "./target.js";
@@ -37,20 +38,30 @@ const maxAggregateDepth = 16;
 interface RoutePart {
   readonly listenerName: string;
   readonly listener: ListenerModel | undefined;
+  readonly listenerError: XdsError | undefined;
   readonly routeConfigurationName: string | undefined;
   readonly routeConfiguration: RouteConfigurationModel | undefined;
+  readonly routeConfigurationError: XdsError | undefined;
   readonly virtualHost: VirtualHostModel | undefined;
+}
+
+/** A listener found for the target: its name, and its model or resource error (both undefined when absent). */
+interface FoundListener {
+  readonly name: string;
+  readonly listener: ListenerModel | undefined;
+  readonly error: XdsError | undefined;
 }
 
 /**
  * The ServiceSnapshot stream of one target: listener → route configuration → clusters → endpoints,
- * re-emitted whenever any part changes, only when complete (every referenced cluster known, present or
- * absent). It watches only the clusters the chosen virtual host references, dropping the others.
+ * re-emitted whenever any part changes, only when complete: every referenced cluster known, whether
+ * present, absent or in error (a resource error is a value, gRFC A88, so nothing waits for a value that
+ * will not come). It watches only the clusters the chosen virtual host references, dropping the others.
  */
 export function resolveService(watchers: ResourceWatchers, target: Target, options: ResolveOptions): Observable<ServiceSnapshot> {
   const routes$ = listenerNames(watchers, target, options.naming).pipe(
     switchMap((names) => firstListener(watchers, names)),
-    switchMap(({ name, listener }) => routePart(watchers, target, name, listener)),
+    switchMap((found) => routePart(watchers, target, found)),
     shareReplay({ bufferSize: 1, refCount: true }),
   );
   const clusters$ = routes$.pipe(
@@ -95,16 +106,32 @@ function listenerNames(watchers: ResourceWatchers, target: Target, naming: Liste
   );
 }
 
-/** The first of `names` whose listener exists (watching the earlier ones, in case they appear), else the last, absent. */
-function firstListener(watchers: ResourceWatchers, names: readonly string[]): Observable<{ name: string; listener: ListenerModel | undefined }> {
+/**
+ * The first of `names` whose listener exists or has a resource error (watching the earlier ones, in case they
+ * appear), else the last, absent. An error stops the search: the listener meant for the target is broken.
+ */
+function firstListener(watchers: ResourceWatchers, names: readonly string[]): Observable<FoundListener> {
   const [name, ...rest] = names as [string, ...string[]];
   return watchers.listener(name).pipe(
-    switchMap((update) => (update.resource !== undefined || rest.length === 0 ? of({ name, listener: update.resource }) : firstListener(watchers, rest))),
+    switchMap((update) =>
+      update.resource !== undefined || update.error !== undefined || rest.length === 0
+        ? of({ name, listener: update.resource, error: update.error })
+        : firstListener(watchers, rest),
+    ),
   );
 }
 
-function routePart(watchers: ResourceWatchers, target: Target, listenerName: string, listener: ListenerModel | undefined): Observable<RoutePart> {
-  const none = { listenerName, listener, routeConfigurationName: undefined, routeConfiguration: undefined, virtualHost: undefined };
+function routePart(watchers: ResourceWatchers, target: Target, found: FoundListener): Observable<RoutePart> {
+  const listener = found.listener;
+  const none: RoutePart = {
+    listenerName: found.name,
+    listener,
+    listenerError: found.error,
+    routeConfigurationName: undefined,
+    routeConfiguration: undefined,
+    routeConfigurationError: undefined,
+    virtualHost: undefined,
+  };
   const hcm = listener && chooseConnectionManager(listener, target.port);
   if (!hcm) return of(none);
   if (hcm.routes.kind === "inline") {
@@ -117,6 +144,7 @@ function routePart(watchers: ResourceWatchers, target: Target, listenerName: str
       ...none,
       routeConfigurationName,
       routeConfiguration: update.resource,
+      routeConfigurationError: update.error,
       virtualHost: update.resource?.selectVirtualHost(target.authority),
     })),
   );
@@ -132,20 +160,22 @@ function clusterTree(watchers: ResourceWatchers, name: string, options: ResolveO
   return watchers.cluster(name).pipe(
     switchMap((update): Observable<ClusterSnapshot[]> => {
       const cluster = update.resource;
-      const leaf = (endpoints: EndpointsModel | undefined): ClusterSnapshot[] => [{ name, cluster, endpoints, children: [] }];
+      const leaf = (endpoints: EndpointsModel | undefined, error = update.error): ClusterSnapshot[] => [{ name, cluster, endpoints, error, children: [] }];
       if (!cluster) return of(leaf(undefined));
       const discovery = cluster.discovery;
       switch (discovery.kind) {
         case "EDS":
-          return watchers.endpoints(discovery.serviceName).pipe(map((e) => leaf(e.resource)));
+          return watchers.endpoints(discovery.serviceName).pipe(map((e) => leaf(e.resource, e.error)));
         case "STATIC":
           return of(leaf(discovery.endpoints));
+        case "ORIGINAL_DST":
+          return of(leaf(undefined));
         case "LOGICAL_DNS":
         case "STRICT_DNS":
-          return dnsEndpoints(name, discovery.host, discovery.port, discovery.kind === "STRICT_DNS", options.resolver, options.dnsRefreshMs).pipe(map(leaf));
+          return dnsEndpoints(name, discovery.host, discovery.port, discovery.kind === "STRICT_DNS", options.resolver, options.dnsRefreshMs).pipe(map((endpoints) => leaf(endpoints)));
         case "AGGREGATE": {
           if (depth >= maxAggregateDepth) return of(leaf(undefined));
-          const self: ClusterSnapshot = { name, cluster, endpoints: undefined, children: discovery.clusters };
+          const self: ClusterSnapshot = { name, cluster, endpoints: undefined, error: undefined, children: discovery.clusters };
           return combineLatest(discovery.clusters.map((child) => clusterTree(watchers, child, options, depth + 1))).pipe(
             map((children) => [self, ...children.flat()]),
           );

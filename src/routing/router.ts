@@ -1,8 +1,9 @@
 // A Router: one immutable ServiceSnapshot compiled for synchronous per-call routing.
 //
 // route(request) tries the snapshot's virtual host's routes in order; the first match decides
-// the cluster (fixed, weighted random, or named by a header), whose endpoint picker (built here,
-// see endpoint-picker.ts) gives the endpoint. Every matcher, picker and per-route constant is
+// the cluster (fixed, weighted random, or named by a header), whose endpoint picker gives the
+// endpoint. The pickers come from the `picking` option (cluster-picking.ts; the balancing layer
+// implements it and keeps their state across Routers). Every matcher and per-route constant is
 // built by createRouter; a successful route() allocates only its decision object. Routes whose
 // literal path prefix (exact path, prefix, a regex's literal prefix) the request's path lacks are
 // skipped without calling their matcher (match/prefix-index.ts): they cannot match, and a matcher
@@ -20,8 +21,10 @@
 // one kitex-contrib/xds applies, so it is used when none of the three is set. Istio's proxyless
 // routes carry both, equal, so both readings agree there. Thrift routes carry no timeout.
 //
-// Errors are returned, not thrown: LISTENER_ABSENT, ROUTE_CONFIGURATION_ABSENT, NO_ROUTE,
-// UNSUPPORTED_ACTION, CLUSTER_ABSENT, NO_HEALTHY_ENDPOINT, each naming what is missing.
+// Errors are returned, not thrown: LISTENER_ABSENT, ROUTE_CONFIGURATION_ABSENT, NO_HTTP_ROUTES,
+// NO_ROUTE, UNSUPPORTED_ACTION, CLUSTER_ABSENT, UNSUPPORTED_CLUSTER, NO_HEALTHY_ENDPOINT, each naming
+// what is missing; a listener, route configuration or cluster with a resource error (gRFC A88) gives
+// that error's code (INVALID_RESOURCE, CONTROL_PLANE_UNAVAILABLE) and names the resource and reason.
 
 import type { HttpConnectionManagerEntry } from "../resources/listener.js";
 import type { EndpointModel } from "../resources/endpoints.js";
@@ -33,7 +36,7 @@ import type { RouteModel } from "../resources/route-configuration.js";
 import type { HashPolicyModel, RetryPolicyModel } from "../resources/route-policies.js";
 import type { ThriftCall, ThriftRouteConfigurationModel } from "../resources/thrift-route-configuration.js";
 import { XdsError, type XdsErrorCode } from "../xds-error.js";
-import { createClusterPicker, isPickFailure, type EndpointPicker, type PickFailure } from "./endpoint-picker.js";
+import { isPickFailure, type ClusterPickers, type ClusterPicking, type EndpointPicker, type PickFailure } from "./cluster-picking.js";
 import type { ServiceSnapshot } from "./service-snapshot.js";
 
 /** Where a call goes, and how. */
@@ -68,6 +71,8 @@ export interface Router {
 
 /** Options of createRouter. */
 export interface RouterOptions {
+  /** Where the endpoint pickers come from (the balancing layer's TargetBalancer, one per target's router stream). */
+  readonly picking: ClusterPicking;
   /** The random source for weighted clusters and runtime fractions; default Math.random. */
   readonly random?: RandomSource;
 }
@@ -103,13 +108,14 @@ interface CompiledRoute {
 const NO_HASH: readonly HashPolicyModel[] = Object.freeze([]);
 
 /** Compiles a snapshot into a Router. */
-export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions = {}): Router {
+export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions): Router {
   const random = options.random ?? Math.random;
+  const pickerFor: ClusterPickers = options.picking.pickers(snapshot.clusters);
   const entries = new Map<string, ClusterEntry>();
   const entryFor = (name: string): ClusterEntry => {
     let entry = entries.get(name);
     if (entry === undefined) {
-      entry = { name, result: createClusterPicker(snapshot.clusters, name) };
+      entry = { name, result: pickerFor(name) };
       entries.set(name, entry);
     }
     return entry;
@@ -143,7 +149,7 @@ export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions =
           return new XdsError("CLUSTER_ABSENT", `${route.label} names its cluster by header ${JSON.stringify(header)}, which the request lacks`);
         }
       }
-      entry = entries.get(name!) ?? { name: name!, result: { code: "CLUSTER_ABSENT", message: `cluster ${JSON.stringify(name)} does not exist` } };
+      entry = entries.get(name!) ?? { name: name!, result: pickerFor(name!) };
     }
     const result = entry.result;
     if (isPickFailure(result)) return new XdsError(result.code, `${result.message} (picked by ${route.label})`);
@@ -196,14 +202,26 @@ function firstValue(value: string | readonly string[] | undefined): string | und
   return value === undefined || typeof value === "string" ? value : value[0];
 }
 
+/** Why the snapshot has no listener: its resource error, or its absence. */
+function listenerFailure(snapshot: ServiceSnapshot): Failure {
+  const what = `listener ${JSON.stringify(snapshot.listenerName)} for target ${JSON.stringify(snapshot.target)}`;
+  const error = snapshot.listenerError;
+  if (error !== undefined) return { code: error.code, message: `${what} has no usable version: ${error.message}` };
+  return { code: "LISTENER_ABSENT", message: `${what} does not exist` };
+}
+
 function compileHttp(snapshot: ServiceSnapshot, entryFor: (name: string) => ClusterEntry): readonly CompiledRoute[] | Failure {
   const listener = snapshot.listener;
-  if (listener === undefined) {
-    return { code: "LISTENER_ABSENT", message: `listener ${JSON.stringify(snapshot.listenerName)} for target ${JSON.stringify(snapshot.target)} does not exist` };
+  if (listener === undefined) return listenerFailure(snapshot);
+  if (listener.httpConnectionManagers.length === 0) {
+    const holds = listener.thriftProxies.length > 0 ? "only ThriftProxy routes (for routeThrift)" : "no HttpConnectionManager (e.g. only tcp_proxy filters)";
+    return { code: "NO_HTTP_ROUTES", message: `listener ${JSON.stringify(listener.name)} (target ${JSON.stringify(snapshot.target)}) has no HTTP routes: it holds ${holds}` };
   }
   const config = snapshot.routeConfiguration;
   if (config === undefined) {
     const what = snapshot.routeConfigurationName === undefined ? "its route configuration" : `route configuration ${JSON.stringify(snapshot.routeConfigurationName)}`;
+    const error = snapshot.routeConfigurationError;
+    if (error !== undefined) return { code: error.code, message: `${what} (of listener ${JSON.stringify(listener.name)}) has no usable version: ${error.message}` };
     return { code: "ROUTE_CONFIGURATION_ABSENT", message: `${what} (of listener ${JSON.stringify(listener.name)}) does not exist` };
   }
   const host = snapshot.virtualHost;
@@ -257,7 +275,8 @@ function compileThrift(snapshot: ServiceSnapshot, entryFor: (name: string) => Cl
   const fail = (code: XdsErrorCode, message: string): CompiledThrift => ({ failure: { code, message }, model: undefined, routes: [] });
   const listener = snapshot.listener;
   if (listener === undefined) {
-    return fail("LISTENER_ABSENT", `listener ${JSON.stringify(snapshot.listenerName)} for target ${JSON.stringify(snapshot.target)} does not exist`);
+    const failure = listenerFailure(snapshot);
+    return fail(failure.code, failure.message);
   }
   const proxy = listener.thriftProxies.find((t) => t.routes.kind === "inline") ?? listener.thriftProxies[0];
   if (proxy === undefined || proxy.routes.kind === "none") {

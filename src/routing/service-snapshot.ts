@@ -2,15 +2,18 @@ import type { ClusterModel } from "../resources/cluster.js";
 import type { EndpointsModel } from "../resources/endpoints.js";
 import type { ListenerModel } from "../resources/listener.js";
 import type { RouteConfigurationModel, VirtualHostModel } from "../resources/route-configuration.js";
+import type { XdsError } from "../xds-error.js";
 
-/** One cluster a snapshot's routes reference: its model and its endpoints, or undefined where absent. */
+/** One cluster a snapshot's routes reference: its model and its endpoints, or undefined where absent or in error. */
 export interface ClusterSnapshot {
   /** The cluster's name. */
   readonly name: string;
-  /** The validated cluster, or undefined when it does not exist. */
+  /** The validated cluster, or undefined when it does not exist or has a resource error. */
   readonly cluster: ClusterModel | undefined;
   /** Its endpoints (EDS, inline STATIC, or resolved DNS); undefined when none are known to exist. */
   readonly endpoints: EndpointsModel | undefined;
+  /** Why the cluster cannot be used, when that is not simple absence: its own resource error, or its endpoints' (gRFC A88). */
+  readonly error: XdsError | undefined;
   /** For an aggregate cluster: its leaf clusters in priority order (themselves in `clusters`); otherwise empty. */
   readonly children: readonly string[];
 }
@@ -21,12 +24,16 @@ export interface ServiceSnapshot {
   readonly target: string;
   /** The listener resource name the target maps to. */
   readonly listenerName: string;
-  /** The validated listener, or undefined when it does not exist. */
+  /** The validated listener, or undefined when it does not exist or has a resource error. */
   readonly listener: ListenerModel | undefined;
+  /** The listener's resource error (its first version rejected, or no control plane to ask), if any (gRFC A88). */
+  readonly listenerError: XdsError | undefined;
   /** The route configuration's name (RDS), or undefined for an inline one or when there is none. */
   readonly routeConfigurationName: string | undefined;
-  /** The route configuration, or undefined when it does not exist. */
+  /** The route configuration, or undefined when it does not exist or has a resource error. */
   readonly routeConfiguration: RouteConfigurationModel | undefined;
+  /** The route configuration's resource error, if any (gRFC A88). */
+  readonly routeConfigurationError: XdsError | undefined;
   /** The virtual host chosen for the target's authority, or undefined when none matches. */
   readonly virtualHost: VirtualHostModel | undefined;
   /** Every cluster the virtual host's routes and the listener's Thrift routes reference (and aggregate clusters' children), by name. */

@@ -105,11 +105,27 @@ describe("cluster (CDS)", () => {
     expect(reason(aggregate([]))).to.equal(`cluster "agg": cluster_type.typed_config.clusters: must not be empty`);
   });
 
-  it("rejects ORIGINAL_DST and CLUSTER_PROVIDED with a reason", () => {
-    expect(reason(eds({ clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.ORIGINAL_DST } }))).to.equal(
-      `cluster "${NAME}": type: ORIGINAL_DST is not supported by a client`,
+  it("reads istiod's ORIGINAL_DST PassthroughCluster (lb_policy CLUSTER_PROVIDED) as a valid cluster of its own kind", () => {
+    const passthrough = create(ClusterSchema, {
+      name: "PassthroughCluster",
+      clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.ORIGINAL_DST },
+      lbPolicy: Cluster_LbPolicy.CLUSTER_PROVIDED,
+      connectTimeout: { seconds: 10n },
+      circuitBreakers: { thresholds: [{ maxConnections: 4294967295, maxRequests: 4294967295, trackRemaining: true }] },
+      commonLbConfig: { localityConfigSpecifier: { case: "localityWeightedLbConfig", value: {} } },
+    });
+    const model = valid(passthrough);
+    expect(model.discovery).to.deep.equal({ kind: "ORIGINAL_DST" });
+    expect(model.lbPolicy).to.deep.equal({ kind: "CLUSTER_PROVIDED" });
+    expect(model).to.include({ maxRequests: 4294967295, connectTimeoutMs: 10000 });
+  });
+
+  it("accepts CLUSTER_PROVIDED only for ORIGINAL_DST, and ORIGINAL_DST only with CLUSTER_PROVIDED (as Envoy)", () => {
+    expect(reason(eds({ lbPolicy: Cluster_LbPolicy.CLUSTER_PROVIDED }))).to.equal(`cluster "${NAME}": lb_policy: CLUSTER_PROVIDED is valid only for an ORIGINAL_DST cluster`);
+    const originalDst = { clusterDiscoveryType: { case: "type" as const, value: Cluster_DiscoveryType.ORIGINAL_DST } };
+    expect(reason(eds({ ...originalDst, lbPolicy: Cluster_LbPolicy.ROUND_ROBIN }))).to.equal(
+      `cluster "${NAME}": lb_policy: ROUND_ROBIN is not valid for an ORIGINAL_DST cluster, which takes only CLUSTER_PROVIDED`,
     );
-    expect(reason(eds({ lbPolicy: Cluster_LbPolicy.CLUSTER_PROVIDED }))).to.equal(`cluster "${NAME}": lb_policy: CLUSTER_PROVIDED is not supported by a client`);
   });
 
   it("reads lb_policy LEAST_REQUEST, RING_HASH, RANDOM and MAGLEV with their configs", () => {

@@ -2,8 +2,11 @@ import { create } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import { expect } from "chai";
 import { XdsError } from "rxds";
-import { Cluster_DiscoveryType, ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { Cluster_DiscoveryType, Cluster_LbPolicy, ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
+import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
+import { RouterSchema } from "../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
+import { HttpConnectionManagerSchema } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { ClusterConfigSchema } from "../../gen/envoy/extensions/clusters/aggregate/v3/cluster_pb.js";
 import { ThriftProxySchema } from "../../gen/envoy/extensions/filters/network/thrift_proxy/v3/thrift_proxy_pb.js";
 import type { RouteDecision } from "../../src/routing/router.js";
@@ -99,5 +102,42 @@ describe("resolve() across cluster kinds", () => {
     const router = await next(client.router(target), (r) => r.snapshot.clusters.size === 2);
     expect(decided(router.routeThrift({ service: "GreetService", method: "SayHello", headers: {} })).cluster).to.equal("v2");
     expect(decided(router.routeThrift({ service: "GreetService", method: "SayHello1", headers: {} })).cluster).to.equal("v1");
+  });
+
+  it("gives calls that an allow_any virtual host sends to istiod's ORIGINAL_DST PassthroughCluster UNSUPPORTED_CLUSTER, naming it; the target gets a Router", async () => {
+    const hcm = create(HttpConnectionManagerSchema, {
+      statPrefix: "outbound_0.0.0.0_8080",
+      routeSpecifier: { case: "rds", value: { configSource: { configSourceSpecifier: { case: "ads", value: {} } }, routeConfigName: "8080" } },
+      httpFilters: [{ name: "envoy.filters.http.router", configType: { case: "typedConfig", value: anyPack(RouterSchema, create(RouterSchema)) } }],
+    });
+    const listener = create(ListenerSchema, {
+      name: "0.0.0.0_8080",
+      filterChains: [{ filters: [{ name: "envoy.filters.network.http_connection_manager", configType: { case: "typedConfig", value: anyPack(HttpConnectionManagerSchema, hcm) } }] }],
+    });
+    const routes = create(RouteConfigurationSchema, {
+      name: "8080",
+      virtualHosts: [
+        { name: "svc.default.svc.cluster.local:8080", domains: ["svc.default.svc.cluster.local", "svc.default.svc.cluster.local:8080"], routes: [prefixRoute("/", "top")] },
+        { name: "allow_any", domains: ["*"], routes: [prefixRoute("/", "PassthroughCluster")] },
+      ],
+    });
+    const passthrough = create(ClusterSchema, {
+      name: "PassthroughCluster",
+      clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.ORIGINAL_DST },
+      lbPolicy: Cluster_LbPolicy.CLUSTER_PROVIDED,
+    });
+    h.cp.set(LDS, { "0.0.0.0_8080": anyPack(ListenerSchema, listener) });
+    h.cp.set(RDS, { "8080": anyPack(RouteConfigurationSchema, routes) });
+    h.cp.set(CDS, { top: edsCluster("top"), PassthroughCluster: anyPack(ClusterSchema, passthrough) });
+    h.cp.set(EDS, { top: loopbackEndpoints("top", [9001]) });
+    const client = h.xds({ listenerNaming: "sidecar", doesNotExistTimeoutMs: 50 });
+
+    const outside = await next(client.router("api.example.com:8080"), (r) => r.snapshot.clusters.has("PassthroughCluster"));
+    const call = outside.route({ path: "/anything", headers: {} });
+    expect(call).to.be.instanceOf(XdsError);
+    expect(call).to.include({ code: "UNSUPPORTED_CLUSTER" });
+    expect((call as XdsError).message).to.match(/^cluster "PassthroughCluster" is an ORIGINAL_DST cluster.*\(picked by route "\/→PassthroughCluster" \(virtual host "allow_any" routes\[0\]\)\)$/);
+    const inside = await next(client.router(target), (r) => r.snapshot.clusters.get("top")?.endpoints !== undefined);
+    expect(decided(inside.route({ path: "/x", headers: {} })).endpoint.port).to.equal(9001);
   });
 });

@@ -13,9 +13,11 @@ import { RouterSchema } from "../../gen/envoy/extensions/filters/http/router/v3/
 import { HttpConnectionManagerSchema } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import type { RouteConfigurationSchema as ThriftRouteConfigurationSchema } from "../../gen/envoy/extensions/filters/network/thrift_proxy/v3/route_pb.js";
 import { ThriftProxySchema } from "../../gen/envoy/extensions/filters/network/thrift_proxy/v3/thrift_proxy_pb.js";
+import { TargetBalancer } from "../../src/balancing/target-balancer.js";
 import { validateCluster } from "../../src/resources/cluster.js";
 import { validateClusterLoadAssignment } from "../../src/resources/endpoints.js";
 import { validateListener, type ListenerModel } from "../../src/resources/listener.js";
+import type { RandomSource } from "../../src/resources/match/route-match.js";
 import { validateRouteConfiguration, type RouteConfigurationModel } from "../../src/resources/route-configuration.js";
 import { createRouter, type RouteDecision, type Router } from "../../src/routing/router.js";
 import type { ClusterSnapshot, ServiceSnapshot } from "../../src/routing/service-snapshot.js";
@@ -83,23 +85,38 @@ function cluster(name: string, addresses: string[], health = HealthStatus.HEALTH
       },
     ],
   });
-  return { name, cluster: model, endpoints: validateClusterLoadAssignment(cla, name), children: [] };
+  return { name, cluster: model, endpoints: validateClusterLoadAssignment(cla, name), error: undefined, children: [] };
 }
 
 const standardClusters = (): ClusterSnapshot[] => [cluster(DEFAULT, ["10.0.0.1"]), cluster(V1, ["10.0.1.1"]), cluster(V2, ["10.0.2.1"])];
 
-function snapshot(parts: { listener?: ListenerModel | undefined; routeConfiguration?: RouteConfigurationModel | undefined; clusters?: ClusterSnapshot[] }): ServiceSnapshot {
+interface SnapshotParts {
+  listener?: ListenerModel | undefined;
+  listenerError?: XdsError;
+  routeConfiguration?: RouteConfigurationModel | undefined;
+  routeConfigurationError?: XdsError;
+  clusters?: ClusterSnapshot[];
+}
+
+function snapshot(parts: SnapshotParts): ServiceSnapshot {
   const listener = "listener" in parts ? parts.listener : apiListener();
   const routeConfiguration = parts.routeConfiguration;
   return {
     target: TARGET,
     listenerName: listener?.name ?? TARGET,
     listener,
+    listenerError: parts.listenerError,
     routeConfigurationName: RDS_NAME,
     routeConfiguration,
+    routeConfigurationError: parts.routeConfigurationError,
     virtualHost: routeConfiguration?.selectVirtualHost(TARGET),
     clusters: new Map((parts.clusters ?? standardClusters()).map((c) => [c.name, c])),
   };
+}
+
+/** A Router over `s` with a fresh balancer, as XdsClient builds the first one of a target. */
+function routerOf(s: ServiceSnapshot, options: { random?: RandomSource } = {}): Router {
+  return createRouter(s, { ...options, picking: new TargetBalancer() });
 }
 
 function decided(result: RouteDecision | XdsError): RouteDecision {
@@ -126,7 +143,7 @@ function kitexExamples(proxyless: boolean): RouteConfigurationModel {
 describe("router", () => {
   for (const proxyless of [false, true]) {
     describe(`the kitex-contrib/xds README examples (${proxyless ? "proxyless: timeout and max_stream_duration" : "sidecar-style: route timeout only"})`, () => {
-      const router = createRouter(snapshot({ routeConfiguration: kitexExamples(proxyless) }));
+      const router = routerOf(snapshot({ routeConfiguration: kitexExamples(proxyless) }));
 
       it("sends header stage: canary to subset v1 with a 500 ms timeout", () => {
         const d = decided(router.route({ path: "/proxyless.GreetService/SayHello1", headers: { stage: "canary" } }));
@@ -149,7 +166,7 @@ describe("router", () => {
 
   it("exposes the snapshot it was built from", () => {
     const s = snapshot({ routeConfiguration: kitexExamples(false) });
-    expect(createRouter(s).snapshot).to.equal(s);
+    expect(routerOf(s).snapshot).to.equal(s);
   });
 
   describe("timeout precedence (gRFC A31, then the route timeout)", () => {
@@ -164,14 +181,14 @@ describe("router", () => {
     ];
     for (const [what, action, hcm, expected] of cases) {
       it(what, () => {
-        const router = createRouter(snapshot({ listener: apiListener(hcm), routeConfiguration: routes({ match: any, action: to(V1, action) }) }));
+        const router = routerOf(snapshot({ listener: apiListener(hcm), routeConfiguration: routes({ match: any, action: to(V1, action) }) }));
         expect(decided(router.route({ path: "/a", headers: {} })).timeoutMs).to.equal(expected);
       });
     }
   });
 
   it("returns the route's retry policy and hash policy in the decision", () => {
-    const router = createRouter(
+    const router = routerOf(
       snapshot({
         routeConfiguration: routes({
           match: any,
@@ -189,7 +206,7 @@ describe("router", () => {
   });
 
   it("splits weighted clusters by weight (fixed-seed 20000 calls within 4 standard deviations of 1:3)", () => {
-    const router = createRouter(
+    const router = routerOf(
       snapshot({
         routeConfiguration: routes({
           match: any,
@@ -211,7 +228,7 @@ describe("router", () => {
   });
 
   it("routes by cluster_header to the named cluster", () => {
-    const router = createRouter(snapshot({ routeConfiguration: routes({ match: any, action: { case: "route", value: { clusterSpecifier: { case: "clusterHeader", value: "x-cluster" } } } }) }));
+    const router = routerOf(snapshot({ routeConfiguration: routes({ match: any, action: { case: "route", value: { clusterSpecifier: { case: "clusterHeader", value: "x-cluster" } } } }) }));
     expect(decided(router.route({ path: "/a", headers: { "x-cluster": [V2, V1] } })).cluster).to.equal(V2);
     expect(failed(router.route({ path: "/a", headers: {} }), "CLUSTER_ABSENT")).to.include(`header "x-cluster", which the request lacks`);
     expect(failed(router.route({ path: "/a", headers: { "x-cluster": "nope" } }), "CLUSTER_ABSENT")).to.include(`cluster "nope" does not exist`);
@@ -220,10 +237,10 @@ describe("router", () => {
   it("reports the aggregate cluster as the route's cluster and its serving child as leafCluster", () => {
     const typedConfig = anyPack(ClusterConfigSchema, create(ClusterConfigSchema, { clusters: [V2, V1] }));
     const agg = validateCluster(create(ClusterSchema, { name: "agg", clusterDiscoveryType: { case: "clusterType", value: { name: "envoy.clusters.aggregate", typedConfig } } }), "agg");
-    const router = createRouter(
+    const router = routerOf(
       snapshot({
         routeConfiguration: routes({ match: any, action: to("agg") }),
-        clusters: [{ name: "agg", cluster: agg, endpoints: undefined, children: [V2, V1] }, cluster(V1, ["10.0.1.1"]), cluster(V2, ["10.0.2.1"], HealthStatus.UNHEALTHY)],
+        clusters: [{ name: "agg", cluster: agg, endpoints: undefined, error: undefined, children: [V2, V1] }, cluster(V1, ["10.0.1.1"]), cluster(V2, ["10.0.2.1"], HealthStatus.UNHEALTHY)],
       }),
     );
     expect(decided(router.route({ path: "/a", headers: {} }))).to.deep.include({ cluster: "agg", leafCluster: V1 });
@@ -231,18 +248,18 @@ describe("router", () => {
 
   describe("errors name what is missing", () => {
     it("LISTENER_ABSENT when the snapshot has no listener", () => {
-      const router = createRouter(snapshot({ listener: undefined, routeConfiguration: undefined }));
+      const router = routerOf(snapshot({ listener: undefined, routeConfiguration: undefined }));
       expect(failed(router.route({ path: "/a", headers: {} }), "LISTENER_ABSENT")).to.equal(`listener "${TARGET}" for target "${TARGET}" does not exist`);
       expect(failed(router.routeThrift({ service: "S", method: "m", headers: {} }), "LISTENER_ABSENT")).to.include(`listener "${TARGET}"`);
     });
 
     it("ROUTE_CONFIGURATION_ABSENT when the route configuration does not exist", () => {
-      const router = createRouter(snapshot({ routeConfiguration: undefined }));
+      const router = routerOf(snapshot({ routeConfiguration: undefined }));
       expect(failed(router.route({ path: "/a", headers: {} }), "ROUTE_CONFIGURATION_ABSENT")).to.equal(`route configuration "${RDS_NAME}" (of listener "${TARGET}") does not exist`);
     });
 
     it("NO_ROUTE naming the virtual host and the path when no route matches", () => {
-      const router = createRouter(snapshot({ routeConfiguration: routes({ match: { pathSpecifier: { case: "path", value: SAY_HELLO } }, action: to(V2) }) }));
+      const router = routerOf(snapshot({ routeConfiguration: routes({ match: { pathSpecifier: { case: "path", value: SAY_HELLO } }, action: to(V2) }) }));
       expect(failed(router.route({ path: "/other.Service/Call", headers: {} }), "NO_ROUTE")).to.equal(
         `no route of virtual host "${HOST}:8888" (target "${TARGET}") matches path "/other.Service/Call"`,
       );
@@ -250,12 +267,12 @@ describe("router", () => {
 
     it("NO_ROUTE naming the route configuration and target when no virtual host matches", () => {
       const config = validateRouteConfiguration(create(RouteConfigurationSchema, { name: RDS_NAME, virtualHosts: [{ name: "other", domains: ["other.example"], routes: [{ match: any, action: to(V1) }] }] }), RDS_NAME);
-      const router = createRouter(snapshot({ routeConfiguration: config }));
+      const router = routerOf(snapshot({ routeConfiguration: config }));
       expect(failed(router.route({ path: "/a", headers: {} }), "NO_ROUTE")).to.equal(`no virtual host of route configuration "${RDS_NAME}" matches target "${TARGET}"`);
     });
 
     it("UNSUPPORTED_ACTION naming the route and its action, for that call only", () => {
-      const router = createRouter(
+      const router = routerOf(
         snapshot({
           routeConfiguration: routes(
             { name: "moved", match: { pathSpecifier: { case: "prefix", value: "/old" } }, action: { case: "redirect", value: { hostRedirect: "new.example" } } },
@@ -270,12 +287,12 @@ describe("router", () => {
     });
 
     it("CLUSTER_ABSENT naming the cluster when the route's cluster does not exist", () => {
-      const router = createRouter(snapshot({ routeConfiguration: routes({ name: "r", match: any, action: to("missing") }) }));
+      const router = routerOf(snapshot({ routeConfiguration: routes({ name: "r", match: any, action: to("missing") }) }));
       expect(failed(router.route({ path: "/a", headers: {} }), "CLUSTER_ABSENT")).to.equal(`cluster "missing" does not exist (picked by route "r" (virtual host "${HOST}:8888" routes[0]))`);
     });
 
     it("NO_HEALTHY_ENDPOINT naming the cluster when none of its endpoints is usable", () => {
-      const router = createRouter(snapshot({ routeConfiguration: routes({ match: any, action: to(V1) }), clusters: [cluster(V1, ["10.0.1.1", "10.0.1.2"], HealthStatus.UNHEALTHY)] }));
+      const router = routerOf(snapshot({ routeConfiguration: routes({ match: any, action: to(V1) }), clusters: [cluster(V1, ["10.0.1.1", "10.0.1.2"], HealthStatus.UNHEALTHY)] }));
       expect(failed(router.route({ path: "/a", headers: {} }), "NO_HEALTHY_ENDPOINT")).to.include(`cluster "${V1}" has no healthy endpoint`);
     });
   });
@@ -291,7 +308,7 @@ describe("router", () => {
     };
     let router: Router;
     before(() => {
-      router = createRouter(snapshot({ listener: thriftListener({ routeConfig: thriftRoutes }), routeConfiguration: undefined }));
+      router = routerOf(snapshot({ listener: thriftListener({ routeConfig: thriftRoutes }), routeConfiguration: undefined }));
     });
 
     it("routes by header and by method, with no timeout, retry or hash policy", () => {
@@ -305,14 +322,20 @@ describe("router", () => {
       expect(decided(router.routeThrift({ service: "GreetService", method: "SayHello", headers: {} })).cluster).to.equal(V2);
     });
 
+    it("gives HTTP calls NO_HTTP_ROUTES on a listener that holds only ThriftProxy routes", () => {
+      expect(failed(router.route({ path: "/a", headers: {} }), "NO_HTTP_ROUTES")).to.equal(
+        `listener "10.96.73.130_8888" (target "${TARGET}") has no HTTP routes: it holds only ThriftProxy routes (for routeThrift)`,
+      );
+    });
+
     it("reports NO_ROUTE naming the service and method when no Thrift route matches", () => {
       expect(failed(router.routeThrift({ service: "GreetService", method: "Other", headers: {} }), "NO_ROUTE")).to.include(`matches service "GreetService" method "Other"`);
     });
 
     it("reports ROUTE_CONFIGURATION_ABSENT for a listener without ThriftProxy routes, or with trds ones", () => {
-      const http = createRouter(snapshot({ routeConfiguration: kitexExamples(false) }));
+      const http = routerOf(snapshot({ routeConfiguration: kitexExamples(false) }));
       expect(failed(http.routeThrift({ service: "S", method: "m", headers: {} }), "ROUTE_CONFIGURATION_ABSENT")).to.include("has no ThriftProxy filter with routes");
-      const trds = createRouter(snapshot({ listener: thriftListener({ trds: { configSource: ads, routeConfigName: "thrift-rds" } }), routeConfiguration: undefined }));
+      const trds = routerOf(snapshot({ listener: thriftListener({ trds: { configSource: ads, routeConfigName: "thrift-rds" } }), routeConfiguration: undefined }));
       expect(failed(trds.routeThrift({ service: "S", method: "m", headers: {} }), "ROUTE_CONFIGURATION_ABSENT")).to.include(`"thrift-rds"`);
     });
 
@@ -354,7 +377,7 @@ describe("Router: skipping routes by literal path prefix", () => {
           return; // a generated regex RE2 rejects
         }
         const routeModels = config.virtualHosts[0]!.routes;
-        const router = createRouter(snapshot({ routeConfiguration: config }), { random: seededRandom(seed) });
+        const router = routerOf(snapshot({ routeConfiguration: config }), { random: seededRandom(seed) });
         const reference = seededRandom(seed);
         for (const r of requests) {
           const expected = routeModels.findIndex((route) => route.matches(r, reference));
