@@ -1,4 +1,4 @@
-import { combineLatest, distinctUntilChanged, filter, map, of, shareReplay, switchMap, type Observable } from "rxjs";
+import { asapScheduler, combineLatest, debounceTime, distinctUntilChanged, filter, map, of, shareReplay, startWith, switchMap, type Observable } from "rxjs";
 import type { ResourceUpdate } from "../client/resource-update.js";
 import type { ClusterModel } from "../resources/cluster.js";
 import type { EndpointsModel } from "../resources/endpoints.js";
@@ -60,7 +60,7 @@ interface FoundListener {
  */
 export function resolveService(watchers: ResourceWatchers, target: Target, options: ResolveOptions): Observable<ServiceSnapshot> {
   const routes$ = listenerNames(watchers, target, options.naming).pipe(
-    switchMap((names) => firstListener(watchers, names)),
+    switchMap((names) => bestListener(watchers, names)),
     switchMap((found) => routePart(watchers, target, found)),
     shareReplay({ bufferSize: 1, refCount: true }),
   );
@@ -107,18 +107,31 @@ function listenerNames(watchers: ResourceWatchers, target: Target, naming: Liste
 }
 
 /**
- * The first of `names` whose listener exists or has a resource error (watching the earlier ones, in case they
- * appear), else the last, absent. An error stops the search: the listener meant for the target is broken.
+ * The best listener of `names` (best first), all watched at once: the first that holds a listener or a resource
+ * error (an error stops the search: the listener meant for the target is broken). An earlier name the control
+ * plane has not answered yet does not hold a later one back: istiod answers a sidecar's LDS with the whole set, so
+ * it almost surely does not exist (omission cannot say so for a name never received), and it takes over if it
+ * appears. When every name is absent, the last one, absent; while nothing is known, nothing.
  */
-function firstListener(watchers: ResourceWatchers, names: readonly string[]): Observable<FoundListener> {
-  const [name, ...rest] = names as [string, ...string[]];
-  return watchers.listener(name).pipe(
-    switchMap((update) =>
-      update.resource !== undefined || update.error !== undefined || rest.length === 0
-        ? of({ name, listener: update.resource, error: update.error })
-        : firstListener(watchers, rest),
-    ),
+function bestListener(watchers: ResourceWatchers, names: readonly string[]): Observable<FoundListener> {
+  if (names.length === 1) {
+    const name = names[0]!;
+    return watchers.listener(name).pipe(map((update) => ({ name, listener: update.resource, error: update.error })));
+  }
+  return combineLatest(names.map((name) => watchers.listener(name).pipe(startWith(undefined)))).pipe(
+    // One response updates several names one after the other: decide once it is applied whole.
+    debounceTime(0, asapScheduler),
+    map((updates) => chooseListener(names, updates)),
+    filter((found): found is FoundListener => found !== undefined),
+    distinctUntilChanged((a, b) => a.name === b.name && a.listener === b.listener && a.error === b.error),
   );
+}
+
+function chooseListener(names: readonly string[], updates: readonly (ResourceUpdate<ListenerModel> | undefined)[]): FoundListener | undefined {
+  const held = updates.findIndex((u) => u !== undefined && (u.resource !== undefined || u.error !== undefined));
+  if (held >= 0) return { name: names[held]!, listener: updates[held]!.resource, error: updates[held]!.error };
+  if (updates.some((u) => u === undefined)) return undefined;
+  return { name: names.at(-1)!, listener: undefined, error: undefined };
 }
 
 function routePart(watchers: ResourceWatchers, target: Target, found: FoundListener): Observable<RoutePart> {

@@ -95,6 +95,11 @@ describe("resolve() and the Router with resource errors (gRFC A88)", () => {
     subscription = resolveService(watchers, target, { naming, resolver: async () => [], dnsRefreshMs: 30000 }).subscribe((s) => snapshots.push(s));
   }
 
+  /** Sidecar naming decides between listeners once the updates of one response are all in: after the microtasks. */
+  function settled(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
   function latest(): ServiceSnapshot {
     expect(snapshots, "no snapshot was emitted").to.not.be.empty;
     return snapshots.at(-1)!;
@@ -170,11 +175,12 @@ describe("resolve() and the Router with resource errors (gRFC A88)", () => {
     expect(thrift).to.include({ code: "INVALID_RESOURCE", message: call.message });
   });
 
-  it("ResolveService_SidecarListenerError: an error on the service's VIP listener is reported, not hidden by the wildcard listener", () => {
+  it("ResolveService_SidecarListenerError: an error on the service's VIP listener is reported, not hidden by the wildcard listener", async () => {
     watchers.emit(nameTableType, "", vipTable);
     const error = new XdsError("CONTROL_PLANE_UNAVAILABLE", "xDS server istiod.istio-system.svc:15010 unreachable");
     watchers.fail(listenerType, "10.96.0.9_8080", error);
     resolveWith("sidecar");
+    await settled();
     expect(latest()).to.include({ listenerName: "10.96.0.9_8080", listenerError: error });
     expect(failed(route("/a")).code).to.equal("CONTROL_PLANE_UNAVAILABLE");
   });
@@ -190,7 +196,7 @@ describe("resolve() and the Router with resource errors (gRFC A88)", () => {
     expect(call.message).to.equal(`route configuration "rc" (of listener "${TARGET}") has no usable version: ${error.message}`);
   });
 
-  it("ResolveService_TcpProxyListener: a listener holding only tcp_proxy gives NO_HTTP_ROUTES, not ROUTE_CONFIGURATION_ABSENT", () => {
+  it("ResolveService_TcpProxyListener: a listener holding only tcp_proxy gives NO_HTTP_ROUTES, not ROUTE_CONFIGURATION_ABSENT", async () => {
     // A tcp_proxy filter (its config is not read, so its bytes do not matter).
     const tcp = create(AnySchema, { typeUrl: "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy" });
     const name = "10.96.0.9_8080";
@@ -201,6 +207,7 @@ describe("resolve() and the Router with resource errors (gRFC A88)", () => {
       anyPack(ListenerSchema, create(ListenerSchema, { name, filterChains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", configType: { case: "typedConfig", value: tcp } }] }] })),
     );
     resolveWith("sidecar");
+    await settled();
     const call = failed(route("/a"));
     expect(call.code).to.equal("NO_HTTP_ROUTES");
     expect(call.message).to.equal(`listener "${name}" (target "${TARGET}") has no HTTP routes: it holds no HttpConnectionManager (e.g. only tcp_proxy filters)`);

@@ -6,7 +6,7 @@
 import { fromBinary, toJson } from "@bufbuild/protobuf";
 import { anyPack, anyUnpack, StructSchema } from "@bufbuild/protobuf/wkt";
 import { expect } from "chai";
-import { catchError, filter, firstValueFrom, map, merge, of, race, scan, take, timeout } from "rxjs";
+import { catchError, filter, firstValueFrom, map, merge, of, race, scan, share, take, timeout, type Subscription } from "rxjs";
 import { XdsClient, XdsError } from "rxds";
 import { ControlPlane, type ReceivedRequest } from "rxds/server";
 import { UpstreamTlsContextSchema } from "../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
@@ -14,6 +14,7 @@ import { NameTableSchema } from "../../gen/istio/networking/nds/v1/nds_pb.js";
 import type { Router } from "../../src/routing/router.js";
 import { packSidecarDump, readSidecarDump, type SidecarDump } from "../support/istio-sidecar-dump.js";
 import { expectedRoutes, sidecarNameTable, type ExpectedRoute } from "../support/sidecar-dump-expectations.js";
+import { until } from "../support/until.js";
 import { CDS, EDS, LDS, RDS } from "../support/wire.js";
 
 const NDS = "type.googleapis.com/istio.networking.nds.v1.NameTable";
@@ -49,6 +50,7 @@ describe("istiod sidecar dump, served as istiod serves a sidecar", function () {
   let xds: XdsClient | undefined;
   const received: ReceivedRequest[] = [];
   const routers = new Map<string, Router>();
+  let held: Subscription | undefined;
 
   before(async () => {
     dump = await readSidecarDump();
@@ -63,15 +65,21 @@ describe("istiod sidecar dump, served as istiod serves a sidecar", function () {
     // client has settled otherwise (no watched resource still awaiting an answer), or after 5 s at most;
     // RoutesAsTheDump then says which services do not route as the dump says.
     const client = xds;
-    const allRouted = merge(...expected.map((e) => client.router(e.target).pipe(map((router) => [e.target, router] as const)))).pipe(
+    const latest$ = merge(...expected.map((e) => client.router(e.target).pipe(map((router) => [e.target, router] as const)))).pipe(
       scan((latest, [target, router]) => latest.set(target, router), routers),
-      filter((latest) => expected.every((e) => routesAsExpected(e, latest.get(e.target)))),
+      share(),
     );
+    // Held until after(): dropping the watches at once would close the stream before the last ACKs are out.
+    held = latest$.subscribe();
+    const allRouted = latest$.pipe(filter((latest) => expected.every((e) => routesAsExpected(e, latest.get(e.target)))));
     const settled = client.status$.pipe(filter((s) => s.connection === "ready" && s.resources.length > 0 && s.resources.every((r) => r.state !== "REQUESTED")));
     await firstValueFrom(race(allRouted, settled).pipe(take(1), timeout(5000), catchError(() => of(undefined))));
+    // The client answers a response right after applying it: let the last answers reach the plane.
+    await until(() => [LDS, RDS, CDS, EDS, NDS].every((t) => received.some((r) => r.request.typeUrl === t && r.request.responseNonce !== "")), "an answer to each type");
   });
 
   after(async () => {
+    held?.unsubscribe();
     await xds?.close();
     await plane?.close();
   });
