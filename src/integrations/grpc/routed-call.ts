@@ -21,7 +21,8 @@ import type { GrpcMetaExtractor } from "./grpc-meta-extractor.js";
 /** grpc-js's Call (not exported by name from its index). */
 export type GrpcCall = ReturnType<ChannelInterface["createCall"]>;
 type MessageContext = Parameters<GrpcCall["sendMessageWithContext"]>[0];
-type AuthContext = ReturnType<GrpcCall["getAuthContext"]>;
+/** grpc-js's AuthContext (1.14 on); null with the older copies of the peer range, which have none. */
+type AuthContext = GrpcCall extends { getAuthContext(): infer A } ? A : null;
 type ParentCall = Parameters<ChannelInterface["createCall"]>[3];
 type Deadline = Parameters<ChannelInterface["createCall"]>[1];
 
@@ -145,7 +146,8 @@ export class RoutedCall implements GrpcCall {
 
   getAuthContext(): AuthContext {
     // Copies of grpc-js before 1.14 have no getAuthContext.
-    return this.real?.getAuthContext?.() ?? null;
+    const real = this.real as { getAuthContext?: () => AuthContext } | undefined;
+    return real?.getAuthContext?.() ?? null;
   }
 
   /** Routes the call with the router's latest snapshot and hands it to a real call; a failure ends the call. Never throws. */
