@@ -42,8 +42,8 @@ export class XdsChannel implements ChannelInterface {
   private readonly scope: RoutedCallScope;
   private readonly stateWatchers = new Set<() => void>();
 
-  /** `credentials` may come from any loaded copy of @grpc/grpc-js; if none can be found, every call fails with FAILED_PRECONDITION. */
-  constructor(xds: XdsClient, target: string, credentials: ChannelCredentials, options: XdsChannelOptions = {}) {
+  /** `credentials`: ChannelCredentials of any loaded copy of @grpc/grpc-js; if none made them, every call fails with FAILED_PRECONDITION. */
+  constructor(xds: XdsClient, target: string, credentials: object, options: XdsChannelOptions = {}) {
     this.target = target.startsWith("xds:///") ? target.slice("xds:///".length) : target;
     const channelOptions: ChannelOptions = { ...options.channelOptions };
     for (const key of CLIENT_ONLY_KEYS) delete channelOptions[key];
@@ -53,7 +53,7 @@ export class XdsChannel implements ChannelInterface {
     // Without the credentials' own copy, calls fail before any channel is opened (see RoutedCall).
     const grpc = typeof found === "string" ? own : found;
     this.router = new CallRouter<ChannelInterface>(xds, this.target, {
-      open: (authority) => new grpc.Channel(authority, credentials, channelOptions),
+      open: (authority) => new grpc.Channel(authority, credentials as ChannelCredentials, channelOptions),
       close: (channel) => channel.close(),
     });
     this.scope = {

@@ -1,7 +1,7 @@
 // The one-call way to make a generated grpc-js client a mesh client: ClientOptions whose
 // channelFactoryOverride builds an XdsChannel for the address and credentials the client was given.
 
-import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
+import type { ChannelOptions } from "@grpc/grpc-js";
 import type { XdsClient } from "../../xds-client.js";
 import { XdsChannel, type XdsChannelOptions } from "./xds-channel.js";
 
@@ -31,7 +31,7 @@ export function xdsClientOptions(xds: XdsClient, options: XdsChannelOptions = {}
       return new XdsChannel(
         xds,
         address,
-        credentials as ChannelCredentials,
+        credentials,
         options.metaExtractor === undefined ? { channelOptions } : { metaExtractor: options.metaExtractor, channelOptions },
       );
     },
