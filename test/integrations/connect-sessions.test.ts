@@ -7,18 +7,11 @@ import type { HelloRequestSchema, HelloResponseSchema } from "../../gen/proxyles
 import { ConnectGreetBackend, GreetStreamService } from "../support/greet-backend.js";
 import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
 import { Harness } from "../support/wire.js";
+import { eventually } from "./eventually.js";
 import { watchEscapes, type Escapes } from "./escapes.js";
 
 const target = `${kitexHost}:8888`;
 type Response = StreamResponse<typeof HelloRequestSchema, typeof HelloResponseSchema>;
-
-/** Polls `condition` every 10 ms for up to 3 s. */
-async function eventually(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited > 3000) throw new Error(`not within 3 s: ${what}`);
-    await sleep(10);
-  }
-}
 
 async function* one(message: string) {
   yield { message };

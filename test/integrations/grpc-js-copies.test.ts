@@ -4,12 +4,12 @@ import * as other from "grpc-js-other";
 import type { XdsClient } from "rxds";
 import { xdsChannelOf, xdsClientOptions } from "rxds/grpc";
 import { createRequire } from "node:module";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { HelloRequest, HelloResponse } from "../../gen/proxyless/greet_pb.js";
 import { greetServiceDefinition, GreetServiceClient, GrpcGreetBackend, hello } from "../support/greet-backend.js";
 import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
 import { Harness } from "../support/wire.js";
 import { watchEscapes, type Escapes } from "./escapes.js";
+import { eventually } from "./eventually.js";
 
 // "grpc-js-other" is @grpc/grpc-js at the lowest version of rxds's peer range, installed under an npm
 // alias: a second copy, as an application gets when it depends on another version than a library.
@@ -140,9 +140,6 @@ describe(`rxds/grpc with a client from another copy of grpc-js (${otherVersion},
     await Promise.all([call(client, "SayHello"), call(client, "SayHello1", canary())]);
     client.close();
     expect(xdsChannelOf(client)!.openEndpoints()).to.deep.equal([]);
-    for (let waited = 0; v1.openConnections + v2.openConnections > 0; waited += 10) {
-      if (waited > 3000) expect.fail("the endpoint connections are still open 3 s after close()");
-      await sleep(10);
-    }
+    await eventually(() => v1.openConnections + v2.openConnections === 0, "the endpoint connections are closed");
   });
 });
