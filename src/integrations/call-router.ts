@@ -6,7 +6,8 @@
 //
 // It also owns the connections to endpoints (whatever the integration dials: a grpc-js Channel, a
 // Connect transport), one per endpoint address:port, opened on first use and reused. When a snapshot
-// arrives, every connection whose endpoint is in none of its clusters is closed; close() closes all.
+// arrives, every connection whose endpoint is in none of its clusters is closed ("departed");
+// close() closes all ("closed").
 
 import type { Subscription } from "rxjs";
 import type { SocketAddressModel } from "../resources/endpoints.js";
@@ -19,8 +20,11 @@ import { XdsError } from "../xds-error.js";
 export interface EndpointConnector<C> {
   /** Opens a connection to `authority` (`address:port`, `[v6]:port`) for `endpoint`. */
   open(authority: string, endpoint: SocketAddressModel): C;
-  /** Closes a connection `open` returned; in-flight calls on it may finish. */
-  close(connection: C): void;
+  /**
+   * Closes a connection `open` returned: because its endpoint left the snapshot ("departed": calls in
+   * flight on it may finish), or because the router closed ("closed").
+   */
+  close(connection: C, why: "departed" | "closed"): void;
 }
 
 /** What whenReady() resolves to: the first snapshot arrived, or the deadline passed first. */
@@ -155,7 +159,7 @@ export class CallRouter<C> {
     for (const [authority, connection] of this.connections) {
       if (present.has(authority)) continue;
       this.connections.delete(authority);
-      this.connector.close(connection);
+      this.connector.close(connection, "departed");
     }
   }
 
@@ -166,7 +170,7 @@ export class CallRouter<C> {
     for (const waiter of [...this.waiters]) this.settle(waiter, (w) => w.reject(reason));
     const connections = [...this.connections.values()];
     this.connections.clear();
-    for (const connection of connections) this.connector.close(connection);
+    for (const connection of connections) this.connector.close(connection, "closed");
   }
 
   private settle(waiter: Waiter, outcome: (waiter: Waiter) => void): void {

@@ -7,6 +7,7 @@ import { GreetService } from "../../gen/proxyless/greet_pb.js";
 import { ConnectGreetBackend } from "../support/greet-backend.js";
 import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
 import { Harness } from "../support/wire.js";
+import { eventually } from "./eventually.js";
 import { binomialBounds } from "./split-bounds.js";
 
 const target = `${kitexHost}:8888`;
@@ -25,14 +26,6 @@ function failure(promise: Promise<unknown>): Promise<ConnectError> {
 }
 
 const canary: CallOptions = { headers: { stage: "canary" } };
-
-/** Polls `condition` every 10 ms for up to 3 s. */
-async function eventually(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited > 3000) throw new Error(`not within 3 s: ${what}`);
-    await sleep(10);
-  }
-}
 
 describe("rxds/connect: a Connect client on an xDS-routed transport", () => {
   let h: Harness;

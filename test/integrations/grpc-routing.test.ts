@@ -7,6 +7,7 @@ import type { HelloRequest, HelloResponse } from "../../gen/proxyless/greet_pb.j
 import { GreetServiceClient, GrpcGreetBackend, hello } from "../support/greet-backend.js";
 import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
 import { Harness } from "../support/wire.js";
+import { eventually } from "./eventually.js";
 import { binomialBounds } from "./split-bounds.js";
 
 const target = `${kitexHost}:8888`;
@@ -33,14 +34,6 @@ function canary(): Metadata {
   const metadata = new Metadata();
   metadata.set("stage", "canary");
   return metadata;
-}
-
-/** Polls `condition` every 10 ms for up to 3 s. */
-async function eventually(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited > 3000) throw new Error(`not within 3 s: ${what}`);
-    await sleep(10);
-  }
 }
 
 describe("rxds/grpc: a generated grpc-js client routed by xDS", () => {

@@ -4,9 +4,13 @@
 // - GrpcGreetBackend: a grpc-js server with a hand-written service definition built on the protobuf-es
 //   schemas; besides SayHello and SayHello1 it serves two test-only streaming methods on the same
 //   service (SayHelloStream: server streaming, Chat: bidi) to check that streams are routed at start.
-// - ConnectGreetBackend: connect-node's adapter on a plain http2 server (gRPC, Connect and gRPC-web).
+// - ConnectGreetBackend: connect-node's adapter on a plain http2 server (gRPC, Connect and gRPC-web);
+//   besides GreetService it serves a test-only GreetStreamService (one server-streaming method), whose
+//   descriptor is built here at run time so that the demo's proto stays as kitex's example has it.
 
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, createFileRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { GenService } from "@bufbuild/protobuf/codegenv2";
+import { FileDescriptorProtoSchema, MethodDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
@@ -23,7 +27,14 @@ import {
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
-import { GreetService, HelloRequestSchema, HelloResponseSchema, type HelloRequest, type HelloResponse } from "../../gen/proxyless/greet_pb.js";
+import {
+  file_proxyless_greet,
+  GreetService,
+  HelloRequestSchema,
+  HelloResponseSchema,
+  type HelloRequest,
+  type HelloResponse,
+} from "../../gen/proxyless/greet_pb.js";
 
 /** What a backend saw of one call. */
 export interface SeenCall {
@@ -52,6 +63,36 @@ export const greetServiceDefinition = {
 
 /** A grpc-js client class for greetServiceDefinition, as a code generator would make it. */
 export const GreetServiceClient = makeGenericClientConstructor(greetServiceDefinition, "GreetService");
+
+/**
+ * proxyless.GreetStreamService, test-only: SayHelloStream(HelloRequest) returns (stream HelloResponse).
+ * The backend answers `<name>#0`, `<name>#1`, `<name>#2` and ends; for the message "forever" it answers
+ * `<name>#0` and then holds the stream open until the call is cancelled.
+ */
+export const GreetStreamService = createFileRegistry(
+  create(FileDescriptorProtoSchema, {
+    name: "proxyless/greet_stream.proto",
+    package: "proxyless",
+    dependency: [file_proxyless_greet.proto.name],
+    syntax: "proto3",
+    service: [
+      {
+        name: "GreetStreamService",
+        method: [
+          create(MethodDescriptorProtoSchema, {
+            name: "SayHelloStream",
+            inputType: ".proxyless.HelloRequest",
+            outputType: ".proxyless.HelloResponse",
+            serverStreaming: true,
+          }),
+        ],
+      },
+    ],
+  }),
+  (name) => (name === file_proxyless_greet.proto.name ? file_proxyless_greet : undefined),
+).getService("proxyless.GreetStreamService") as GenService<{
+  sayHelloStream: { methodKind: "server_streaming"; input: typeof HelloRequestSchema; output: typeof HelloResponseSchema };
+}>;
 
 /** A HelloRequest. */
 export function hello(message = "hi"): HelloRequest {
@@ -175,7 +216,21 @@ export class ConnectGreetBackend {
       return reply(name);
     };
     const handler = connectNodeAdapter({
-      routes: (router) => router.service(GreetService, { sayHello: handle("SayHello"), sayHello1: handle("SayHello1") }),
+      routes: (router) => {
+        router.service(GreetService, { sayHello: handle("SayHello"), sayHello1: handle("SayHello1") });
+        router.service(GreetStreamService, {
+          sayHelloStream: async function* (request: HelloRequest, context: HandlerContext) {
+            handle("SayHelloStream")(request, context);
+            yield reply(`${name}#0`);
+            if (request.message === "forever") {
+              if (!context.signal.aborted) await new Promise((resolve) => context.signal.addEventListener("abort", resolve, { once: true }));
+              return;
+            }
+            yield reply(`${name}#1`);
+            yield reply(`${name}#2`);
+          },
+        });
+      },
     });
     const server = http2.createServer(handler);
     self = new ConnectGreetBackend(name, server);

@@ -1,26 +1,22 @@
 // A @connectrpc/connect Transport that routes each call with xDS: the call's path and headers (plus
 // what the meta extractor returns) pick a route, cluster and endpoint through the CallRouter; the call
 // then goes over that endpoint's pooled connect-node transport (baseUrl `http://<address>:<port>`,
-// HTTP/2, its own Http2SessionManager). A route timeout shorter than the call's becomes its timeoutMs.
+// HTTP/2, its own session). A route timeout shorter than the call's becomes its timeoutMs.
 //
-// An endpoint that leaves the snapshot has its session closed once its in-flight calls are done.
+// An endpoint that leaves the snapshot has its session closed once the calls on it are over (see
+// EndpointSession); close() aborts every session at once. A stream response that the caller stops
+// iterating early is cancelled. Every failure reaches the caller as a ConnectError.
 
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
-import {
-  createConnectTransport,
-  createGrpcTransport,
-  createGrpcWebTransport,
-  Http2SessionManager,
-  type GrpcTransportOptions,
-} from "@connectrpc/connect-node";
-import type { RouteDecision } from "../../routing/router.js";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, type GrpcTransportOptions } from "@connectrpc/connect-node";
 import type { RequestHeaders } from "../../resources/match/route-match.js";
 import type { XdsClient } from "../../xds-client.js";
 import { XdsError } from "../../xds-error.js";
-import { CallRouter, routingFailureMessage } from "../call-router.js";
+import { authorityOf, CallRouter, routingFailureMessage } from "../call-router.js";
 import { routingHeaders } from "../routing-meta.js";
 import { defaultConnectMetaExtractor, type ConnectMetaExtractor } from "./connect-meta-extractor.js";
+import { EndpointSession } from "./endpoint-session.js";
 
 /** What a Transport's `header` argument may be (the DOM's HeadersInit, or undefined). */
 type HeaderInit = ConstructorParameters<typeof Headers>[0];
@@ -45,18 +41,16 @@ export type XdsTransportOptions = Omit<GrpcTransportOptions, "baseUrl" | "sessio
 
 /** A Transport routed by xDS; close() closes every endpoint's session. */
 export interface XdsTransport extends Transport {
-  /** Stops watching the target and closes every pooled session; later calls fail with UNAVAILABLE. */
+  /** Stops watching the target and aborts every pooled session, with the calls on it (CANCELED); later calls fail with UNAVAILABLE. */
   close(): void;
   /** The authorities (`address:port`) with an open pooled transport; for introspection and tests. */
   openEndpoints(): string[];
 }
 
-/** One endpoint's transport, its session, and its in-flight calls (its session closes when it is retired and idle). */
+/** One endpoint's transport and its session. */
 interface EndpointTransport {
   readonly transport: Transport;
-  readonly session: Http2SessionManager;
-  inFlight: number;
-  retired: boolean;
+  readonly session: EndpointSession;
 }
 
 /** The content type header matchers see for each protocol. */
@@ -74,33 +68,39 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
   const { pingIntervalMs, pingIdleConnection, pingTimeoutMs, idleConnectionTimeoutMs, nodeOptions } = endpointOptions;
   const pingOptions = { pingIntervalMs, pingIdleConnection, pingTimeoutMs, idleConnectionTimeoutMs };
 
-  const retire = (endpoint: EndpointTransport): void => {
-    endpoint.retired = true;
-    if (endpoint.inFlight === 0) endpoint.session.abort();
-  };
   const router = new CallRouter<EndpointTransport>(xds, target, {
     open: (authority) => {
       const baseUrl = `http://${authority}`;
-      const session = new Http2SessionManager(baseUrl, definedOnly(pingOptions), nodeOptions);
-      const common = { ...endpointOptions, baseUrl, httpVersion: "2" as const, sessionManager: session };
+      const session = new EndpointSession(baseUrl, definedOnly(pingOptions), nodeOptions);
+      const interceptors = [...(endpointOptions.interceptors ?? []), session.holdForCall];
+      const common = { ...endpointOptions, interceptors, baseUrl, httpVersion: "2" as const, sessionManager: session };
       const transport =
         protocol === "grpc"
           ? createGrpcTransport(common)
           : protocol === "grpc-web"
             ? createGrpcWebTransport(common)
             : createConnectTransport(useHttpGet === undefined ? common : { ...common, useHttpGet });
-      return { transport, session, inFlight: 0, retired: false };
+      return { transport, session };
     },
-    close: retire,
+    close: ({ session }, why) => {
+      if (why === "departed") session.retire();
+      else session.abort(new ConnectError(`the xDS transport of ${JSON.stringify(target)} was closed`, Code.Canceled));
+    },
   });
-  const done = (endpoint: EndpointTransport): void => {
-    endpoint.inFlight--;
-    if (endpoint.retired && endpoint.inFlight === 0) endpoint.session.abort();
-  };
 
-  /** Routes a call (waiting for the first snapshot if need be) and claims its endpoint's transport. */
-  async function pick(path: string, headers: RequestHeaders, signal: AbortSignal | undefined, timeoutMs: number | undefined) {
+  /**
+   * Routes a call (waiting for the first snapshot if need be): its endpoint's transport and the call's
+   * timeout. Throws only ConnectErrors.
+   */
+  async function pick(path: string, method: DescMethodUnary | DescMethodStreaming, header: Headers, signal: AbortSignal | undefined, timeoutMs: number | undefined) {
     const startedAt = Date.now();
+    let headers: RequestHeaders;
+    try {
+      // The extractor runs now, in the caller's async context, even if routing has to wait.
+      headers = routingHeaders(metaExtractor({ path, method, header, target: router.target }), { contentType, authority: router.target, path });
+    } catch (reason: unknown) {
+      throw new ConnectError(`the xDS meta extractor threw for ${path}: ${messageOf(reason)}`, Code.Internal, undefined, undefined, reason);
+    }
     const callerTimeoutMs = timeoutMs ?? endpointOptions.defaultTimeoutMs;
     const deadline = callerTimeoutMs === undefined || callerTimeoutMs <= 0 ? Infinity : startedAt + callerTimeoutMs;
     if (!router.ready && !router.isClosed) {
@@ -115,21 +115,22 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
         throw new ConnectError(`deadline exceeded while ${path} waited for the first xDS snapshot of ${JSON.stringify(router.target)}`, Code.DeadlineExceeded);
       }
     }
-    const decision: RouteDecision | XdsError | undefined = router.route(path, headers);
+    const decision = router.route(path, headers);
     if (decision === undefined) throw new ConnectError(`xDS routing of ${path} failed: no snapshot of ${JSON.stringify(router.target)} yet`, Code.Unavailable);
     if (decision instanceof XdsError) throw new ConnectError(routingFailureMessage(path, decision), Code.Unavailable, undefined, undefined, decision);
-    const endpoint = router.connection(decision.endpoint);
-    endpoint.inFlight++;
+    let endpoint: EndpointTransport;
+    try {
+      endpoint = router.connection(decision.endpoint);
+    } catch (reason: unknown) {
+      if (reason instanceof XdsError) throw new ConnectError(routingFailureMessage(path, reason), Code.Unavailable, undefined, undefined, reason);
+      const message = `xDS call ${path} to endpoint ${authorityOf(decision.endpoint)} failed: connect-node could not open a transport to it: ${messageOf(reason)}`;
+      throw new ConnectError(message, Code.Internal, undefined, undefined, reason);
+    }
     // The caller's time left (after any wait), capped by the route's timeout, which counts from now.
     const left = deadline === Infinity ? undefined : Math.max(1, deadline - Date.now());
     const routeMs = decision.timeoutMs;
     const effectiveMs = routeMs === undefined ? left : left === undefined ? routeMs : Math.min(left, routeMs);
-    return { endpoint, timeoutMs: effectiveMs };
-  }
-
-  function routingHeadersOf(path: string, method: DescMethodUnary | DescMethodStreaming, header: Headers): RequestHeaders {
-    const meta = metaExtractor({ path, method, header, target: router.target });
-    return routingHeaders(meta, { contentType, authority: router.target, path });
+    return { transport: endpoint.transport, timeoutMs: effectiveMs };
   }
 
   return {
@@ -142,14 +143,9 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
       const path = `/${method.parent.typeName}/${method.name}`;
-      const headers = new Headers(header);
-      const routing = routingHeadersOf(path, method, headers);
-      const picked = await pick(path, routing, signal, timeoutMs);
-      try {
-        return await picked.endpoint.transport.unary(method, signal, picked.timeoutMs, headers, input, contextValues);
-      } finally {
-        done(picked.endpoint);
-      }
+      const headers = headersOf(header);
+      const picked = await pick(path, method, headers, signal, timeoutMs);
+      return picked.transport.unary(method, signal, picked.timeoutMs, headers, input, contextValues);
     },
 
     async stream<I extends DescMessage, O extends DescMessage>(
@@ -161,17 +157,13 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
       contextValues?: ContextValues,
     ): Promise<StreamResponse<I, O>> {
       const path = `/${method.parent.typeName}/${method.name}`;
-      const headers = new Headers(header);
-      const routing = routingHeadersOf(path, method, headers);
-      const picked = await pick(path, routing, signal, timeoutMs);
-      let response: StreamResponse<I, O>;
-      try {
-        response = await picked.endpoint.transport.stream(method, signal, picked.timeoutMs, headers, input, contextValues);
-      } catch (reason: unknown) {
-        done(picked.endpoint);
-        throw reason;
-      }
-      return { ...response, message: releasing(response.message, () => done(picked.endpoint)) };
+      const headers = headersOf(header);
+      const picked = await pick(path, method, headers, signal, timeoutMs);
+      // Connect cancels a stream only through its signal: this one also fires when the caller stops iterating.
+      const abandoned = new AbortController();
+      const callSignal = signal === undefined ? abandoned.signal : AbortSignal.any([signal, abandoned.signal]);
+      const response = await picked.transport.stream(method, callSignal, picked.timeoutMs, headers, input, contextValues);
+      return { ...response, message: cancelledWhenAbandoned(response.message, abandoned, path) };
     },
 
     close: () => router.close(),
@@ -179,13 +171,33 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
   };
 }
 
-/** `source`, calling `release` once when it ends, fails or is abandoned. */
-async function* releasing<T>(source: AsyncIterable<T>, release: () => void): AsyncIterable<T> {
+/** `source`; a caller that stops iterating before the end (break, throw, return()) cancels the call. */
+function cancelledWhenAbandoned<T>(source: AsyncIterable<T>, call: AbortController, path: string): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const iterator = source[Symbol.asyncIterator]();
+      return {
+        next: () => iterator.next(),
+        return: (value?: unknown) => {
+          call.abort(new ConnectError(`the response stream of ${path} was abandoned`, Code.Canceled));
+          return Promise.resolve({ done: true, value: value as T });
+        },
+      };
+    },
+  };
+}
+
+/** The call's request headers; a bad header name or value is the caller's error, reported as INVALID_ARGUMENT. */
+function headersOf(header: HeaderInit): Headers {
   try {
-    yield* source;
-  } finally {
-    release();
+    return new Headers(header);
+  } catch (reason: unknown) {
+    throw new ConnectError(`invalid request headers: ${messageOf(reason)}`, Code.InvalidArgument, undefined, undefined, reason);
   }
+}
+
+function messageOf(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
 }
 
 /** `options` without its undefined fields (for exactOptionalPropertyTypes). */

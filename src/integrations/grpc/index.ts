@@ -7,6 +7,8 @@
 
 /** ClientOptions that make a generated grpc-js client route each call by xDS (see its doc comment). */
 export { xdsClientOptions } from "./xds-client-options.js";
+/** What xdsClientOptions returns: ClientOptions that fit a client of any copy of @grpc/grpc-js. */
+export type { XdsGrpcClientOptions } from "./xds-client-options.js";
 /** The XdsChannel of a client made with xdsClientOptions, for introspection (e.g. `openEndpoints()`). */
 export { xdsChannelOf } from "./xds-client-options.js";
 /** A grpc-js Channel that routes each call by xDS; share one among clients with `channelOverride`. */

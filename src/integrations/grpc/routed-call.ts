@@ -4,20 +4,25 @@
 //
 // A call started before the first snapshot waits for it, up to its own deadline. The route's timeout
 // counts from the routing decision (as grpc-js applies a config selector's timeout), so time spent
-// waiting for the first snapshot is bounded by the caller's deadline only. Routing failures end the
-// call with UNAVAILABLE and the router's message; nothing is sent anywhere.
+// waiting for the first snapshot is bounded by the caller's deadline only.
+//
+// Every failure on the way ends the call with a status, never an exception: credentials from no loaded
+// copy of grpc-js FAILED_PRECONDITION; routing failures UNAVAILABLE with the router's message; a meta
+// extractor that throws, or a channel or call that grpc-js refuses to create, INTERNAL.
 
-import { Metadata, status, type CallCredentials, type ChannelInterface, type InterceptingListener, type StatusObject } from "@grpc/grpc-js";
+import type { CallCredentials, ChannelInterface, InterceptingListener, Metadata, StatusObject, status } from "@grpc/grpc-js";
 import type { RequestHeaders } from "../../resources/match/route-match.js";
 import { XdsError } from "../../xds-error.js";
-import { effectiveDeadline, routingFailureMessage, type CallRouter } from "../call-router.js";
+import { authorityOf, effectiveDeadline, routingFailureMessage, type CallRouter } from "../call-router.js";
 import { routingHeaders } from "../routing-meta.js";
+import type { GrpcJs } from "./grpc-js-copy.js";
 import type { GrpcMetaExtractor } from "./grpc-meta-extractor.js";
 
 /** grpc-js's Call (not exported by name from its index). */
 export type GrpcCall = ReturnType<ChannelInterface["createCall"]>;
 type MessageContext = Parameters<GrpcCall["sendMessageWithContext"]>[0];
-type AuthContext = ReturnType<GrpcCall["getAuthContext"]>;
+/** grpc-js's AuthContext (1.14 on); null with the older copies of the peer range, which have none. */
+type AuthContext = GrpcCall extends { getAuthContext(): infer A } ? A : null;
 type ParentCall = Parameters<ChannelInterface["createCall"]>[3];
 type Deadline = Parameters<ChannelInterface["createCall"]>[1];
 
@@ -26,6 +31,10 @@ export interface RoutedCallScope {
   readonly router: CallRouter<ChannelInterface>;
   readonly target: string;
   readonly metaExtractor: GrpcMetaExtractor;
+  /** The copy of grpc-js the client's credentials come from: its Metadata and status codes. */
+  readonly grpc: GrpcJs;
+  /** Why no call can be made (the credentials come from no loaded copy of grpc-js); undefined when calls can be made. */
+  readonly unusable: string | undefined;
 }
 
 /** The arguments createCall was given, passed on to the real call. */
@@ -59,14 +68,18 @@ export class RoutedCall implements GrpcCall {
       this.deliver(this.ended);
       return;
     }
-    const { router, target, metaExtractor } = this.scope;
+    const { router, target, metaExtractor, grpc, unusable } = this.scope;
     const path = this.args.method;
+    if (unusable !== undefined) {
+      this.end(grpc.status.FAILED_PRECONDITION, `xDS call ${path} to ${JSON.stringify(target)} cannot be made: ${unusable}`);
+      return;
+    }
     let headers: RequestHeaders;
     try {
       // The extractor runs now, in the caller's async context, even if routing has to wait.
       headers = routingHeaders(metaExtractor({ path, metadata, target }), { contentType: "application/grpc", authority: target, path });
     } catch (reason: unknown) {
-      this.end(status.INTERNAL, `the xDS meta extractor threw for ${path}: ${reason instanceof Error ? reason.message : String(reason)}`);
+      this.end(grpc.status.INTERNAL, `the xDS meta extractor threw for ${path}: ${messageOf(reason)}`);
       return;
     }
     if (router.ready || router.isClosed) {
@@ -75,18 +88,22 @@ export class RoutedCall implements GrpcCall {
     }
     const waiting = new AbortController();
     this.waiting = waiting;
-    router.whenReady({ deadline: deadlineMs(this.args.deadline), signal: waiting.signal }).then(
-      (outcome) => {
-        this.waiting = undefined;
-        if (outcome === "ready") this.dispatch(metadata, headers);
-        else this.end(status.DEADLINE_EXCEEDED, `deadline exceeded while ${path} waited for the first xDS snapshot of ${JSON.stringify(target)}`);
-      },
-      (reason: unknown) => {
-        this.waiting = undefined;
-        // An abort means cancelWithStatus already ended the call.
-        if (reason instanceof XdsError) this.end(status.UNAVAILABLE, routingFailureMessage(path, reason));
-      },
-    );
+    router
+      .whenReady({ deadline: deadlineMs(this.args.deadline), signal: waiting.signal })
+      .then(
+        (outcome) => {
+          this.waiting = undefined;
+          if (outcome === "ready") this.dispatch(metadata, headers);
+          else this.end(grpc.status.DEADLINE_EXCEEDED, `deadline exceeded while ${path} waited for the first xDS snapshot of ${JSON.stringify(target)}`);
+        },
+        (reason: unknown) => {
+          this.waiting = undefined;
+          // An abort means cancelWithStatus already ended the call.
+          if (reason instanceof XdsError) this.end(grpc.status.UNAVAILABLE, routingFailureMessage(path, reason));
+        },
+      )
+      // dispatch() and end() do not throw; should that ever change, the call still ends, and nothing is left unhandled.
+      .catch((reason: unknown) => this.end(grpc.status.INTERNAL, `xDS call ${path} failed: ${messageOf(reason)}`));
   }
 
   sendMessageWithContext(context: MessageContext, message: Buffer): void {
@@ -128,37 +145,58 @@ export class RoutedCall implements GrpcCall {
   }
 
   getAuthContext(): AuthContext {
-    return this.real?.getAuthContext() ?? null;
+    // Copies of grpc-js before 1.14 have no getAuthContext.
+    const real = this.real as { getAuthContext?: () => AuthContext } | undefined;
+    return real?.getAuthContext?.() ?? null;
   }
 
-  /** Routes the call with the router's latest snapshot and hands it to a real call. */
+  /** Routes the call with the router's latest snapshot and hands it to a real call; a failure ends the call. Never throws. */
   private dispatch(metadata: Metadata, headers: RequestHeaders): void {
     if (this.ended !== undefined) return;
     const path = this.args.method;
-    const { router } = this.scope;
+    const { router, target, grpc } = this.scope;
     const decision = router.route(path, headers);
     if (decision === undefined) {
-      this.end(status.UNAVAILABLE, `xDS routing of ${path} failed: no snapshot of ${JSON.stringify(this.scope.target)} yet`);
+      this.end(grpc.status.UNAVAILABLE, `xDS routing of ${path} failed: no snapshot of ${JSON.stringify(target)} yet`);
       return;
     }
     if (decision instanceof XdsError) {
-      this.end(status.UNAVAILABLE, routingFailureMessage(path, decision));
+      this.end(grpc.status.UNAVAILABLE, routingFailureMessage(path, decision));
+      return;
+    }
+    const endpoint = authorityOf(decision.endpoint);
+    let channel: ChannelInterface;
+    try {
+      channel = router.connection(decision.endpoint);
+    } catch (reason: unknown) {
+      if (reason instanceof XdsError) this.end(grpc.status.UNAVAILABLE, routingFailureMessage(path, reason));
+      else this.end(grpc.status.INTERNAL, `xDS call ${path} to endpoint ${endpoint} failed: grpc-js could not open a channel to it: ${messageOf(reason)}`);
       return;
     }
     const deadline = effectiveDeadline(deadlineMs(this.args.deadline), Date.now(), decision.timeoutMs);
     const { host, parentCall, propagateFlags } = this.args;
-    const real = router.connection(decision.endpoint).createCall(path, deadline, host, parentCall, propagateFlags);
+    let real: GrpcCall;
+    try {
+      real = channel.createCall(path, deadline, host, parentCall, propagateFlags);
+      if (this.credentials !== undefined) real.setCredentials(this.credentials);
+      real.start(metadata, this.listener!);
+    } catch (reason: unknown) {
+      this.end(grpc.status.INTERNAL, `xDS call ${path} to endpoint ${endpoint} failed: grpc-js could not start it: ${messageOf(reason)}`);
+      return;
+    }
     this.real = real;
-    if (this.credentials !== undefined) real.setCredentials(this.credentials);
-    real.start(metadata, this.listener!);
-    for (const operation of this.pending) operation(real);
+    try {
+      for (const operation of this.pending) operation(real);
+    } catch (reason: unknown) {
+      real.cancelWithStatus(grpc.status.INTERNAL, `xDS call ${path} to endpoint ${endpoint} failed: grpc-js refused what the client sent before routing: ${messageOf(reason)}`);
+    }
     this.pending.length = 0;
   }
 
   /** Ends the call without a real call; the status reaches the listener once, asynchronously. */
   private end(code: status, details: string): void {
     if (this.ended !== undefined || this.real !== undefined) return;
-    const ended: StatusObject = { code, details, metadata: new Metadata() };
+    const ended: StatusObject = { code, details, metadata: new this.scope.grpc.Metadata() };
     this.ended = ended;
     this.pending.length = 0;
     if (this.listener !== undefined) this.deliver(ended);
@@ -173,4 +211,8 @@ export class RoutedCall implements GrpcCall {
 /** A grpc-js deadline in ms since the epoch; Infinity for none. */
 export function deadlineMs(deadline: Deadline): number {
   return deadline instanceof Date ? deadline.getTime() : deadline;
+}
+
+function messageOf(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
 }

@@ -5,19 +5,16 @@
 // they do on a plain channel, since the client above is grpc-js's own.
 //
 // Each endpoint gets a real grpc-js Channel to `address:port` from the CallRouter's pool, with its
-// own subchannel pool so that closing it closes its connection.
+// own subchannel pool so that closing it closes its connection. That Channel comes from the copy of
+// grpc-js that made the client's credentials (grpcJsOf), which need not be rxds's own.
 
-import {
-  Channel,
-  connectivityState,
-  type ChannelCredentials,
-  type ChannelInterface,
-  type ChannelOptions,
-} from "@grpc/grpc-js";
+import * as own from "@grpc/grpc-js";
+import { connectivityState, type ChannelCredentials, type ChannelInterface, type ChannelOptions } from "@grpc/grpc-js";
 import type { XdsClient } from "../../xds-client.js";
 import { CallRouter } from "../call-router.js";
 import { defaultGrpcMetaExtractor, type GrpcMetaExtractor } from "./grpc-meta-extractor.js";
-import { deadlineMs, RoutedCall, type GrpcCall } from "./routed-call.js";
+import { grpcJsOf } from "./grpc-js-copy.js";
+import { deadlineMs, RoutedCall, type GrpcCall, type RoutedCallScope } from "./routed-call.js";
 
 type ChannelRef = ReturnType<ChannelInterface["getChannelzRef"]>;
 
@@ -42,20 +39,30 @@ export class XdsChannel implements ChannelInterface {
   /** The target as dialled (an `xds:///` prefix removed). */
   readonly target: string;
   private readonly router: CallRouter<ChannelInterface>;
-  private readonly metaExtractor: GrpcMetaExtractor;
+  private readonly scope: RoutedCallScope;
   private readonly stateWatchers = new Set<() => void>();
 
-  constructor(xds: XdsClient, target: string, credentials: ChannelCredentials, options: XdsChannelOptions = {}) {
+  /** `credentials`: ChannelCredentials of any loaded copy of @grpc/grpc-js; if none made them, every call fails with FAILED_PRECONDITION. */
+  constructor(xds: XdsClient, target: string, credentials: object, options: XdsChannelOptions = {}) {
     this.target = target.startsWith("xds:///") ? target.slice("xds:///".length) : target;
-    this.metaExtractor = options.metaExtractor ?? defaultGrpcMetaExtractor;
     const channelOptions: ChannelOptions = { ...options.channelOptions };
     for (const key of CLIENT_ONLY_KEYS) delete channelOptions[key];
     // A private subchannel pool: closing the endpoint's channel then closes its connection at once.
     channelOptions["grpc.use_local_subchannel_pool"] = 1;
+    const found = grpcJsOf(credentials);
+    // Without the credentials' own copy, calls fail before any channel is opened (see RoutedCall).
+    const grpc = typeof found === "string" ? own : found;
     this.router = new CallRouter<ChannelInterface>(xds, this.target, {
-      open: (authority) => new Channel(authority, credentials, channelOptions),
+      open: (authority) => new grpc.Channel(authority, credentials as ChannelCredentials, channelOptions),
       close: (channel) => channel.close(),
     });
+    this.scope = {
+      router: this.router,
+      target: this.target,
+      metaExtractor: options.metaExtractor ?? defaultGrpcMetaExtractor,
+      grpc,
+      unusable: typeof found === "string" ? found : undefined,
+    };
     // Connectivity follows the router: CONNECTING until the first snapshot, READY, SHUTDOWN when closed.
     this.router.whenReady().then(
       () => this.notifyState(),
@@ -71,11 +78,7 @@ export class XdsChannel implements ChannelInterface {
     propagateFlags: number | null | undefined,
   ): GrpcCall {
     if (this.router.isClosed) throw new Error(`the xDS channel to ${JSON.stringify(this.target)} has been closed`);
-    return new RoutedCall(
-      { router: this.router, target: this.target, metaExtractor: this.metaExtractor },
-      { method, deadline, host, parentCall, propagateFlags },
-      nextCallNumber++,
-    );
+    return new RoutedCall(this.scope, { method, deadline, host, parentCall, propagateFlags }, nextCallNumber++);
   }
 
   /** The authorities (`address:port`) of the endpoints this channel holds an open connection to. */

@@ -1,0 +1,160 @@
+import { expect } from "chai";
+import { credentials, Metadata, status, type CallOptions, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
+import type { XdsClient } from "rxds";
+import { xdsChannelOf, xdsClientOptions, type XdsChannelOptions } from "rxds/grpc";
+import type { HelloResponse } from "../../gen/proxyless/greet_pb.js";
+import { GreetServiceClient, GrpcGreetBackend, hello } from "../support/greet-backend.js";
+import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
+import { Harness } from "../support/wire.js";
+import { watchEscapes, type Escapes } from "./escapes.js";
+
+const target = `${kitexHost}:8888`;
+type GreetClient = InstanceType<typeof GreetServiceClient>;
+
+/** What a failed call ended with: its status as the client's callback saw it. */
+function failure(client: GreetClient, options: CallOptions = {}, method: "SayHello" | "SayHello1" = "SayHello"): Promise<ServiceError> {
+  return new Promise((resolve, reject) =>
+    client[method]!(hello(), new Metadata(), options, (error: ServiceError | null, response?: HelloResponse) =>
+      error ? resolve(error) : reject(new Error(`the call succeeded: ${response?.message}`)),
+    ),
+  );
+}
+
+/** Credentials as a copy of grpc-js that is not in the module cache (bundled, say) would make them. */
+class BundledChannelCredentials {
+  _isSecure(): boolean {
+    return false;
+  }
+}
+
+describe("rxds/grpc: a failing call ends with a status, and nothing escapes as an exception or a rejection", () => {
+  let h: Harness;
+  let xds: XdsClient;
+  let v1: GrpcGreetBackend;
+  let v2: GrpcGreetBackend;
+  let clients: GreetClient[];
+  let escapes: Escapes;
+
+  beforeEach(async () => {
+    h = await new Harness().start();
+    xds = h.xds();
+    [v1, v2] = await Promise.all([GrpcGreetBackend.start("v1"), GrpcGreetBackend.start("v2")]);
+    clients = [];
+    escapes = watchEscapes();
+  });
+
+  afterEach(async () => {
+    const escaped = await escapes.stop();
+    for (const client of clients) client.close();
+    await h.stop();
+    await Promise.all([v1.stop(), v2.stop()]);
+    expect(escaped, "unhandled rejections and uncaught exceptions").to.deep.equal([]);
+  });
+
+  function meshClient(options: XdsChannelOptions = {}, creds: ChannelCredentials = credentials.createInsecure()): GreetClient {
+    const client = new GreetServiceClient(target, creds, xdsClientOptions(xds, options));
+    clients.push(client);
+    return client;
+  }
+
+  /** Takes the control plane offline; the returned function serves the kitex mesh and brings it back. */
+  async function offline(): Promise<() => Promise<void>> {
+    const port = Number(h.address.split(":")[1]);
+    await h.cp.close();
+    return async () => {
+      serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
+      await h.cp.listen({ host: "127.0.0.1", port });
+    };
+  }
+
+  it("ends the call INTERNAL when the meta extractor throws, naming the method and the error", async () => {
+    serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
+    const client = meshClient({
+      metaExtractor: () => {
+        throw new Error("no tenant in the context");
+      },
+    });
+    const error = await failure(client);
+    expect(error.code).to.equal(status.INTERNAL);
+    expect(error.details).to.equal("the xDS meta extractor threw for /proxyless.GreetService/SayHello: no tenant in the context");
+    expect(v1.calls.length + v2.calls.length).to.equal(0);
+  });
+
+  it("ends the call UNAVAILABLE with the router's reason when routing fails", async () => {
+    serveMesh(h.cp, kitexMesh(v1.port, v2.port).split("  - name: default")[0]!, "grpc");
+    const error = await failure(meshClient(), {}, "SayHello1");
+    expect(error.code).to.equal(status.UNAVAILABLE);
+    expect(error.details).to.match(/^xDS routing of \/proxyless\.GreetService\/SayHello1 failed: no route of virtual host .+ \[NO_ROUTE\]$/);
+  });
+
+  it("ends every call FAILED_PRECONDITION when the credentials come from no loaded copy of grpc-js, saying how to fix it", async () => {
+    serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
+    const client = meshClient({}, new BundledChannelCredentials() as unknown as ChannelCredentials);
+    for (const options of [{}, { deadline: Date.now() + 5000 }]) {
+      const error = await failure(client, options);
+      expect(error.code).to.equal(status.FAILED_PRECONDITION);
+      expect(error.details)
+        .to.match(/^xDS call \/proxyless\.GreetService\/SayHello to "kitex-server\.default\.svc\.cluster\.local:8888" cannot be made: /)
+        .and.include("not made by any loaded copy of @grpc/grpc-js (loaded: ")
+        .and.include("node_modules/@grpc/grpc-js")
+        .and.include("make them with the credentials of the @grpc/grpc-js the client comes from");
+    }
+    expect(xdsChannelOf(client)!.openEndpoints()).to.deep.equal([]);
+    expect(v1.calls.length + v2.calls.length).to.equal(0);
+  });
+
+  it("ends the call INTERNAL when grpc-js cannot open the endpoint's channel, naming the endpoint and grpc-js's error", async () => {
+    serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
+    const client = meshClient({ channelOptions: { "grpc.service_config": "{not json" } });
+    const error = await failure(client);
+    expect(error.code).to.equal(status.INTERNAL);
+    expect(error.details).to.match(
+      new RegExp(`^xDS call /proxyless\\.GreetService/SayHello to endpoint 127\\.0\\.0\\.1:${v2.port} failed: grpc-js could not open a channel to it: .*JSON`),
+    );
+  });
+
+  it("ends the call INTERNAL when grpc-js refuses to create the call on the endpoint's channel", async () => {
+    serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
+    // A parent that is not a grpc-js server call: grpc-js's createCall throws a TypeError on it.
+    const error = await failure(meshClient(), { parent: {} as unknown as NonNullable<CallOptions["parent"]> });
+    expect(error.code).to.equal(status.INTERNAL);
+    expect(error.details).to.match(
+      new RegExp(`^xDS call /proxyless\\.GreetService/SayHello to endpoint 127\\.0\\.0\\.1:${v2.port} failed: grpc-js could not start it: .+`),
+    );
+    expect(v2.calls).to.have.length(0);
+  });
+
+  it("ends a call that waited for the first snapshot with a status when its dispatch then fails: no unhandled rejection", async () => {
+    const online = await offline();
+    const client = meshClient({ channelOptions: { "grpc.service_config": "{not json" } });
+    const waiting = failure(client, { deadline: Date.now() + 5000 });
+    await online();
+    const error = await waiting;
+    expect(error.code).to.equal(status.INTERNAL);
+    expect(error.details).to.include("grpc-js could not open a channel to it");
+  });
+
+  it("ends a call that waited for the first snapshot UNAVAILABLE when the route then fails", async () => {
+    const port = Number(h.address.split(":")[1]);
+    await h.cp.close();
+    const waiting = failure(meshClient(), { deadline: Date.now() + 5000 }, "SayHello1");
+    serveMesh(h.cp, kitexMesh(v1.port, v2.port).split("  - name: default")[0]!, "grpc");
+    await h.cp.listen({ host: "127.0.0.1", port });
+    const error = await waiting;
+    expect(error.code).to.equal(status.UNAVAILABLE);
+    expect(error.details).to.include("[NO_ROUTE]");
+  });
+
+  it("ends calls waiting for the first snapshot UNAVAILABLE [CLOSED] when the client or the xDS client closes", async () => {
+    await offline();
+    const closedClient = meshClient();
+    const first = failure(closedClient);
+    closedClient.close();
+    const second = failure(meshClient());
+    await xds.close();
+    for (const error of await Promise.all([first, second])) {
+      expect(error.code).to.equal(status.UNAVAILABLE);
+      expect(error.details).to.match(/^xDS routing of \/proxyless\.GreetService\/SayHello failed: .* \[CLOSED\]$/);
+    }
+  });
+});
