@@ -1,15 +1,21 @@
 // Per-call routing shared by the grpc-js and Connect integrations.
 //
 // A CallRouter subscribes once to `xds.router(target)` and keeps the latest Router: the hot path,
-// route(path, headers), is a synchronous call on it, with no observable created per call. Calls made
-// before the first snapshot wait for it with whenReady(), bounded by their own deadline.
+// route(path, headers), is a synchronous call on it, with no observable created per call. A call that
+// cannot be routed yet waits with waitForRoute(), as a gRPC channel queues calls (gRFC A57/A88):
+// - with no Router yet (the first snapshot is on its way), every call waits;
+// - with a Router whose answer is a failure that a later snapshot may cure (the control plane
+//   unreachable, a resource absent or rejected, no healthy endpoint…), only wait-for-ready calls wait;
+//   the others fail at once with that reason;
+// - a failure of the call itself (no route matches it, a route a client cannot forward) ends it at once.
+// Every wait is bounded by the call's deadline and ends when the call is cancelled or the router closed.
 //
 // It also owns the connections to endpoints (whatever the integration dials: a grpc-js Channel, a
 // Connect transport), one per endpoint address:port, opened on first use and reused. When a snapshot
 // arrives, every connection whose endpoint is in none of its clusters is closed ("departed");
 // close() closes all ("closed").
 
-import type { Subscription } from "rxjs";
+import { endWith, filter, firstValueFrom, fromEvent, map, Subject, take, takeUntil, tap, timeout, type Observable, type Subscription } from "rxjs";
 import type { SocketAddressModel } from "../resources/endpoints.js";
 import type { RequestHeaders } from "../resources/match/route-match.js";
 import type { RouteDecision, Router } from "../routing/router.js";
@@ -27,27 +33,37 @@ export interface EndpointConnector<C> {
   close(connection: C, why: "departed" | "closed"): void;
 }
 
-/** What whenReady() resolves to: the first snapshot arrived, or the deadline passed first. */
-export type ReadyOutcome = "ready" | "deadline";
-
-/** Options of whenReady(). */
-export interface WhenReadyOptions {
-  /** Stop waiting at this time (ms since the epoch); Infinity or undefined for no limit. */
-  readonly deadline?: number;
-  /** Stop waiting when aborted; the promise then rejects with the signal's reason. */
+/** How a call waits for its route. */
+export interface RouteWaitOptions {
+  /** When the call ends, in ms since the epoch; Infinity for no deadline. */
+  readonly deadline: number;
+  /** Whether the call waits through failures a later snapshot may cure (gRPC's wait-for-ready). */
+  readonly waitForReady: boolean;
+  /** Stops waiting when aborted (the call was cancelled); the result is then `undefined`. */
   readonly signal?: AbortSignal;
 }
 
-interface Waiter {
-  readonly resolve: (outcome: ReadyOutcome) => void;
-  readonly reject: (reason: unknown) => void;
-  timer: NodeJS.Timeout | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+/** The deadline passed while the call waited; `last` is the failure it was waiting through, if any. */
+export interface RouteDeadline {
+  readonly deadlineExceeded: true;
+  readonly last: XdsError | undefined;
 }
 
 /** Node's setTimeout takes at most 2^31 - 1 ms; a later deadline is waited for without a timer. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Whether a routing failure may be cured by a later snapshot, so that a wait-for-ready call waits through it:
+ * everything but the failures of the call itself (no route matches it; its route cannot be forwarded) and close.
+ */
+export function curableByUpdate(error: XdsError): boolean {
+  return error.code !== "NO_ROUTE" && error.code !== "UNSUPPORTED_ACTION" && error.code !== "CLOSED" && error.code !== "INVALID_ARGUMENT";
+}
+
+/** Whether a result of route() or waitForRoute() is the deadline passing. */
+export function isRouteDeadline(result: unknown): result is RouteDeadline {
+  return typeof result === "object" && result !== null && (result as RouteDeadline).deadlineExceeded === true;
+}
 
 /** The latest Router of one target and the pooled connections to its endpoints. */
 export class CallRouter<C> {
@@ -56,7 +72,8 @@ export class CallRouter<C> {
   private router: Router | undefined;
   private closed = false;
   private readonly subscription: Subscription;
-  private readonly waiters = new Set<Waiter>();
+  /** Every Router after the current one; completes on close. */
+  private readonly updates = new Subject<Router>();
   private readonly connections = new Map<string, C>();
 
   constructor(
@@ -68,8 +85,8 @@ export class CallRouter<C> {
     // router() throws synchronously on a malformed target: construction fails, not the first call.
     this.subscription = xds.router(target).subscribe({
       next: (router) => this.update(router),
-      error: (reason: unknown) => this.shutdown(XdsError.from(reason, "CLOSED")),
-      complete: () => this.shutdown(new XdsError("CLOSED", `the xDS client of target ${JSON.stringify(target)} was closed`)),
+      error: () => this.shutdown(),
+      complete: () => this.shutdown(),
     });
   }
 
@@ -83,34 +100,49 @@ export class CallRouter<C> {
     return this.closed;
   }
 
+  /** Each new Router, until the router closes (then it completes). */
+  get routers(): Observable<Router> {
+    return this.updates.asObservable();
+  }
+
   /**
    * Routes a call synchronously by its path and headers (lower-case keys): the decision, or an XdsError
-   * saying which part is missing and why (CLOSED once closed). Undefined while no snapshot has arrived:
-   * wait with whenReady() first.
+   * saying which part is missing and why (CLOSED once closed). Undefined while no snapshot has arrived.
    */
   route(path: string, headers: RequestHeaders): RouteDecision | XdsError | undefined {
-    if (this.closed) return new XdsError("CLOSED", `the router of target ${JSON.stringify(this.target)} is closed`);
+    if (this.closed) return this.closedError();
     return this.router?.route({ path, headers });
   }
 
-  /** Resolves "ready" when the first snapshot is there (at once if it is), "deadline" if the deadline passes first; rejects with XdsError CLOSED on close. */
-  whenReady(options: WhenReadyOptions = {}): Promise<ReadyOutcome> {
-    if (this.closed) return Promise.reject(this.closedError());
-    if (this.router !== undefined) return Promise.resolve("ready");
-    const deadline = options.deadline ?? Infinity;
-    const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (deadline <= Date.now()) return Promise.resolve("deadline");
-    return new Promise<ReadyOutcome>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined, signal, onAbort: undefined };
-      const delay = deadline - Date.now();
-      if (delay <= MAX_TIMER_MS) waiter.timer = setTimeout(() => this.settle(waiter, (w) => w.resolve("deadline")), delay);
-      if (signal !== undefined) {
-        waiter.onAbort = () => this.settle(waiter, (w) => w.reject(signal.reason));
-        signal.addEventListener("abort", waiter.onAbort, { once: true });
-      }
-      this.waiters.add(waiter);
-    });
+  /**
+   * Whether a call whose route() gave `result` must wait for a later Router (see the top of this file):
+   * no Router yet, or a wait-for-ready call and a failure a later snapshot may cure.
+   */
+  mustWait(result: RouteDecision | XdsError | undefined, waitForReady: boolean): boolean {
+    return result === undefined || (waitForReady && result instanceof XdsError && curableByUpdate(result));
+  }
+
+  /**
+   * Waits for the route of a call that must wait (mustWait): each new Router routes it until one decides or
+   * fails it for good, the deadline passes (a RouteDeadline, with `last`, the failure it waited through), or the
+   * router closes (CLOSED). Resolves with undefined once the signal aborts. Never rejects.
+   */
+  waitForRoute(path: string, headers: RequestHeaders, options: RouteWaitOptions, last?: XdsError): Promise<RouteDecision | XdsError | RouteDeadline | undefined> {
+    if (this.closed) return Promise.resolve(this.closedError());
+    const delay = options.deadline - Date.now();
+    if (delay <= 0) return Promise.resolve({ deadlineExceeded: true, last });
+    let results: Observable<RouteDecision | XdsError | RouteDeadline> = this.updates.pipe(
+      map((router) => router.route({ path, headers })),
+      tap((result) => {
+        if (result instanceof XdsError) last = result;
+      }),
+      filter((result) => !this.mustWait(result, options.waitForReady)),
+      endWith(this.closedError()),
+      take(1),
+    );
+    if (delay <= MAX_TIMER_MS) results = results.pipe(timeout({ first: delay, with: () => [{ deadlineExceeded: true as const, last }] }));
+    if (options.signal !== undefined) results = results.pipe(takeUntil(fromEvent(options.signal, "abort")));
+    return firstValueFrom(results, { defaultValue: undefined });
   }
 
   /** The pooled connection to `endpoint`, opened on first use. Throws XdsError CLOSED once closed. */
@@ -130,9 +162,9 @@ export class CallRouter<C> {
     return [...this.connections.keys()];
   }
 
-  /** Unsubscribes, closes every pooled connection and rejects waiting calls. Idempotent. */
+  /** Unsubscribes, closes every pooled connection and ends the waits of waiting calls (with CLOSED). Idempotent. */
   close(): void {
-    this.shutdown(this.closedError());
+    this.shutdown();
   }
 
   private closedError(): XdsError {
@@ -143,7 +175,7 @@ export class CallRouter<C> {
     if (this.closed) return;
     this.router = router;
     if (this.connections.size > 0) this.closeDeparted(router);
-    for (const waiter of [...this.waiters]) this.settle(waiter, (w) => w.resolve("ready"));
+    this.updates.next(router);
   }
 
   /** Closes the connections whose endpoint is in no cluster of the router's snapshot. */
@@ -163,21 +195,14 @@ export class CallRouter<C> {
     }
   }
 
-  private shutdown(reason: XdsError): void {
+  private shutdown(): void {
     if (this.closed) return;
     this.closed = true;
     this.subscription?.unsubscribe();
-    for (const waiter of [...this.waiters]) this.settle(waiter, (w) => w.reject(reason));
+    this.updates.complete();
     const connections = [...this.connections.values()];
     this.connections.clear();
     for (const connection of connections) this.connector.close(connection, "closed");
-  }
-
-  private settle(waiter: Waiter, outcome: (waiter: Waiter) => void): void {
-    if (!this.waiters.delete(waiter)) return;
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener("abort", waiter.onAbort);
-    outcome(waiter);
   }
 }
 
@@ -192,6 +217,12 @@ export function authorityOf(endpoint: SocketAddressModel): string {
  */
 export function routingFailureMessage(path: string, error: XdsError): string {
   return `xDS routing of ${path} failed: ${error.message} [${error.code}]`;
+}
+
+/** The text of the DEADLINE_EXCEEDED status of a call whose deadline passed while it waited for its route: why it waited. */
+export function routeDeadlineMessage(path: string, target: string, deadline: RouteDeadline): string {
+  const why = deadline.last === undefined ? `the first xDS snapshot of ${JSON.stringify(target)}` : `xDS to route it, which failed: ${deadline.last.message} [${deadline.last.code}]`;
+  return `deadline exceeded while ${path} waited for ${why}`;
 }
 
 /** The end of a call: the earlier of the caller's deadline and `routedAt + timeoutMs` (ms since the epoch; Infinity for none; a timeout of 0 or undefined is none). */

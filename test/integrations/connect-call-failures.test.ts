@@ -102,9 +102,9 @@ describe("rxds/connect: a failing call rejects with a ConnectError, and nothing 
     );
   });
 
-  it("rejects a call that waited for the first snapshot with a ConnectError when routing or the endpoint then fails", async () => {
+  it("rejects a wait-for-ready call that waited for the control plane with a ConnectError when routing or the endpoint then fails", async () => {
     const online = await offline();
-    const [client] = meshClient();
+    const [client] = meshClient({ waitForReady: true });
     const noRoute = failure(client.sayHello1({ message: "hi" }, { timeoutMs: 5000 }));
     const badEndpoint = failure(sayHello(client, { timeoutMs: 5000 }));
     await online(meshWithV2At("::1%lo").split("  - name: default")[0]!);
@@ -114,11 +114,11 @@ describe("rxds/connect: a failing call rejects with a ConnectError, and nothing 
     expect((await badEndpoint).rawMessage).to.include("connect-node could not open a transport to it");
   });
 
-  it("rejects calls waiting for the first snapshot UNAVAILABLE [CLOSED] when the transport or the xDS client closes, CANCELED when aborted", async () => {
+  it("rejects wait-for-ready calls waiting for the control plane UNAVAILABLE [CLOSED] when the transport or the xDS client closes, CANCELED when aborted", async () => {
     await offline();
-    const [first, closedTransport] = meshClient();
-    const [second] = meshClient();
-    const [third] = meshClient();
+    const [first, closedTransport] = meshClient({ waitForReady: true });
+    const [second] = meshClient({ waitForReady: true });
+    const [third] = meshClient({ waitForReady: true });
     const abort = new AbortController();
     const waiting = [failure(sayHello(first)), failure(sayHello(second)), failure(sayHello(third, { signal: abort.signal }))];
     abort.abort();

@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { Code, ConnectError, createClient, type CallOptions, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, createContextValues, type CallOptions, type Client } from "@connectrpc/connect";
 import type { XdsClient } from "rxds";
-import { createXdsTransport, metainfo, type XdsTransport, type XdsTransportOptions } from "rxds/connect";
+import { createXdsTransport, metainfo, waitForReady, type XdsTransport, type XdsTransportOptions } from "rxds/connect";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GreetService } from "../../gen/proxyless/greet_pb.js";
 import { ConnectGreetBackend } from "../support/greet-backend.js";
@@ -126,19 +126,31 @@ describe("rxds/connect: a Connect client on an xDS-routed transport", () => {
     expect(v1.calls.length + v2.calls.length).to.equal(0);
   });
 
-  it("makes a call started before the first snapshot wait for it, then succeed; one whose timeout passes first fails with DEADLINE_EXCEEDED", async () => {
+  it("Unreachable: a call fails UNAVAILABLE at once when the control plane cannot be reached, naming the server and why", async () => {
     const port = Number(h.address.split(":")[1]);
     await h.cp.close();
     const [client] = meshClient();
-    const waiting = call(client, "sayHello", { timeoutMs: 5000 });
-    const late = failure(call(client, "sayHello", { timeoutMs: 100 }));
+    const error = await failure(call(client, "sayHello", { timeoutMs: 5000 }));
+    expect(error.code).to.equal(Code.Unavailable);
+    expect(error.rawMessage).to.match(new RegExp(`xDS server 127\\.0\\.0\\.1:${port} is unavailable: .*ECONNREFUSED.* \\[CONTROL_PLANE_UNAVAILABLE\\]$`));
+  });
+
+  it("WaitForReady: with the transport's waitForReady, or the call's context value, a call waits for the control plane, then succeeds; one whose timeout passes first fails DEADLINE_EXCEEDED", async () => {
+    const port = Number(h.address.split(":")[1]);
+    await h.cp.close();
+    const [patient] = meshClient({ waitForReady: true });
+    const [client] = meshClient();
+    const waiting = call(patient, "sayHello", { timeoutMs: 5000 });
+    const perCall = call(client, "sayHello", { timeoutMs: 5000, contextValues: createContextValues().set(waitForReady, true) });
+    const late = failure(call(patient, "sayHello", { timeoutMs: 300 }));
     const error = await late;
     expect(error.code).to.equal(Code.DeadlineExceeded);
-    expect(error.rawMessage).to.include("first xDS snapshot");
+    expect(error.rawMessage).to.match(/^deadline exceeded while \/proxyless\.GreetService\/SayHello waited for xDS to route it, which failed: .*\[CONTROL_PLANE_UNAVAILABLE\]$/);
 
     serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
     await h.cp.listen({ host: "127.0.0.1", port });
     expect(await waiting).to.equal("v2");
+    expect(await perCall).to.equal("v2");
     // The route's 0.5 s applies from routing on, not from when the call was made.
     expect(v2.calls.at(-1)!.deadlineMs).to.be.within(300, 500);
   });

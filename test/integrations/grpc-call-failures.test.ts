@@ -12,9 +12,9 @@ const target = `${kitexHost}:8888`;
 type GreetClient = InstanceType<typeof GreetServiceClient>;
 
 /** What a failed call ended with: its status as the client's callback saw it. */
-function failure(client: GreetClient, options: CallOptions = {}, method: "SayHello" | "SayHello1" = "SayHello"): Promise<ServiceError> {
+function failure(client: GreetClient, options: CallOptions = {}, method: "SayHello" | "SayHello1" = "SayHello", metadata = new Metadata()): Promise<ServiceError> {
   return new Promise((resolve, reject) =>
-    client[method]!(hello(), new Metadata(), options, (error: ServiceError | null, response?: HelloResponse) =>
+    client[method]!(hello(), metadata, options, (error: ServiceError | null, response?: HelloResponse) =>
       error ? resolve(error) : reject(new Error(`the call succeeded: ${response?.message}`)),
     ),
   );
@@ -124,20 +124,20 @@ describe("rxds/grpc: a failing call ends with a status, and nothing escapes as a
     expect(v2.calls).to.have.length(0);
   });
 
-  it("ends a call that waited for the first snapshot with a status when its dispatch then fails: no unhandled rejection", async () => {
+  it("ends a wait-for-ready call that waited for the control plane with a status when its dispatch then fails: no unhandled rejection", async () => {
     const online = await offline();
     const client = meshClient({ channelOptions: { "grpc.service_config": "{not json" } });
-    const waiting = failure(client, { deadline: Date.now() + 5000 });
+    const waiting = failure(client, { deadline: Date.now() + 5000 }, "SayHello", new Metadata({ waitForReady: true }));
     await online();
     const error = await waiting;
     expect(error.code).to.equal(status.INTERNAL);
     expect(error.details).to.include("grpc-js could not open a channel to it");
   });
 
-  it("ends a call that waited for the first snapshot UNAVAILABLE when the route then fails", async () => {
+  it("ends a wait-for-ready call that waited for the control plane UNAVAILABLE when no route then matches it", async () => {
     const port = Number(h.address.split(":")[1]);
     await h.cp.close();
-    const waiting = failure(meshClient(), { deadline: Date.now() + 5000 }, "SayHello1");
+    const waiting = failure(meshClient(), { deadline: Date.now() + 5000 }, "SayHello1", new Metadata({ waitForReady: true }));
     serveMesh(h.cp, kitexMesh(v1.port, v2.port).split("  - name: default")[0]!, "grpc");
     await h.cp.listen({ host: "127.0.0.1", port });
     const error = await waiting;
@@ -145,12 +145,12 @@ describe("rxds/grpc: a failing call ends with a status, and nothing escapes as a
     expect(error.details).to.include("[NO_ROUTE]");
   });
 
-  it("ends calls waiting for the first snapshot UNAVAILABLE [CLOSED] when the client or the xDS client closes", async () => {
+  it("ends wait-for-ready calls waiting for the control plane UNAVAILABLE [CLOSED] when the client or the xDS client closes", async () => {
     await offline();
     const closedClient = meshClient();
-    const first = failure(closedClient);
+    const first = failure(closedClient, {}, "SayHello", new Metadata({ waitForReady: true }));
     closedClient.close();
-    const second = failure(meshClient());
+    const second = failure(meshClient(), {}, "SayHello", new Metadata({ waitForReady: true }));
     await xds.close();
     for (const error of await Promise.all([first, second])) {
       expect(error.code).to.equal(status.UNAVAILABLE);

@@ -113,11 +113,11 @@ describe(`rxds/grpc with a client from another copy of grpc-js (${otherVersion},
     expect(chatted).to.deep.equal(["v2:a"]);
   });
 
-  it("makes a call started before the first snapshot wait for it, then succeed (the call that used to crash the process)", async () => {
+  it("makes a wait-for-ready call made while the control plane is down wait for it, then succeed (the call that used to crash the process)", async () => {
     const port = Number(h.address.split(":")[1]);
     await h.cp.close();
     const client = otherClient();
-    const waiting = call(client, "SayHello", new other.Metadata(), { deadline: Date.now() + 5000 });
+    const waiting = call(client, "SayHello", new other.Metadata({ waitForReady: true }), { deadline: Date.now() + 5000 });
     serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
     await h.cp.listen({ host: "127.0.0.1", port });
     expect(await waiting).to.equal("v2");

@@ -3,6 +3,7 @@ import { credentials, Metadata, status, type CallOptions, type ClientDuplexStrea
 import type { XdsClient } from "rxds";
 import { metainfo, xdsChannelOf, xdsClientOptions, type XdsChannelOptions } from "rxds/grpc";
 import { setTimeout as sleep } from "node:timers/promises";
+import { filter, firstValueFrom } from "rxjs";
 import type { HelloRequest, HelloResponse } from "../../gen/proxyless/greet_pb.js";
 import { GreetServiceClient, GrpcGreetBackend, hello } from "../support/greet-backend.js";
 import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
@@ -160,18 +161,38 @@ describe("rxds/grpc: a generated grpc-js client routed by xDS", () => {
     };
   }
 
-  it("makes a call started before the first snapshot wait for it, streams included, then succeed", async () => {
-    const online = await offline();
+  it("Unreachable: a call that is not wait-for-ready fails UNAVAILABLE at once when the control plane cannot be reached, naming the server and why", async () => {
+    const port = Number(h.address.split(":")[1]);
+    await offline();
+    const error = await failure(call(meshClient(), "SayHello", new Metadata(), { deadline: Date.now() + 5000 }));
+    expect(error.code).to.equal(status.UNAVAILABLE);
+    expect(error.details).to.match(new RegExp(`^xDS routing of /proxyless\\.GreetService/SayHello failed: listener ".+" for target ".+" has no usable version: xDS server 127\\.0\\.0\\.1:${port} is unavailable: .*ECONNREFUSED.* \\[CONTROL_PLANE_UNAVAILABLE\\]$`));
+  });
+
+  it("FirstSnapshot: while the control plane is reachable but has not answered yet, a call waits for the first snapshot, then succeeds", async () => {
     const client = meshClient();
     const unary = call(client, "SayHello", new Metadata(), { deadline: Date.now() + 5000 });
-    const chat = (client.Chat as (metadata: Metadata) => ClientDuplexStream<HelloRequest, HelloResponse>)(canary());
+    // Connected, asked, answered with an empty listener set: the listener is neither there nor known absent.
+    await h.nextRequest((r) => r.typeUrl.endsWith("Listener") && r.responseNonce !== "");
+    serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
+    expect(await unary).to.equal("v2");
+  });
+
+  it("WaitForReady: a wait-for-ready call made while the control plane is down waits for it, streams included, then succeeds", async () => {
+    const online = await offline();
+    const client = meshClient();
+    const unary = call(client, "SayHello", new Metadata({ waitForReady: true }), { deadline: Date.now() + 5000 });
+    const metadata = new Metadata({ waitForReady: true });
+    metadata.set("stage", "canary");
+    const chat = (client.Chat as (metadata: Metadata) => ClientDuplexStream<HelloRequest, HelloResponse>)(metadata);
     const replies: string[] = [];
     chat.on("data", (response: HelloResponse) => replies.push(response.message));
     const chatEnded = new Promise<void>((resolve, reject) => chat.on("error", reject).on("status", () => resolve()));
     chat.write(hello("a"));
     chat.write(hello("b"));
     chat.end();
-    await sleep(100);
+    // Until the control plane answers, its errors are what the calls wait through.
+    await firstValueFrom(xds.status$.pipe(filter((s) => s.resources.some((r) => r.error !== undefined))));
     expect(xdsChannelOf(client)!.openEndpoints()).to.deep.equal([]);
 
     serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
@@ -181,12 +202,12 @@ describe("rxds/grpc: a generated grpc-js client routed by xDS", () => {
     expect(replies).to.deep.equal(["v1:a", "v1:b"]);
   });
 
-  it("fails a call whose deadline passes before the first snapshot with DEADLINE_EXCEEDED", async () => {
+  it("WaitForReadyDeadline: a wait-for-ready call whose deadline passes while the control plane is down fails DEADLINE_EXCEEDED, saying what it waited through", async () => {
     await offline();
     const client = meshClient();
-    const error = await failure(call(client, "SayHello", new Metadata(), { deadline: Date.now() + 100 }));
+    const error = await failure(call(client, "SayHello", new Metadata({ waitForReady: true }), { deadline: Date.now() + 300 }));
     expect(error.code).to.equal(status.DEADLINE_EXCEEDED);
-    expect(error.details).to.include("first xDS snapshot").and.include(target);
+    expect(error.details).to.match(/^deadline exceeded while \/proxyless\.GreetService\/SayHello waited for xDS to route it, which failed: .* is unavailable: .* \[CONTROL_PLANE_UNAVAILABLE\]$/);
   });
 
   it("routes a server stream at its start, by its metadata", async () => {

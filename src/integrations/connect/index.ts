@@ -8,6 +8,8 @@
 
 /** A connect-node Transport that routes each call by xDS to a pooled per-endpoint transport. */
 export { createXdsTransport } from "./xds-transport.js";
+/** The context value that makes one call wait for ready (gRPC's wait-for-ready), whatever the transport's default. */
+export { waitForReady } from "./xds-transport.js";
 /** Its options, the protocol choice, and the transport (with `close()` and `openEndpoints()`). */
 export type { XdsTransport, XdsTransportOptions, XdsTransportProtocol } from "./xds-transport.js";
 /** The default meta extractor: the call's request headers merged with `metainfo.all()`. */

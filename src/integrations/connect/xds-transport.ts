@@ -8,12 +8,12 @@
 // iterating early is cancelled. Every failure reaches the caller as a ConnectError.
 
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
+import { Code, ConnectError, createContextKey, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, type GrpcTransportOptions } from "@connectrpc/connect-node";
 import type { RequestHeaders } from "../../resources/match/route-match.js";
 import type { XdsClient } from "../../xds-client.js";
 import { XdsError } from "../../xds-error.js";
-import { authorityOf, CallRouter, routingFailureMessage } from "../call-router.js";
+import { authorityOf, CallRouter, isRouteDeadline, routeDeadlineMessage, routingFailureMessage } from "../call-router.js";
 import { routingHeaders } from "../routing-meta.js";
 import { defaultConnectMetaExtractor, type ConnectMetaExtractor } from "./connect-meta-extractor.js";
 import { EndpointSession } from "./endpoint-session.js";
@@ -37,7 +37,19 @@ export type XdsTransportOptions = Omit<GrpcTransportOptions, "baseUrl" | "sessio
   readonly metaExtractor?: ConnectMetaExtractor;
   /** With `connect`, whether side-effect-free methods use GET; default false. */
   readonly useHttpGet?: boolean;
+  /**
+   * Whether calls wait, within their timeout, through routing failures a later snapshot may cure (the control
+   * plane unreachable, a resource absent or rejected, no healthy endpoint), as gRPC's wait-for-ready calls do;
+   * default false: they fail at once with UNAVAILABLE. A call overrides it with the context value `waitForReady`.
+   */
+  readonly waitForReady?: boolean;
 };
+
+/**
+ * Per call, Connect's equivalent of gRPC's wait-for-ready (see `XdsTransportOptions.waitForReady`):
+ * `client.sayHello(request, { contextValues: createContextValues().set(waitForReady, true) })`.
+ */
+export const waitForReady = createContextKey<boolean | undefined>(undefined, { description: "rxds: wait for ready" });
 
 /** A Transport routed by xDS; close() closes every endpoint's session. */
 export interface XdsTransport extends Transport {
@@ -62,7 +74,7 @@ const CONTENT_TYPES: Readonly<Record<XdsTransportProtocol, string>> = {
 
 /** A Transport for connect-node clients (`createClient(Service, transport)`) that routes every call by xDS. */
 export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions): XdsTransport {
-  const { target, protocol = "grpc", metaExtractor = defaultConnectMetaExtractor, useHttpGet, ...endpointOptions } = options;
+  const { target, protocol = "grpc", metaExtractor = defaultConnectMetaExtractor, useHttpGet, waitForReady: defaultWaitForReady = false, ...endpointOptions } = options;
   if (!(protocol in CONTENT_TYPES)) throw new XdsError("INVALID_ARGUMENT", `createXdsTransport: protocol: expected "grpc", "connect" or "grpc-web", got ${JSON.stringify(protocol)}`);
   const contentType = protocol === "connect" && endpointOptions.useBinaryFormat === false ? "application/json" : CONTENT_TYPES[protocol];
   const { pingIntervalMs, pingIdleConnection, pingTimeoutMs, idleConnectionTimeoutMs, nodeOptions } = endpointOptions;
@@ -92,7 +104,14 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
    * Routes a call (waiting for the first snapshot if need be): its endpoint's transport and the call's
    * timeout. Throws only ConnectErrors.
    */
-  async function pick(path: string, method: DescMethodUnary | DescMethodStreaming, header: Headers, signal: AbortSignal | undefined, timeoutMs: number | undefined) {
+  async function pick(
+    path: string,
+    method: DescMethodUnary | DescMethodStreaming,
+    header: Headers,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    contextValues: ContextValues | undefined,
+  ) {
     const startedAt = Date.now();
     let headers: RequestHeaders;
     try {
@@ -103,20 +122,15 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
     }
     const callerTimeoutMs = timeoutMs ?? endpointOptions.defaultTimeoutMs;
     const deadline = callerTimeoutMs === undefined || callerTimeoutMs <= 0 ? Infinity : startedAt + callerTimeoutMs;
-    if (!router.ready && !router.isClosed) {
-      let outcome;
-      try {
-        outcome = await router.whenReady(signal === undefined ? { deadline } : { deadline, signal });
-      } catch (reason: unknown) {
-        if (reason instanceof XdsError) throw new ConnectError(routingFailureMessage(path, reason), Code.Unavailable, undefined, undefined, reason);
-        throw ConnectError.from(reason, Code.Canceled);
-      }
-      if (outcome === "deadline") {
-        throw new ConnectError(`deadline exceeded while ${path} waited for the first xDS snapshot of ${JSON.stringify(router.target)}`, Code.DeadlineExceeded);
-      }
+    const wait = contextValues?.get(waitForReady) ?? defaultWaitForReady;
+    let decision = router.route(path, headers);
+    if (decision === undefined || router.mustWait(decision, wait)) {
+      const last = decision instanceof XdsError ? decision : undefined;
+      const result = await router.waitForRoute(path, headers, signal === undefined ? { deadline, waitForReady: wait } : { deadline, waitForReady: wait, signal }, last);
+      if (result === undefined) throw ConnectError.from(signal?.reason, Code.Canceled);
+      if (isRouteDeadline(result)) throw new ConnectError(routeDeadlineMessage(path, router.target, result), Code.DeadlineExceeded);
+      decision = result;
     }
-    const decision = router.route(path, headers);
-    if (decision === undefined) throw new ConnectError(`xDS routing of ${path} failed: no snapshot of ${JSON.stringify(router.target)} yet`, Code.Unavailable);
     if (decision instanceof XdsError) throw new ConnectError(routingFailureMessage(path, decision), Code.Unavailable, undefined, undefined, decision);
     let endpoint: EndpointTransport;
     try {
@@ -144,7 +158,7 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
     ): Promise<UnaryResponse<I, O>> {
       const path = `/${method.parent.typeName}/${method.name}`;
       const headers = headersOf(header);
-      const picked = await pick(path, method, headers, signal, timeoutMs);
+      const picked = await pick(path, method, headers, signal, timeoutMs, contextValues);
       return picked.transport.unary(method, signal, picked.timeoutMs, headers, input, contextValues);
     },
 
@@ -158,7 +172,7 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
     ): Promise<StreamResponse<I, O>> {
       const path = `/${method.parent.typeName}/${method.name}`;
       const headers = headersOf(header);
-      const picked = await pick(path, method, headers, signal, timeoutMs);
+      const picked = await pick(path, method, headers, signal, timeoutMs, contextValues);
       // Connect cancels a stream only through its signal: this one also fires when the caller stops iterating.
       const abandoned = new AbortController();
       const callSignal = signal === undefined ? abandoned.signal : AbortSignal.any([signal, abandoned.signal]);

@@ -2,9 +2,10 @@
 // handed to a real call on the pooled channel of the picked endpoint. Until then, what the client asks
 // of it (credentials, messages, half-close, reads) is kept and replayed, in order, on the real call.
 //
-// A call started before the first snapshot waits for it, up to its own deadline. The route's timeout
-// counts from the routing decision (as grpc-js applies a config selector's timeout), so time spent
-// waiting for the first snapshot is bounded by the caller's deadline only.
+// A call that cannot be routed yet waits as call-router.ts says (before the first snapshot; through curable
+// failures when it is wait-for-ready, which grpc-js carries in the metadata's options), up to its own deadline.
+// The route's timeout counts from the routing decision (as grpc-js applies a config selector's timeout), so
+// time spent waiting is bounded by the caller's deadline only.
 //
 // Every failure on the way ends the call with a status, never an exception: credentials from no loaded
 // copy of grpc-js FAILED_PRECONDITION; routing failures UNAVAILABLE with the router's message; a meta
@@ -13,7 +14,8 @@
 import type { CallCredentials, ChannelInterface, InterceptingListener, Metadata, StatusObject, status } from "@grpc/grpc-js";
 import type { RequestHeaders } from "../../resources/match/route-match.js";
 import { XdsError } from "../../xds-error.js";
-import { authorityOf, effectiveDeadline, routingFailureMessage, type CallRouter } from "../call-router.js";
+import type { RouteDecision } from "../../routing/router.js";
+import { authorityOf, effectiveDeadline, isRouteDeadline, routeDeadlineMessage, routingFailureMessage, type CallRouter } from "../call-router.js";
 import { routingHeaders } from "../routing-meta.js";
 import type { GrpcJs } from "./grpc-js-copy.js";
 import type { GrpcMetaExtractor } from "./grpc-meta-extractor.js";
@@ -82,26 +84,25 @@ export class RoutedCall implements GrpcCall {
       this.end(grpc.status.INTERNAL, `the xDS meta extractor threw for ${path}: ${messageOf(reason)}`);
       return;
     }
-    if (router.ready || router.isClosed) {
-      this.dispatch(metadata, headers);
+    const first = router.route(path, headers);
+    // gRPC's wait-for-ready: grpc-js carries it in the metadata's options (`new Metadata({ waitForReady: true })`).
+    const waitForReady = metadata.getOptions().waitForReady === true;
+    if (first !== undefined && !router.mustWait(first, waitForReady)) {
+      this.dispatch(first, metadata);
       return;
     }
     const waiting = new AbortController();
     this.waiting = waiting;
+    const options = { deadline: deadlineMs(this.args.deadline), waitForReady, signal: waiting.signal };
     router
-      .whenReady({ deadline: deadlineMs(this.args.deadline), signal: waiting.signal })
-      .then(
-        (outcome) => {
-          this.waiting = undefined;
-          if (outcome === "ready") this.dispatch(metadata, headers);
-          else this.end(grpc.status.DEADLINE_EXCEEDED, `deadline exceeded while ${path} waited for the first xDS snapshot of ${JSON.stringify(target)}`);
-        },
-        (reason: unknown) => {
-          this.waiting = undefined;
-          // An abort means cancelWithStatus already ended the call.
-          if (reason instanceof XdsError) this.end(grpc.status.UNAVAILABLE, routingFailureMessage(path, reason));
-        },
-      )
+      .waitForRoute(path, headers, options, first instanceof XdsError ? first : undefined)
+      .then((result) => {
+        this.waiting = undefined;
+        // undefined: the call was cancelled, and cancelWithStatus ended it.
+        if (result === undefined) return;
+        if (isRouteDeadline(result)) this.end(grpc.status.DEADLINE_EXCEEDED, routeDeadlineMessage(path, target, result));
+        else this.dispatch(result, metadata);
+      })
       // dispatch() and end() do not throw; should that ever change, the call still ends, and nothing is left unhandled.
       .catch((reason: unknown) => this.end(grpc.status.INTERNAL, `xDS call ${path} failed: ${messageOf(reason)}`));
   }
@@ -150,16 +151,11 @@ export class RoutedCall implements GrpcCall {
     return real?.getAuthContext?.() ?? null;
   }
 
-  /** Routes the call with the router's latest snapshot and hands it to a real call; a failure ends the call. Never throws. */
-  private dispatch(metadata: Metadata, headers: RequestHeaders): void {
+  /** Hands the call to a real call on the decision's endpoint, or ends it with the routing failure. Never throws. */
+  private dispatch(decision: RouteDecision | XdsError, metadata: Metadata): void {
     if (this.ended !== undefined) return;
     const path = this.args.method;
-    const { router, target, grpc } = this.scope;
-    const decision = router.route(path, headers);
-    if (decision === undefined) {
-      this.end(grpc.status.UNAVAILABLE, `xDS routing of ${path} failed: no snapshot of ${JSON.stringify(target)} yet`);
-      return;
-    }
+    const { router, grpc } = this.scope;
     if (decision instanceof XdsError) {
       this.end(grpc.status.UNAVAILABLE, routingFailureMessage(path, decision));
       return;

@@ -10,6 +10,7 @@
 
 import * as own from "@grpc/grpc-js";
 import { connectivityState, type ChannelCredentials, type ChannelInterface, type ChannelOptions } from "@grpc/grpc-js";
+import { take } from "rxjs";
 import type { XdsClient } from "../../xds-client.js";
 import { CallRouter } from "../call-router.js";
 import { defaultGrpcMetaExtractor, type GrpcMetaExtractor } from "./grpc-meta-extractor.js";
@@ -64,10 +65,7 @@ export class XdsChannel implements ChannelInterface {
       unusable: typeof found === "string" ? found : undefined,
     };
     // Connectivity follows the router: CONNECTING until the first snapshot, READY, SHUTDOWN when closed.
-    this.router.whenReady().then(
-      () => this.notifyState(),
-      () => this.notifyState(),
-    );
+    this.router.routers.pipe(take(1)).subscribe({ next: () => this.notifyState(), complete: () => this.notifyState() });
   }
 
   createCall(
