@@ -64,22 +64,8 @@ export interface SafeRegex {
  * its program is larger than `limits.maxProgramSize`.
  */
 export function compileSafeRegex(regex: string, field: string, limits: RegexLimits = defaultRegexLimits): SafeRegex {
-  const limit = limits.maxProgramSize;
-  const bound = regexProgramSizeBound(regex);
-  if (bound > limit * COMPILE_HEADROOM) throw tooLarge(field, `${bound} (counted before compiling)`, limit);
-  let compiled: RE2JS;
-  try {
-    compiled = RE2JS.compile(regex);
-  } catch (error: unknown) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new XdsError(
-      "INVALID_RESOURCE",
-      `${field}: invalid regex ${JSON.stringify(regex)}: ${reason}`,
-      { cause: error },
-    );
-  }
-  const size = compiled.programSize();
-  if (size > limit) throw tooLarge(field, String(size), limit);
+  const compiled = compileWithin(regex, limits);
+  if (!(compiled instanceof RE2JS)) throw new XdsError("INVALID_RESOURCE", `${field}: ${compiled.reason}`, { cause: compiled.cause });
   const literalPrefix = asciiLiteralPrefix(compiled);
   return {
     source: regex,
@@ -93,9 +79,34 @@ export function compileSafeRegex(regex: string, field: string, limits: RegexLimi
   };
 }
 
-/** The rejection of a regex over the limit; the pattern itself is left out, as it is long by nature. */
-function tooLarge(field: string, size: string, limit: number): XdsError {
-  return new XdsError("INVALID_RESOURCE", `${field}: regex program size ${size} exceeds the limit ${limit} (maxRegexProgramSize)`);
+/** Why the control plane's `regex` would be rejected within `limits` (not RE2, or too large a program); undefined when it would not. */
+export function safeRegexRejection(regex: string, limits: RegexLimits = defaultRegexLimits): string | undefined {
+  const compiled = compileWithin(regex, limits);
+  return compiled instanceof RE2JS ? undefined : compiled.reason;
+}
+
+/** Why a regex is rejected, and the error behind it when there is one. */
+interface Rejection {
+  readonly reason: string;
+  readonly cause?: unknown;
+}
+
+/** Compiles `regex` when its program fits `limits` (see above); otherwise says why not. */
+function compileWithin(regex: string, limits: RegexLimits): RE2JS | Rejection {
+  const limit = limits.maxProgramSize;
+  // The pattern itself is left out of a size rejection: it is long by nature.
+  const tooLarge = (size: string): Rejection => ({ reason: `regex program size ${size} exceeds the limit ${limit} (maxRegexProgramSize)` });
+  const bound = regexProgramSizeBound(regex);
+  if (bound > limit * COMPILE_HEADROOM) return tooLarge(`${bound} (counted before compiling)`);
+  let compiled: RE2JS;
+  try {
+    compiled = RE2JS.compile(regex);
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { reason: `invalid regex ${JSON.stringify(regex)}: ${reason}`, cause: error };
+  }
+  const size = compiled.programSize();
+  return size > limit ? tooLarge(String(size)) : compiled;
 }
 
 /**
