@@ -82,7 +82,7 @@ export const worstCaseRoute: Scenario<WorstCaseRouteParams> = {
   description:
     "One virtual host of nine routes under one path prefix: a safe_regex path, four safe_regex headers (`(x+x+)+y`, the textbook catastrophic-backtracking pattern; `(?i).*canary.*`; two over comma-separated lists), contains headers (one ignoring case), suffix and prefix headers, then a catch-all. " +
     "Three calls make the matchers read long values to the end and fail, so only the catch-all takes them: a path of N characters; headers `x-long` (N × `x`) and `x-list` (a comma-separated list of N characters); both together. " +
-    "Each call, checked first to reach the catch-all in both libraries, is run for a warm-up then timed on its own: the figure is the slowest call's time per call. " +
+    "Each call (and a control call that the regex path route takes) is checked first to reach its route in both libraries, then run for a warm-up and timed on its own: the figure is the slowest call's time per call. " +
     "rxds: `router.route()`, endpoint pick included; grpc-js-xds: its ConfigSelector's `invoke()` (its regexes are RE2 compiled to WebAssembly).",
   metrics: [{ key: "slowestCallUs", label: "slowest call", unit: "µs" }],
   cases: (mode: BenchMode) => [
