@@ -10,8 +10,9 @@
 //   one leading or trailing wildcard), or a domain listed twice across virtual hosts (ASCII case
 //   ignored, as Envoy does);
 // - a route without `match`, or whose match does not compile: no path specifier,
-//   `path_match_policy`, an invalid `safe_regex` (RE2 syntax, checked here, never later), an
-//   empty string pattern, an unknown runtime fraction denominator, … (see match/route-match.ts);
+//   `path_match_policy`, an invalid `safe_regex` (RE2 syntax, checked here, never later) or one
+//   whose program exceeds the regex limit (see match/safe-regex.ts), an empty string pattern, an
+//   unknown runtime fraction denominator, … (see match/route-match.ts);
 // - a route without an action, a `route` action without a cluster specifier, an empty cluster
 //   name or cluster_header, weighted_clusters with no entry, an entry with neither or both of
 //   name and cluster_header, or weights summing to 0 or past 2^32−1;
