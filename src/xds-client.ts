@@ -1,13 +1,13 @@
 import { defer, map, ReplaySubject, share, type Observable } from "rxjs";
 import { TargetBalancer } from "./balancing/target-balancer.js";
 import { AdsClient, type XdsClientOptions } from "./client/ads-client.js";
-import type { ResourceType } from "./client/resource-type.js";
 import type { ResourceUpdate } from "./client/resource-update.js";
-import { clusterType, type ClusterModel } from "./resources/cluster.js";
-import { endpointsType, type EndpointsModel } from "./resources/endpoints.js";
-import { listenerType, type ListenerModel } from "./resources/listener.js";
-import { nameTableType, type NameTableModel } from "./resources/name-table.js";
-import { routeConfigurationType, type RouteConfigurationModel } from "./resources/route-configuration.js";
+import type { ClusterModel } from "./resources/cluster.js";
+import type { EndpointsModel } from "./resources/endpoints.js";
+import type { ListenerModel } from "./resources/listener.js";
+import type { NameTableModel } from "./resources/name-table.js";
+import type { RouteConfigurationModel } from "./resources/route-configuration.js";
+import { validatedResourceTypes, type ValidatedResourceTypes } from "./resources/validated-resource-types.js";
 import { platformResolver, type HostResolver } from "./routing/dns-endpoints.js";
 import { resolveService, type ListenerNaming } from "./routing/resolve-service.js";
 import { createRouter, type Router } from "./routing/router.js";
@@ -30,9 +30,13 @@ export interface XdsOptions extends XdsClientOptions {
   readonly hostResolver?: HostResolver;
   /** How often DNS clusters are re-resolved. Default 30000 ms. */
   readonly dnsRefreshMs?: number;
+  /**
+   * The largest program, in re2js instructions, that a control-plane regex (`safe_regex` of routes, headers, query
+   * parameters and hash policies) may compile to; a resource with a larger one is NACKed naming the field, the size and
+   * the limit, as Envoy does with its runtime key `re2.max_program_size.error_level`. Default 100, as Envoy's.
+   */
+  readonly maxRegexProgramSize?: number;
 }
-
-const validatedTypes = [listenerType, routeConfigurationType, clusterType, endpointsType, nameTableType] as readonly ResourceType[];
 
 /** The xDS client: validated resources, and per-target service snapshots and routers derived from them. */
 export class XdsClient extends AdsClient {
@@ -43,9 +47,12 @@ export class XdsClient extends AdsClient {
   private readonly dnsRefreshMs: number;
   private readonly snapshots = new Map<string, Observable<ServiceSnapshot>>();
   private readonly routers = new Map<string, Observable<Router>>();
+  private readonly validated: ValidatedResourceTypes;
 
   constructor(options: XdsOptions) {
-    super(options, validatedTypes);
+    const types = validatedResourceTypes(options);
+    super(options, Object.values(types));
+    this.validated = types;
     const metadata = options.node.metadata ?? {};
     this.naming = options.listenerNaming ?? (metadata["GENERATOR"] === "grpc" ? "grpc" : "sidecar");
     this.namespace = options.namespace ?? (typeof metadata["NAMESPACE"] === "string" ? metadata["NAMESPACE"] : "default");
@@ -56,27 +63,27 @@ export class XdsClient extends AdsClient {
 
   /** Watches the Listener `name`, validated. */
   listener(name: string): Observable<ResourceUpdate<ListenerModel>> {
-    return this.watch(listenerType, name);
+    return this.watch(this.validated.listener, name);
   }
 
   /** Watches the RouteConfiguration `name`, validated and compiled. */
   routeConfiguration(name: string): Observable<ResourceUpdate<RouteConfigurationModel>> {
-    return this.watch(routeConfigurationType, name);
+    return this.watch(this.validated.routeConfiguration, name);
   }
 
   /** Watches the Cluster `name`, validated. */
   cluster(name: string): Observable<ResourceUpdate<ClusterModel>> {
-    return this.watch(clusterType, name);
+    return this.watch(this.validated.cluster, name);
   }
 
   /** Watches the ClusterLoadAssignment of `name` (an EDS service name), validated. */
   endpoints(name: string): Observable<ResourceUpdate<EndpointsModel>> {
-    return this.watch(endpointsType, name);
+    return this.watch(this.validated.endpoints, name);
   }
 
   /** Watches Istio's NDS name table. */
   nameTable(): Observable<ResourceUpdate<NameTableModel>> {
-    return this.watch(nameTableType, "");
+    return this.watch(this.validated.nameTable, "");
   }
 
   /**

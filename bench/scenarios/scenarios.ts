@@ -1,11 +1,13 @@
 import type { Scenario } from "../support/scenario.js";
 import { coldStart } from "./cold-start.js";
+import { hostileRegexResponse } from "./hostile-regex-response.js";
 import { importCost } from "./import-cost.js";
 import { largeEndpointUpdate } from "./large-endpoint-update.js";
 import { manyClusters } from "./many-clusters.js";
 import { perCallRouting } from "./per-call-routing.js";
 import { rpcOverhead } from "./rpc-overhead.js";
 import { warmUpdate } from "./warm-update.js";
+import { worstCaseRoute } from "./worst-case-route.js";
 
 /** Every scenario, in the order they run and appear in the table. */
 export const scenarios: readonly Scenario<unknown>[] = [
@@ -15,5 +17,7 @@ export const scenarios: readonly Scenario<unknown>[] = [
   manyClusters,
   warmUpdate,
   perCallRouting,
+  worstCaseRoute,
+  hostileRegexResponse,
   rpcOverhead,
 ];

@@ -8,6 +8,7 @@ import {
 import { durationMillis } from "./duration.js";
 import { fieldPath, type Reject } from "./field-error.js";
 import { checkAdsOrSelf, extensionTypeName, unpackAny } from "./field-types.js";
+import type { RegexLimits } from "./match/safe-regex.js";
 import { validateRouteConfiguration, type RouteConfigurationModel } from "./route-configuration.js";
 
 /** Where an HTTP connection manager's routes come from. */
@@ -65,7 +66,7 @@ export const KNOWN_HTTP_FILTER_TYPES: ReadonlySet<string> = new Set([
 
 /**
  * Decodes and validates the HttpConnectionManager in `any`, found at `path` of a listener (`api_listener.api_listener`
- * or `filter_chains[i].filters[j].typed_config`).
+ * or `filter_chains[i].filters[j].typed_config`); an inline route configuration's regexes must keep within `limits`.
  */
 export function validateHttpConnectionManager(
   any: Any,
@@ -73,11 +74,12 @@ export function validateHttpConnectionManager(
   policy: HttpFilterPolicy,
   reject: Reject,
   listenerName: string,
+  limits: RegexLimits,
 ): HttpConnectionManagerModel {
   const hcm = unpackAny(any, HttpConnectionManagerSchema, path, reject);
   const maxStreamDuration = hcm.commonHttpProtocolOptions?.maxStreamDuration;
   return Object.freeze({
-    routes: routeSource(hcm, path, reject, listenerName),
+    routes: routeSource(hcm, path, reject, listenerName, limits),
     httpFilters: httpFilters(hcm.httpFilters, fieldPath(path, "http_filters"), policy, reject),
     maxStreamDurationMs:
       maxStreamDuration === undefined
@@ -86,7 +88,7 @@ export function validateHttpConnectionManager(
   });
 }
 
-function routeSource(hcm: HttpConnectionManager, path: string, reject: Reject, listenerName: string): HttpRouteSource {
+function routeSource(hcm: HttpConnectionManager, path: string, reject: Reject, listenerName: string, limits: RegexLimits): HttpRouteSource {
   const specifier = hcm.routeSpecifier;
   switch (specifier.case) {
     case "rds": {
@@ -98,7 +100,12 @@ function routeSource(hcm: HttpConnectionManager, path: string, reject: Reject, l
     case "routeConfig":
       return Object.freeze({
         kind: "inline",
-        routeConfig: validateRouteConfiguration(specifier.value, specifier.value.name, { kind: "listener", name: listenerName, path: fieldPath(path, "route_config") }),
+        routeConfig: validateRouteConfiguration(
+          specifier.value,
+          specifier.value.name,
+          { kind: "listener", name: listenerName, path: fieldPath(path, "route_config") },
+          limits,
+        ),
       });
     case "scopedRoutes":
       return reject(fieldPath(path, "scoped_routes"), "scoped routes are not supported");

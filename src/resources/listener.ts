@@ -8,6 +8,7 @@ import { messageType, type ResourceType } from "../client/resource-type.js";
 import { fieldPath, fieldRejecter, type Reject } from "./field-error.js";
 import { anyTypeName, checkAdsOrSelf, unpackAny } from "./field-types.js";
 import { validateHttpConnectionManager, type HttpConnectionManagerModel } from "./listener-http-connection-manager.js";
+import { defaultRegexLimits, type RegexLimits } from "./match/safe-regex.js";
 import { validateThriftRouteConfiguration, type ThriftRouteConfigurationModel } from "./thrift-route-configuration.js";
 
 /** Where in the listener a network filter was found. */
@@ -58,19 +59,20 @@ const NO_HCMS: readonly HttpConnectionManagerEntry[] = Object.freeze([]);
 const NO_THRIFT: readonly ThriftProxyEntry[] = Object.freeze([]);
 
 /**
- * Validates a Listener (LDS) into a ListenerModel; throws an INVALID_RESOURCE XdsError naming the field.
+ * Validates a Listener (LDS) into a ListenerModel, the regexes of inline route configurations within `limits`; throws an
+ * INVALID_RESOURCE XdsError naming the field.
  *
  * An api_listener must hold an HttpConnectionManager whose HTTP filters follow gRFC A39 strictly. A socket listener
  * is read the way a client needs it: HttpConnectionManager and ThriftProxy network filters are validated (HTTP
  * filters tolerantly), everything else (listener_filters, tcp_proxy, istio.stats, unknown types) is skipped.
  */
-export function validateListener(message: Listener, name: string): ListenerModel {
+export function validateListener(message: Listener, name: string, limits: RegexLimits = defaultRegexLimits): ListenerModel {
   const reject = fieldRejecter("listener", name);
   const address = socketAddress(message.address);
   if (message.apiListener !== undefined) {
     const any = message.apiListener.apiListener;
     if (any === undefined) return reject("api_listener.api_listener", "is required");
-    const hcm = validateHttpConnectionManager(any, "api_listener.api_listener", "strict", reject, name);
+    const hcm = validateHttpConnectionManager(any, "api_listener.api_listener", "strict", reject, name, limits);
     const entry: HttpConnectionManagerEntry = Object.freeze({
       ...hcm,
       path: "api_listener.api_listener",
@@ -81,9 +83,9 @@ export function validateListener(message: Listener, name: string): ListenerModel
   }
   const hcms: HttpConnectionManagerEntry[] = [];
   const thrifts: ThriftProxyEntry[] = [];
-  message.filterChains.forEach((chain, i) => readFilterChain(chain, `filter_chains[${i}]`, hcms, thrifts, reject, name));
+  message.filterChains.forEach((chain, i) => readFilterChain(chain, `filter_chains[${i}]`, hcms, thrifts, reject, name, limits));
   if (message.defaultFilterChain !== undefined) {
-    readFilterChain(message.defaultFilterChain, "default_filter_chain", hcms, thrifts, reject, name);
+    readFilterChain(message.defaultFilterChain, "default_filter_chain", hcms, thrifts, reject, name, limits);
   }
   return Object.freeze({
     name,
@@ -95,13 +97,26 @@ export function validateListener(message: Listener, name: string): ListenerModel
   });
 }
 
-/** LDS: Listener resources; SotW omission deletes them. */
-export const listenerType: ResourceType<ListenerModel> = messageType(ListenerSchema, {
-  deletedByOmission: true,
-  validate: validateListener,
-});
+/** LDS: Listener resources, regexes of inline route configurations validated within `limits`; SotW omission deletes them. */
+export function createListenerType(limits: RegexLimits): ResourceType<ListenerModel> {
+  return messageType(ListenerSchema, {
+    deletedByOmission: true,
+    validate: (message, name) => validateListener(message, name, limits),
+  });
+}
 
-function readFilterChain(chain: FilterChain, path: string, hcms: HttpConnectionManagerEntry[], thrifts: ThriftProxyEntry[], reject: Reject, name: string): void {
+/** LDS with the default regex limits. */
+export const listenerType: ResourceType<ListenerModel> = createListenerType(defaultRegexLimits);
+
+function readFilterChain(
+  chain: FilterChain,
+  path: string,
+  hcms: HttpConnectionManagerEntry[],
+  thrifts: ThriftProxyEntry[],
+  reject: Reject,
+  name: string,
+  limits: RegexLimits,
+): void {
   const destinationPort = chain.filterChainMatch?.destinationPort;
   chain.filters.forEach((filter, j) => {
     // Filters are told apart by their config type, not their name; ECDS filters and filters without config are skipped.
@@ -110,14 +125,14 @@ function readFilterChain(chain: FilterChain, path: string, hcms: HttpConnectionM
     const place: FilterPlace = { path: fieldPath(path, `filters[${j}].typed_config`), filterChainName: chain.name, destinationPort };
     const type = anyTypeName(any);
     if (type === HCM_TYPE) {
-      hcms.push(Object.freeze({ ...validateHttpConnectionManager(any, place.path, "tolerant", reject, name), ...place }));
+      hcms.push(Object.freeze({ ...validateHttpConnectionManager(any, place.path, "tolerant", reject, name, limits), ...place }));
     } else if (type === THRIFT_TYPE) {
-      thrifts.push(Object.freeze({ ...place, routes: thriftRoutes(any, place.path, reject, name) }));
+      thrifts.push(Object.freeze({ ...place, routes: thriftRoutes(any, place.path, reject, name, limits) }));
     }
   });
 }
 
-function thriftRoutes(any: Any, path: string, reject: Reject, name: string): ThriftRouteSource {
+function thriftRoutes(any: Any, path: string, reject: Reject, name: string, limits: RegexLimits): ThriftRouteSource {
   const proxy = unpackAny(any, ThriftProxySchema, path, reject);
   // As in Envoy, trds wins over an inline route_config.
   if (proxy.trds !== undefined) {
@@ -127,7 +142,7 @@ function thriftRoutes(any: Any, path: string, reject: Reject, name: string): Thr
   }
   if (proxy.routeConfig !== undefined) {
     const place = { kind: "listener", name, path: fieldPath(path, "route_config") };
-    return Object.freeze({ kind: "inline", routeConfig: validateThriftRouteConfiguration(proxy.routeConfig, proxy.routeConfig.name, place) });
+    return Object.freeze({ kind: "inline", routeConfig: validateThriftRouteConfiguration(proxy.routeConfig, proxy.routeConfig.name, place, limits) });
   }
   return NO_THRIFT_ROUTES;
 }

@@ -10,8 +10,9 @@
 //   one leading or trailing wildcard), or a domain listed twice across virtual hosts (ASCII case
 //   ignored, as Envoy does);
 // - a route without `match`, or whose match does not compile: no path specifier,
-//   `path_match_policy`, an invalid `safe_regex` (RE2 syntax, checked here, never later), an
-//   empty string pattern, an unknown runtime fraction denominator, … (see match/route-match.ts);
+//   `path_match_policy`, an invalid `safe_regex` (RE2 syntax, checked here, never later) or one
+//   whose program exceeds the regex limit (see match/safe-regex.ts), an empty string pattern, an
+//   unknown runtime fraction denominator, … (see match/route-match.ts);
 // - a route without an action, a `route` action without a cluster specifier, an empty cluster
 //   name or cluster_header, weighted_clusters with no entry, an entry with neither or both of
 //   name and cluster_header, or weights summing to 0 or past 2^32−1;
@@ -37,6 +38,7 @@ import { optionalDurationMillis } from "./duration.js";
 import { fieldPath, fieldRejecter, type Reject } from "./field-error.js";
 import { asciiLower } from "./match/ascii-case.js";
 import { compileRouteMatchWithPrefix, type RouteMatcher } from "./match/route-match.js";
+import { defaultRegexLimits, type RegexLimits } from "./match/safe-regex.js";
 import { buildRouteAction, filterOverrides, type FilterConfigOverrides, type RouteActionModel } from "./route-action.js";
 import {
   buildHashPolicies,
@@ -105,29 +107,36 @@ export interface RouteConfigurationPlace {
 }
 
 /**
- * Validates a RouteConfiguration into a RouteConfigurationModel; throws an INVALID_RESOURCE XdsError naming the resource
- * and the field. `place` tells where an inline route_config sits (default: an RDS resource named `name`).
+ * Validates a RouteConfiguration into a RouteConfigurationModel, its regexes within `limits`; throws an INVALID_RESOURCE
+ * XdsError naming the resource and the field. `place` tells where an inline route_config sits (default: an RDS
+ * resource named `name`).
  */
 export function validateRouteConfiguration(
   message: RouteConfiguration,
   name: string,
   place: RouteConfigurationPlace = { kind: "route configuration", name, path: "" },
+  limits: RegexLimits = defaultRegexLimits,
 ): RouteConfigurationModel {
   const reject = fieldRejecter(place.kind, place.name);
   const hostsPath = fieldPath(place.path, "virtual_hosts");
-  const virtualHosts = Object.freeze(message.virtualHosts.map((vh, i) => buildVirtualHost(vh, `${hostsPath}[${i}]`, reject)));
+  const virtualHosts = Object.freeze(message.virtualHosts.map((vh, i) => buildVirtualHost(vh, `${hostsPath}[${i}]`, reject, limits)));
   checkUniqueDomains(virtualHosts, hostsPath, reject);
   const select = createVirtualHostSelector(virtualHosts.map((vh) => ({ domains: vh.domains, value: vh })));
   return Object.freeze({ name: message.name, virtualHosts, selectVirtualHost: select });
 }
 
-/** RDS: RouteConfiguration resources; SotW omission does not delete them. */
-export const routeConfigurationType: ResourceType<RouteConfigurationModel> = messageType(RouteConfigurationSchema, {
-  deletedByOmission: false,
-  validate: (message, name) => validateRouteConfiguration(message, name),
-});
+/** RDS: RouteConfiguration resources, their regexes validated within `limits`; SotW omission does not delete them. */
+export function createRouteConfigurationType(limits: RegexLimits): ResourceType<RouteConfigurationModel> {
+  return messageType(RouteConfigurationSchema, {
+    deletedByOmission: false,
+    validate: (message, name) => validateRouteConfiguration(message, name, { kind: "route configuration", name, path: "" }, limits),
+  });
+}
 
-function buildVirtualHost(vh: VirtualHost, path: string, reject: Reject): VirtualHostModel {
+/** RDS with the default regex limits. */
+export const routeConfigurationType: ResourceType<RouteConfigurationModel> = createRouteConfigurationType(defaultRegexLimits);
+
+function buildVirtualHost(vh: VirtualHost, path: string, reject: Reject, limits: RegexLimits): VirtualHostModel {
   if (vh.domains.length === 0) reject(fieldPath(path, "domains"), "must not be empty");
   const malformed = findMalformedDomain(vh.domains);
   if (malformed !== undefined) {
@@ -135,7 +144,7 @@ function buildVirtualHost(vh: VirtualHost, path: string, reject: Reject): Virtua
     reject(at, `${JSON.stringify(malformed)} is not a domain: it must be non-empty with at most one "*", leading or trailing`);
   }
   const retryPolicy = vh.retryPolicy === undefined ? undefined : buildRetryPolicy(vh.retryPolicy, fieldPath(path, "retry_policy"), reject);
-  const routes = Object.freeze(vh.routes.map((route, j) => buildRoute(route, j, fieldPath(path, `routes[${j}]`), retryPolicy, reject)));
+  const routes = Object.freeze(vh.routes.map((route, j) => buildRoute(route, j, fieldPath(path, `routes[${j}]`), retryPolicy, reject, limits)));
   const clusterNames = new Set<string>();
   for (const route of routes) {
     const action = route.action;
@@ -154,10 +163,17 @@ function buildVirtualHost(vh: VirtualHost, path: string, reject: Reject): Virtua
   });
 }
 
-function buildRoute(route: Route, index: number, path: string, hostRetry: RetryPolicyModel | undefined, reject: Reject): RouteModel {
+function buildRoute(
+  route: Route,
+  index: number,
+  path: string,
+  hostRetry: RetryPolicyModel | undefined,
+  reject: Reject,
+  limits: RegexLimits,
+): RouteModel {
   if (route.match === undefined) return reject(fieldPath(path, "match"), "is required");
   const match = route.match;
-  const { matches, pathPrefix } = checked(() => compileRouteMatchWithPrefix(match, fieldPath(path, "match")), reject);
+  const { matches, pathPrefix } = checked(() => compileRouteMatchWithPrefix(match, fieldPath(path, "match"), limits), reject);
   const action = buildRouteAction(route, path, reject);
   const forwarding = route.action.case === "route" ? route.action.value : undefined;
   const at = fieldPath(path, "route");
@@ -172,7 +188,7 @@ function buildRoute(route: Route, index: number, path: string, hostRetry: RetryP
     timeoutMs: timeout === 0 ? undefined : timeout,
     maxStreamDuration: buildMaxStreamDuration(forwarding?.maxStreamDuration, fieldPath(at, "max_stream_duration"), reject),
     retryPolicy: ownRetry === undefined ? hostRetry : buildRetryPolicy(ownRetry, fieldPath(at, "retry_policy"), reject),
-    hashPolicy: buildHashPolicies(forwarding?.hashPolicy ?? [], fieldPath(at, "hash_policy"), reject),
+    hashPolicy: buildHashPolicies(forwarding?.hashPolicy ?? [], fieldPath(at, "hash_policy"), reject, limits),
     typedPerFilterConfig: filterOverrides(route.typedPerFilterConfig),
   });
 }

@@ -28,7 +28,7 @@ import type {
 import { XdsError } from "../xds-error.js";
 import { durationMillis, optionalDurationMillis } from "./duration.js";
 import { fieldPath, type Reject } from "./field-error.js";
-import { compileRegexMatcher } from "./match/safe-regex.js";
+import { compileRegexMatcher, type RegexLimits } from "./match/safe-regex.js";
 
 /** The gRPC status codes an xDS retry policy can name (gRFC A44). */
 export type GrpcRetryCode = "CANCELLED" | "DEADLINE_EXCEEDED" | "INTERNAL" | "RESOURCE_EXHAUSTED" | "UNAVAILABLE";
@@ -120,14 +120,19 @@ export function buildRetryPolicy(policy: RetryPolicy, path: string, reject: Reje
   });
 }
 
-/** Validates the hash policies of a route action found at `path` (`…route.hash_policy`). */
-export function buildHashPolicies(policies: readonly RouteAction_HashPolicy[], path: string, reject: Reject): readonly HashPolicyModel[] {
+/** Validates the hash policies of a route action found at `path` (`…route.hash_policy`); rewrite regexes within `limits`. */
+export function buildHashPolicies(
+  policies: readonly RouteAction_HashPolicy[],
+  path: string,
+  reject: Reject,
+  limits: RegexLimits,
+): readonly HashPolicyModel[] {
   if (policies.length === 0) return NO_HASH_POLICIES;
-  return Object.freeze(policies.map((policy, i) => buildHashPolicy(policy, `${path}[${i}]`, reject)));
+  return Object.freeze(policies.map((policy, i) => buildHashPolicy(policy, `${path}[${i}]`, reject, limits)));
 }
 const NO_HASH_POLICIES: readonly HashPolicyModel[] = Object.freeze([]);
 
-function buildHashPolicy(policy: RouteAction_HashPolicy, path: string, reject: Reject): HashPolicyModel {
+function buildHashPolicy(policy: RouteAction_HashPolicy, path: string, reject: Reject, limits: RegexLimits): HashPolicyModel {
   const terminal = policy.terminal;
   const spec = policy.policySpecifier;
   switch (spec.case) {
@@ -138,7 +143,7 @@ function buildHashPolicy(policy: RouteAction_HashPolicy, path: string, reject: R
       let regexRewrite: { regex: string; substitution: string } | undefined;
       if (rewrite !== undefined) {
         const pattern = fieldPath(at, "regex_rewrite.pattern");
-        const regex = checked(() => compileRegexMatcher(rewrite.pattern, pattern), reject);
+        const regex = checked(() => compileRegexMatcher(rewrite.pattern, pattern, limits), reject);
         regexRewrite = Object.freeze({ regex: regex.source, substitution: rewrite.substitution });
       }
       return Object.freeze({ kind: "header", headerName: spec.value.headerName.toLowerCase(), regexRewrite, terminal });

@@ -28,6 +28,7 @@ import { messageType, type ResourceType } from "../client/resource-type.js";
 import { weightedRandomPick } from "./match/weighted-pick.js";
 import { fieldPath, fieldRejecter, type Reject } from "./field-error.js";
 import { compileHeaderMatcher, type HeaderPredicate } from "./match/header-matcher.js";
+import { defaultRegexLimits, type RegexLimits } from "./match/safe-regex.js";
 import type { RequestHeaders } from "./match/route-match.js";
 import type { FilterConfigOverrides, RouteActionModel, WeightedClusterModel } from "./route-action.js";
 import { checked } from "./route-policies.js";
@@ -63,16 +64,18 @@ export interface ThriftRouteConfigurationModel {
 }
 
 /**
- * Validates a ThriftProxy RouteConfiguration; throws an INVALID_RESOURCE XdsError naming the field. `place` tells where
- * an inline one sits (e.g. `{ kind: "listener", name, path: "filter_chains[0].filters[0].typed_config.route_config" }`).
+ * Validates a ThriftProxy RouteConfiguration, its regexes within `limits`; throws an INVALID_RESOURCE XdsError naming
+ * the field. `place` tells where an inline one sits (e.g. `{ kind: "listener", name, path:
+ * "filter_chains[0].filters[0].typed_config.route_config" }`).
  */
 export function validateThriftRouteConfiguration(
   message: RouteConfiguration,
   name: string,
   place: { readonly kind: string; readonly name: string; readonly path: string } = { kind: "thrift route configuration", name, path: "" },
+  limits: RegexLimits = defaultRegexLimits,
 ): ThriftRouteConfigurationModel {
   const reject = fieldRejecter(place.kind, place.name);
-  const routes = Object.freeze(message.routes.map((route, i) => buildRoute(route, i, fieldPath(place.path, `routes[${i}]`), reject)));
+  const routes = Object.freeze(message.routes.map((route, i) => buildRoute(route, i, fieldPath(place.path, `routes[${i}]`), reject, limits)));
   const clusterNames = new Set<string>();
   for (const route of routes) {
     if (route.action.kind === "cluster") clusterNames.add(route.action.cluster);
@@ -91,24 +94,29 @@ export function validateThriftRouteConfiguration(
   });
 }
 
-/** Thrift RDS (trds): thrift RouteConfiguration resources; SotW omission does not delete them. */
-export const thriftRouteConfigurationType: ResourceType<ThriftRouteConfigurationModel> = messageType(RouteConfigurationSchema, {
-  deletedByOmission: false,
-  validate: (message, name) => validateThriftRouteConfiguration(message, name),
-});
+/** Thrift RDS (trds): thrift RouteConfiguration resources, their regexes validated within `limits`; SotW omission does not delete them. */
+export function createThriftRouteConfigurationType(limits: RegexLimits): ResourceType<ThriftRouteConfigurationModel> {
+  return messageType(RouteConfigurationSchema, {
+    deletedByOmission: false,
+    validate: (message, name) => validateThriftRouteConfiguration(message, name, { kind: "thrift route configuration", name, path: "" }, limits),
+  });
+}
 
-function buildRoute(route: Route, index: number, path: string, reject: Reject): ThriftRouteModel {
+/** Thrift RDS with the default regex limits. */
+export const thriftRouteConfigurationType: ResourceType<ThriftRouteConfigurationModel> = createThriftRouteConfigurationType(defaultRegexLimits);
+
+function buildRoute(route: Route, index: number, path: string, reject: Reject, limits: RegexLimits): ThriftRouteModel {
   if (route.match === undefined) return reject(fieldPath(path, "match"), "is required");
   if (route.route === undefined) return reject(fieldPath(path, "route"), "is required");
   return Object.freeze({
     index,
-    matches: buildMatch(route.match, fieldPath(path, "match"), reject),
+    matches: buildMatch(route.match, fieldPath(path, "match"), reject, limits),
     action: buildAction(route.route, fieldPath(path, "route"), reject),
   });
 }
 
-function buildMatch(match: RouteMatch, path: string, reject: Reject): (call: ThriftCall) => boolean {
-  const headers: HeaderPredicate[] = match.headers.map((h, i) => checked(() => compileHeaderMatcher(h, fieldPath(path, `headers[${i}]`)), reject));
+function buildMatch(match: RouteMatch, path: string, reject: Reject, limits: RegexLimits): (call: ThriftCall) => boolean {
+  const headers: HeaderPredicate[] = match.headers.map((h, i) => checked(() => compileHeaderMatcher(h, fieldPath(path, `headers[${i}]`), limits), reject));
   const spec = match.matchSpecifier;
   if (spec.case === undefined) return reject(path, "one of method_name and service_name is required");
   const field = spec.case === "methodName" ? "method_name" : "service_name";

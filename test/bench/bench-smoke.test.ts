@@ -3,6 +3,7 @@
 import { expect } from "chai";
 import { existsSync } from "node:fs";
 import { coldStart } from "../../bench/scenarios/cold-start.js";
+import { hostileRegexResponse } from "../../bench/scenarios/hostile-regex-response.js";
 import { importCost } from "../../bench/scenarios/import-cost.js";
 import { largeEndpointUpdate } from "../../bench/scenarios/large-endpoint-update.js";
 import { manyClusters } from "../../bench/scenarios/many-clusters.js";
@@ -10,6 +11,7 @@ import { perCallRouting } from "../../bench/scenarios/per-call-routing.js";
 import { rpcOverhead } from "../../bench/scenarios/rpc-overhead.js";
 import { scenarios } from "../../bench/scenarios/scenarios.js";
 import { warmUpdate } from "../../bench/scenarios/warm-update.js";
+import { worstCaseRoute } from "../../bench/scenarios/worst-case-route.js";
 import { grpcJsXdsSubject } from "../../bench/subjects/grpc-js-xds-subject.js";
 import { rxdsSubject } from "../../bench/subjects/rxds-subject.js";
 import { subjects } from "../../bench/subjects/subjects.js";
@@ -77,6 +79,14 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
     await smoke(perCallRouting, { routes: 50, clusters: 3, endpointsPerCluster: 2, warmUpMs: 5, measureMs: 5 }, ["nsPerCall"]);
   });
 
+  it("worst-case route(): routes every long call to the route it must reach and reports the slowest", async () => {
+    await smoke(worstCaseRoute, { valueLength: 200, warmUpMs: 2, measureMs: 2 }, ["slowestCallUs"]);
+  });
+
+  it("hostile regex response: times the answer to a route configuration of oversized regexes", async () => {
+    await smoke(hostileRegexResponse, { routes: 20 }, ["answerMs"]);
+  });
+
   describe("grpc-js-xds subject", function () {
     this.timeout(20_000);
 
@@ -107,6 +117,10 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
 
     it("per-call routing through its resolver's ConfigSelector", async () => {
       await smoke(perCallRouting, { routes: 50, clusters: 3, endpointsPerCluster: 2, warmUpMs: 5, measureMs: 5 }, ["nsPerCall"], grpcJsXdsSubject);
+    });
+
+    it("worst-case route() through its resolver's ConfigSelector", async () => {
+      await smoke(worstCaseRoute, { valueLength: 200, warmUpMs: 2, measureMs: 2 }, ["slowestCallUs"], grpcJsXdsSubject);
     });
 
     it("rpc overhead through an xds:/// channel", async () => {

@@ -19,7 +19,7 @@ import type { HeaderMatcher } from "../../../gen/envoy/config/route/v3/route_com
 import type { Int64Range } from "../../../gen/envoy/type/v3/range_pb.js";
 import { XdsError } from "../../xds-error.js";
 import type { RequestHeaders } from "./route-match.js";
-import { compileRegexMatcher } from "./safe-regex.js";
+import { compileRegexMatcher, defaultRegexLimits, type RegexLimits } from "./safe-regex.js";
 import { compileStringMatcher, compileStringPattern, type StringPredicate } from "./string-matcher.js";
 
 /** A compiled header matcher: true when the request headers satisfy it. */
@@ -34,7 +34,7 @@ export function readHeader(headers: RequestHeaders, name: string): string | unde
 }
 
 /** Compiles an envoy.config.route.v3.HeaderMatcher; throws INVALID_RESOURCE naming `field` when it is invalid. */
-export function compileHeaderMatcher(matcher: HeaderMatcher, field: string): HeaderPredicate {
+export function compileHeaderMatcher(matcher: HeaderMatcher, field: string, limits: RegexLimits = defaultRegexLimits): HeaderPredicate {
   if (matcher.name.length === 0) {
     throw new XdsError("INVALID_RESOURCE", `${field}.name: must not be empty`);
   }
@@ -65,12 +65,12 @@ export function compileHeaderMatcher(matcher: HeaderMatcher, field: string): Hea
       valueMatches = compileStringPattern("contains", spec.value, false, `${field}.contains_match`);
       break;
     case "safeRegexMatch": {
-      const regex = compileRegexMatcher(spec.value, `${field}.safe_regex_match`);
+      const regex = compileRegexMatcher(spec.value, `${field}.safe_regex_match`, limits);
       valueMatches = (value) => regex.matches(value);
       break;
     }
     case "stringMatch":
-      valueMatches = compileStringMatcher(spec.value, `${field}.string_match`);
+      valueMatches = compileStringMatcher(spec.value, `${field}.string_match`, limits);
       break;
     case "rangeMatch":
       valueMatches = compileRange(spec.value);

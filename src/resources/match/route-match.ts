@@ -26,7 +26,7 @@ import { FractionalPercent_DenominatorType } from "../../../gen/envoy/type/v3/pe
 import { XdsError } from "../../xds-error.js";
 import { asciiLower, regionEqualsIgnoreCase } from "./ascii-case.js";
 import { compileHeaderMatcher, readHeader, type HeaderPredicate } from "./header-matcher.js";
-import { compileRegexMatcher } from "./safe-regex.js";
+import { compileRegexMatcher, defaultRegexLimits, type RegexLimits } from "./safe-regex.js";
 import { compileStringMatcher, type StringPredicate } from "./string-matcher.js";
 
 /** Request headers by lower-case name; a header sent several times may be given as an array. */
@@ -65,16 +65,16 @@ export interface CompiledRouteMatch {
 }
 
 /** Compiles an envoy.config.route.v3.RouteMatch; throws INVALID_RESOURCE naming `field` (e.g. `routes[0].match`) when it is invalid. */
-export function compileRouteMatch(match: RouteMatch, field: string): RouteMatcher {
-  return compileRouteMatchWithPrefix(match, field).matches;
+export function compileRouteMatch(match: RouteMatch, field: string, limits: RegexLimits = defaultRegexLimits): RouteMatcher {
+  return compileRouteMatchWithPrefix(match, field, limits).matches;
 }
 
 /** compileRouteMatch, with the literal prefix every path it matches starts with (see CompiledRouteMatch). */
-export function compileRouteMatchWithPrefix(match: RouteMatch, field: string): CompiledRouteMatch {
-  const { matches: pathMatches, prefix: pathPrefix } = compilePath(match, field);
-  const headers: HeaderPredicate[] = match.headers.map((h, i) => compileHeaderMatcher(h, `${field}.headers[${i}]`));
+export function compileRouteMatchWithPrefix(match: RouteMatch, field: string, limits: RegexLimits = defaultRegexLimits): CompiledRouteMatch {
+  const { matches: pathMatches, prefix: pathPrefix } = compilePath(match, field, limits);
+  const headers: HeaderPredicate[] = match.headers.map((h, i) => compileHeaderMatcher(h, `${field}.headers[${i}]`, limits));
   const queries: QueryPredicate[] = match.queryParameters.map((q, i) =>
-    compileQueryParameter(q, `${field}.query_parameters[${i}]`),
+    compileQueryParameter(q, `${field}.query_parameters[${i}]`, limits),
   );
   const fraction = compileRuntimeFraction(match, field);
   const grpcOnly = match.grpc !== undefined;
@@ -105,7 +105,7 @@ interface CompiledPath {
   readonly prefix: string;
 }
 
-function compilePath(match: RouteMatch, field: string): CompiledPath {
+function compilePath(match: RouteMatch, field: string, limits: RegexLimits): CompiledPath {
   const spec = match.pathSpecifier;
   const ignoreCase = match.caseSensitive === false;
   switch (spec.case) {
@@ -138,7 +138,7 @@ function compilePath(match: RouteMatch, field: string): CompiledPath {
       };
     }
     case "safeRegex": {
-      const regex = compileRegexMatcher(spec.value, `${field}.safe_regex`);
+      const regex = compileRegexMatcher(spec.value, `${field}.safe_regex`, limits);
       const literal = regex.literalPrefix;
       return {
         // The literal prefix is checked first on the path as given: when the path lacks it, so does its
@@ -193,7 +193,7 @@ function isGrpcContentType(value: string | undefined): boolean {
   return next === 43 /* + */ || next === 59; /* ; */
 }
 
-function compileQueryParameter(matcher: QueryParameterMatcher, field: string): QueryPredicate {
+function compileQueryParameter(matcher: QueryParameterMatcher, field: string, limits: RegexLimits): QueryPredicate {
   if (matcher.name.length === 0) {
     throw new XdsError("INVALID_RESOURCE", `${field}.name: must not be empty`);
   }
@@ -202,7 +202,7 @@ function compileQueryParameter(matcher: QueryParameterMatcher, field: string): Q
   let valueMatches: StringPredicate | undefined;
   let wantPresent = true;
   if (spec.case === "stringMatch") {
-    valueMatches = compileStringMatcher(spec.value, `${field}.string_match`);
+    valueMatches = compileStringMatcher(spec.value, `${field}.string_match`, limits);
   } else if (spec.case === "presentMatch") {
     wantPresent = spec.value;
   }

@@ -11,7 +11,7 @@
 import type { StringMatcher } from "../../../gen/envoy/type/matcher/v3/string_pb.js";
 import { XdsError } from "../../xds-error.js";
 import { asciiLower, regionEqualsIgnoreCase } from "./ascii-case.js";
-import { compileRegexMatcher } from "./safe-regex.js";
+import { compileRegexMatcher, defaultRegexLimits, type RegexLimits } from "./safe-regex.js";
 
 /** A compiled string predicate. */
 export type StringPredicate = (value: string) => boolean;
@@ -20,7 +20,7 @@ export type StringPredicate = (value: string) => boolean;
 export type StringPatternKind = "exact" | "prefix" | "suffix" | "contains";
 
 /** Compiles an envoy.type.matcher.v3.StringMatcher; throws INVALID_RESOURCE naming `field` when it is unset or invalid. */
-export function compileStringMatcher(matcher: StringMatcher | undefined, field: string): StringPredicate {
+export function compileStringMatcher(matcher: StringMatcher | undefined, field: string, limits: RegexLimits = defaultRegexLimits): StringPredicate {
   if (matcher === undefined) {
     throw new XdsError("INVALID_RESOURCE", `${field}: string matcher is not set`);
   }
@@ -32,7 +32,7 @@ export function compileStringMatcher(matcher: StringMatcher | undefined, field: 
     case "contains":
       return compileStringPattern(pattern.case, pattern.value, matcher.ignoreCase, `${field}.${pattern.case}`);
     case "safeRegex": {
-      const regex = compileRegexMatcher(pattern.value, `${field}.safe_regex`);
+      const regex = compileRegexMatcher(pattern.value, `${field}.safe_regex`, limits);
       return (value) => regex.matches(value);
     }
     case "custom":

@@ -1,3 +1,4 @@
+import { safeRegexRejection } from "../../resources/match/safe-regex.js";
 import type { ConfigPath, ConfigReader } from "./config-reader.js";
 import { parseIstioDuration, type ProtoDuration } from "./istio-duration.js";
 import { expandHost } from "./istio-names.js";
@@ -10,6 +11,17 @@ export function readStringMatch(reader: ConfigReader, value: unknown, path: Conf
   if (kinds.length !== 1) return reader.expected(path, "exactly one of exact, prefix, regex", value);
   const kind = kinds[0] as StringMatch["kind"];
   return { kind, value: reader.string(object[kind], [...path, kind], kind !== "regex") };
+}
+
+/**
+ * Checks a regex condition as clients will: RE2 syntax, and a program within the limit rxds and Envoy apply by default
+ * (100), so that a regex every client would NACK is an error of the file instead.
+ */
+function checkRegex(reader: ConfigReader, match: StringMatch, path: ConfigPath): StringMatch {
+  if (match.kind !== "regex") return match;
+  const rejection = safeRegexRejection(match.value);
+  if (rejection !== undefined) reader.fail([...path, "regex"], rejection);
+  return match;
 }
 
 /** Reads a duration field (`0.5s`, `100ms`, `1m`). */
@@ -26,7 +38,7 @@ export function readOptionalDuration(reader: ConfigReader, value: unknown, path:
 function readMatch(reader: ConfigReader, value: unknown, path: ConfigPath): HttpMatch {
   const object = reader.object(value, path, ["name", "uri", "headers", "ignoreUriCase"]);
   const name = reader.optionalString(object["name"], [...path, "name"]);
-  const uri = object["uri"] === undefined ? undefined : readStringMatch(reader, object["uri"], [...path, "uri"]);
+  const uri = object["uri"] === undefined ? undefined : checkRegex(reader, readStringMatch(reader, object["uri"], [...path, "uri"]), [...path, "uri"]);
   const headers: { name: string; match: StringMatch }[] = [];
   if (object["headers"] !== undefined) {
     const headersPath = [...path, "headers"];
@@ -35,7 +47,10 @@ function readMatch(reader: ConfigReader, value: unknown, path: ConfigPath): Http
       if (header === "" || header !== header.toLowerCase()) {
         reader.fail([...headersPath, header], "expected a lower-case header name");
       }
-      headers.push({ name: header, match: readStringMatch(reader, match, [...headersPath, header]) });
+      const condition = readStringMatch(reader, match, [...headersPath, header]);
+      // A header regex "*" is how Istio says "present"; it is not compiled.
+      const isPresence = condition.kind === "regex" && condition.value === "*";
+      headers.push({ name: header, match: isPresence ? condition : checkRegex(reader, condition, [...headersPath, header]) });
     }
   }
   const ignoreUriCase = reader.optionalBoolean(object["ignoreUriCase"], [...path, "ignoreUriCase"]) ?? false;

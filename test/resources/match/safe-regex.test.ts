@@ -3,6 +3,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { RE2JS } from "re2js";
 import { RegexMatcherSchema } from "../../../gen/envoy/type/matcher/v3/regex_pb.js";
+import { regexProgramSizeBound } from "../../../src/resources/match/regex-program-size-bound.js";
 import { compileRegexMatcher, compileSafeRegex } from "../../../src/resources/match/safe-regex.js";
 import { XdsError } from "../../../src/xds-error.js";
 
@@ -56,6 +57,49 @@ describe("compileSafeRegex", () => {
     expect(regex.matches("a".repeat(100_000) + "!")).to.equal(false);
     expect(regex.matches("a".repeat(100_000))).to.equal(true);
     expect(compileSafeRegex("(x+x+)+y", "f").matches("x".repeat(50_000))).to.equal(false);
+  });
+});
+
+describe("compileSafeRegex program size limit", () => {
+  const label = "[a-z0-9-]{1,63}"; // a DNS label: 127 instructions
+
+  it("rejects a regex whose program is over the limit, naming the field, the size and the limit (default 100, as Envoy's)", () => {
+    expect(RE2JS.compile(label).programSize()).to.equal(127);
+    expect(() => compileSafeRegex(label, "routes[3].match.safe_regex.regex")).to.throw(
+      XdsError,
+      "routes[3].match.safe_regex.regex: regex program size 127 exceeds the limit 100 (maxRegexProgramSize)",
+    );
+  });
+
+  it("accepts a program exactly at a raised limit and matches with it", () => {
+    const regex = compileSafeRegex(label, "f", { maxProgramSize: 127 });
+    expect(regex.matches("kitex-server-v2")).to.equal(true);
+    expect(regex.matches("Kitex")).to.equal(false);
+    expect(() => compileSafeRegex(label, "f", { maxProgramSize: 126 })).to.throw(XdsError, "regex program size 127 exceeds the limit 126");
+  });
+
+  it("rejects a hostile pattern from its text, before compiling it", () => {
+    expect(() => compileSafeRegex("/N.{1000}.{1000}.{1000}", "f")).to.throw(
+      XdsError,
+      "f: regex program size 3004 (counted before compiling) exceeds the limit 100 (maxRegexProgramSize)",
+    );
+    // 1,000 counted repetitions: re2js would build a million instructions (about a second); the bound answers at once.
+    const huge = ".{1000}".repeat(1000);
+    expect(() => compileSafeRegex(huge, "f")).to.throw(XdsError, "regex program size 1000002 (counted before compiling)");
+  });
+
+  it("measures by compiling when the text over-counts: alternatives re2js folds into one class", () => {
+    // 52 one-letter alternatives count 106 from the text; re2js folds them into one class: 4 instructions in all.
+    const pattern = `(?:${[..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"].join("|")})x`;
+    expect(regexProgramSizeBound(pattern)).to.equal(106);
+    expect(RE2JS.compile(pattern).programSize()).to.equal(4);
+    expect(compileSafeRegex(pattern, "f").matches("Qx")).to.equal(true);
+  });
+
+  it("ignores google_re2.max_program_size: only the client's limit applies", () => {
+    const m = create(RegexMatcherSchema, { regex: label, engineType: { case: "googleRe2", value: { maxProgramSize: 1000 } } });
+    expect(() => compileRegexMatcher(m, "f")).to.throw(XdsError, "f.regex: regex program size 127 exceeds the limit 100");
+    expect(compileRegexMatcher(m, "f", { maxProgramSize: 200 }).matches("a-1")).to.equal(true);
   });
 });
 

@@ -125,6 +125,17 @@ connect_timeout: 2s
         message: "mesh.yaml: document 2 (VirtualService reviews): spec.http[0].match[0].headers.stage: expected exactly one of exact, prefix, regex, got a mapping",
       },
       {
+        behaviour: "a uri regex that is not RE2, as clients would NACK it",
+        text: virtualService("  - match: [{uri: {regex: \"/(a\"}}]\n    route: [{destination: {host: reviews}}]\n"),
+        message: 'mesh.yaml: document 2 (VirtualService reviews): spec.http[0].match[0].uri.regex: invalid regex "/(a": error parsing regexp: missing closing )',
+      },
+      {
+        behaviour: "a header regex whose program is over the default limit of 100, as clients would NACK it",
+        text: virtualService("  - match: [{headers: {tenant: {regex: \"[a-z0-9-]{1,63}\"}}}]\n    route: [{destination: {host: reviews}}]\n"),
+        message:
+          "mesh.yaml: document 2 (VirtualService reviews): spec.http[0].match[0].headers.tenant.regex: regex program size 127 exceeds the limit 100 (maxRegexProgramSize)",
+      },
+      {
         behaviour: "a route without destinations",
         text: virtualService("  - name: empty\n"),
         message: "mesh.yaml: document 2 (VirtualService reviews): spec.http[0].route: expected at least one destination, got nothing",
@@ -180,6 +191,16 @@ spec:
         expect(errorOf(text)).to.contain(message);
       });
     }
+
+    it("accepts valid regexes, and a header regex \"*\", which Istio reads as presence rather than as a regex", () => {
+      const config = parseMeshConfig(virtualService('  - match: [{uri: {regex: "/reviews\\\\..*"}, headers: {stage: {regex: "*"}, tenant: {regex: "[a-z]{1,8}"}}}]\n    route: [{destination: {host: reviews}}]\n'), "mesh.yaml");
+      const match = config.virtualServices[0]!.http[0]!.match[0]!;
+      expect(match.uri).to.deep.equal({ kind: "regex", value: "/reviews\\..*" });
+      expect(match.headers).to.deep.equal([
+        { name: "stage", match: { kind: "regex", value: "*" } },
+        { name: "tenant", match: { kind: "regex", value: "[a-z]{1,8}" } },
+      ]);
+    });
 
     it("ends the message with the line of the offending field", () => {
       const message = errorOf(virtualService("  - route:\n    - {destination: {host: reviews}, weight: -1}\n"));
