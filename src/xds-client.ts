@@ -1,4 +1,4 @@
-import { defer, map, ReplaySubject, share, type Observable } from "rxjs";
+import { defer, finalize, map, ReplaySubject, share, type Observable } from "rxjs";
 import { TargetBalancer } from "./balancing/target-balancer.js";
 import { AdsClient, type XdsClientOptions } from "./client/ads-client.js";
 import type { ResourceUpdate } from "./client/resource-update.js";
@@ -93,12 +93,9 @@ export class XdsClient extends AdsClient {
    */
   resolve(target: string): Observable<ServiceSnapshot> {
     const parsed = parseTarget(target, { namespace: this.namespace, domain: this.domain });
-    let snapshots = this.snapshots.get(parsed.authority);
-    if (!snapshots) {
-      snapshots = resolveService(this, parsed, { naming: this.naming, resolver: this.resolver, dnsRefreshMs: this.dnsRefreshMs }).pipe(replayLatest());
-      this.snapshots.set(parsed.authority, snapshots);
-    }
-    return snapshots;
+    return sharedWhileSubscribed(this.snapshots, parsed.authority, () =>
+      resolveService(this, parsed, { naming: this.naming, resolver: this.resolver, dnsRefreshMs: this.dnsRefreshMs }),
+    );
   }
 
   /**
@@ -108,17 +105,35 @@ export class XdsClient extends AdsClient {
    */
   router(target: string): Observable<Router> {
     const key = parseTarget(target, { namespace: this.namespace, domain: this.domain }).authority;
-    let routers = this.routers.get(key);
-    if (!routers) {
-      const snapshots = this.resolve(target);
-      routers = defer(() => {
+    return sharedWhileSubscribed(this.routers, key, () =>
+      defer(() => {
         const picking = new TargetBalancer();
-        return snapshots.pipe(map((snapshot) => createRouter(snapshot, { picking })));
-      }).pipe(replayLatest());
-      this.routers.set(key, routers);
-    }
-    return routers;
+        return this.resolve(target).pipe(map((snapshot) => createRouter(snapshot, { picking })));
+      }),
+    );
   }
+}
+
+/**
+ * The stream of `key` in `cache`, made by `make` on first use: shared, replaying its latest value, and held in the
+ * cache only while it has subscribers (the entry goes with the last one, so targets routed once do not accumulate);
+ * subscribing to it again puts it back.
+ */
+function sharedWhileSubscribed<T>(cache: Map<string, Observable<T>>, key: string, make: () => Observable<T>): Observable<T> {
+  const existing = cache.get(key);
+  if (existing !== undefined) return existing;
+  const shared = make().pipe(
+    finalize(() => {
+      if (cache.get(key) === entry) cache.delete(key);
+    }),
+    replayLatest(),
+  );
+  const entry: Observable<T> = defer(() => {
+    if (!cache.has(key)) cache.set(key, entry);
+    return shared;
+  });
+  cache.set(key, entry);
+  return entry;
 }
 
 /** Shares one subscription among subscribers, replaying the latest value; torn down after the last leaves. */

@@ -1,5 +1,5 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Client, connectivityState, credentials, Metadata, status, type ChannelCredentials } from "@grpc/grpc-js";
+import { Client, connectivityState, credentials, Metadata, status, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
 import { Observable } from "rxjs";
 import {
   DiscoveryRequestSchema,
@@ -24,10 +24,17 @@ export interface GrpcAdsTransportOptions {
 }
 
 /**
- * Keepalive pings as grpc-go's xDS client sends them (every 5 min, 20 s to answer), so that a connection the network
- * dropped silently is noticed and the stream reopened, instead of waiting for updates that will never come.
+ * The ADS channel's grpc-js options: keepalive pings as grpc-go's xDS client sends them (every 5 min, 20 s to
+ * answer), so that a connection the network dropped silently is noticed and the stream reopened instead of
+ * waiting for updates that will never come; and the receive limit (`Infinity`: none, grpc-js's -1).
  */
-const KEEPALIVE = { "grpc.keepalive_time_ms": 300_000, "grpc.keepalive_timeout_ms": 20_000 };
+export function adsChannelOptions(maxResponseBytes: number): ChannelOptions {
+  return {
+    "grpc.keepalive_time_ms": 300_000,
+    "grpc.keepalive_timeout_ms": 20_000,
+    "grpc.max_receive_message_length": Number.isFinite(maxResponseBytes) ? maxResponseBytes : -1,
+  };
+}
 
 /** The ADS transport over grpc-js: one channel, one StreamAggregatedResources call at a time. */
 export class GrpcAdsTransport implements AdsTransport {
@@ -70,8 +77,7 @@ export class GrpcAdsTransport implements AdsTransport {
 
   private createClient(): Client {
     const { uri, maxResponseBytes = Infinity } = this.options;
-    const limit = Number.isFinite(maxResponseBytes) ? maxResponseBytes : -1; // -1: grpc-js's "no limit"
-    return new Client(uri, this.options.credentials ?? credentials.createInsecure(), { ...KEEPALIVE, "grpc.max_receive_message_length": limit });
+    return new Client(uri, this.options.credentials ?? credentials.createInsecure(), adsChannelOptions(maxResponseBytes));
   }
 
   close(): void {

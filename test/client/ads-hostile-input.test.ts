@@ -9,8 +9,8 @@ import { RouterSchema } from "../../gen/envoy/extensions/filters/http/router/v3/
 import { HttpConnectionManagerSchema } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { MAX_ERROR_DETAIL_BYTES } from "../../src/client/error-detail.js";
 import { rawClusterType, rawListenerType } from "../../src/client/resource-types.js";
+import { adsChannelOptions } from "../../src/transport/grpc-ads-transport.js";
 import { DiscoveryResponseSchema } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
-import { RawAdsServer } from "../support/raw-ads-server.js";
 import { apiListener, edsCluster } from "../support/resources.js";
 import { until } from "../support/until.js";
 import { CDS, Harness, LDS, next, pack } from "../support/wire.js";
@@ -29,13 +29,8 @@ function listenerWithHugeFilterType(name: string, length: number): Any {
 
 describe("hostile or broken control-plane input", () => {
   let h: Harness;
-  let raw: RawAdsServer | undefined;
   beforeEach(async () => (h = await new Harness().start()));
-  afterEach(async () => {
-    await h.stop();
-    await raw?.stop();
-    raw = undefined;
-  });
+  afterEach(async () => h.stop());
 
   it("BoundedNack: a rejection echoing 2.2 MB is NACKed in at most 4,096 bytes, and the stream is not reset", async () => {
     h.cp.set(LDS, { L: listenerWithHugeFilterType("L", 2_200_000) });
@@ -73,6 +68,15 @@ describe("hostile or broken control-plane input", () => {
     expect(() => h.client({ maxResponseBytes: -1 })).to.throw(/options\.maxResponseBytes: expected a positive number, got -1/);
   });
 
+  it("ChannelOptions: the ADS channel pings every 5 minutes (20 s to answer), as grpc-go's xDS client, and takes any response size unless bounded", () => {
+    expect(adsChannelOptions(Infinity)).to.deep.equal({
+      "grpc.keepalive_time_ms": 300_000,
+      "grpc.keepalive_timeout_ms": 20_000,
+      "grpc.max_receive_message_length": -1,
+    });
+    expect(adsChannelOptions(1 << 20)["grpc.max_receive_message_length"]).to.equal(1 << 20);
+  });
+
   it("EmptyResource: an Any without bytes is NACKed, not ACKed as a resource named \"\"", async () => {
     h.cp.set(LDS, { a: { $typeName: "google.protobuf.Any", typeUrl: LDS, value: new Uint8Array() } });
     const client = h.client({ doesNotExistTimeoutMs: 100 });
@@ -88,15 +92,15 @@ describe("hostile or broken control-plane input", () => {
   it("UnwatchedInvalid: an invalid resource nobody watches is ignored with a debug line, and the response ACKed", async () => {
     const bad = anyPack(ClusterSchema, create(ClusterSchema, { name: "bad", clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.EDS } }));
     // As istiod answers a sidecar: the whole set of clusters, whatever names were asked.
-    raw = await new RawAdsServer((stream, request) => {
+    const raw = await h.raw((stream, request) => {
       if (request.typeUrl === CDS && request.responseNonce === "") {
         stream.call.write(create(DiscoveryResponseSchema, { typeUrl: CDS, versionInfo: "1", nonce: "1", resources: [edsCluster("a"), bad] }));
       }
-    }).start();
+    });
     const xds = h.xds({ servers: [{ uri: raw.address }] });
     const sub = xds.cluster("a").subscribe();
     await next(xds.cluster("a"), (u) => u.resource !== undefined);
-    await until(() => raw!.requests.some((r) => r.responseNonce === "1"), "the ACK");
+    await until(() => raw.requests.some((r) => r.responseNonce === "1"), "the ACK");
     sub.unsubscribe();
     const ack = raw.requests.find((r) => r.responseNonce === "1")!;
     expect(ack.errorDetail).to.equal(undefined);

@@ -1,12 +1,10 @@
 import { expect } from "chai";
 import { credentials, Metadata, status, type CallOptions, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
-import type { XdsClient } from "rxds";
 import { xdsChannelOf, xdsClientOptions, type XdsChannelOptions } from "rxds/grpc";
 import type { HelloResponse } from "../../gen/proxyless/greet_pb.js";
-import { GreetServiceClient, GrpcGreetBackend, hello } from "../support/greet-backend.js";
+import { GreetServiceClient, hello } from "../support/greet-backend.js";
 import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
-import { Harness } from "../support/wire.js";
-import { watchEscapes, type Escapes } from "./escapes.js";
+import { greetMeshPerTest } from "./greet-mesh.js";
 
 const target = `${kitexHost}:8888`;
 type GreetClient = InstanceType<typeof GreetServiceClient>;
@@ -28,47 +26,26 @@ class BundledChannelCredentials {
 }
 
 describe("rxds/grpc: a failing call ends with a status, and nothing escapes as an exception or a rejection", () => {
-  let h: Harness;
-  let xds: XdsClient;
-  let v1: GrpcGreetBackend;
-  let v2: GrpcGreetBackend;
-  let clients: GreetClient[];
-  let escapes: Escapes;
-
-  beforeEach(async () => {
-    h = await new Harness().start();
-    xds = h.xds();
-    [v1, v2] = await Promise.all([GrpcGreetBackend.start("v1"), GrpcGreetBackend.start("v2")]);
-    clients = [];
-    escapes = watchEscapes();
-  });
-
-  afterEach(async () => {
-    const escaped = await escapes.stop();
-    for (const client of clients) client.close();
-    await h.stop();
-    await Promise.all([v1.stop(), v2.stop()]);
-    expect(escaped, "unhandled rejections and uncaught exceptions").to.deep.equal([]);
-  });
+  const mesh = greetMeshPerTest();
 
   function meshClient(options: XdsChannelOptions = {}, creds: ChannelCredentials = credentials.createInsecure()): GreetClient {
-    const client = new GreetServiceClient(target, creds, xdsClientOptions(xds, options));
-    clients.push(client);
+    const client = new GreetServiceClient(target, creds, xdsClientOptions(mesh.xds, options));
+    mesh.clients.push(client);
     return client;
   }
 
   /** Takes the control plane offline; the returned function serves the kitex mesh and brings it back. */
   async function offline(): Promise<() => Promise<void>> {
-    const port = Number(h.address.split(":")[1]);
-    await h.cp.close();
+    const port = Number(mesh.h.address.split(":")[1]);
+    await mesh.h.cp.close();
     return async () => {
-      serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
-      await h.cp.listen({ host: "127.0.0.1", port });
+      serveMesh(mesh.h.cp, kitexMesh(mesh.v1.port, mesh.v2.port), "grpc");
+      await mesh.h.cp.listen({ host: "127.0.0.1", port });
     };
   }
 
   it("ends the call INTERNAL when the meta extractor throws, naming the method and the error", async () => {
-    serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
+    serveMesh(mesh.h.cp, kitexMesh(mesh.v1.port, mesh.v2.port), "grpc");
     const client = meshClient({
       metaExtractor: () => {
         throw new Error("no tenant in the context");
@@ -77,18 +54,18 @@ describe("rxds/grpc: a failing call ends with a status, and nothing escapes as a
     const error = await failure(client);
     expect(error.code).to.equal(status.INTERNAL);
     expect(error.details).to.equal("the xDS meta extractor threw for /proxyless.GreetService/SayHello: no tenant in the context");
-    expect(v1.calls.length + v2.calls.length).to.equal(0);
+    expect(mesh.v1.calls.length + mesh.v2.calls.length).to.equal(0);
   });
 
   it("ends the call UNAVAILABLE with the router's reason when routing fails", async () => {
-    serveMesh(h.cp, kitexMesh(v1.port, v2.port).split("  - name: default")[0]!, "grpc");
+    serveMesh(mesh.h.cp, kitexMesh(mesh.v1.port, mesh.v2.port).split("  - name: default")[0]!, "grpc");
     const error = await failure(meshClient(), {}, "SayHello1");
     expect(error.code).to.equal(status.UNAVAILABLE);
     expect(error.details).to.match(/^xDS routing of \/proxyless\.GreetService\/SayHello1 failed: no route of virtual host .+ \[NO_ROUTE\]$/);
   });
 
   it("ends every call FAILED_PRECONDITION when the credentials come from no loaded copy of grpc-js, saying how to fix it", async () => {
-    serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
+    serveMesh(mesh.h.cp, kitexMesh(mesh.v1.port, mesh.v2.port), "grpc");
     const client = meshClient({}, new BundledChannelCredentials() as unknown as ChannelCredentials);
     for (const options of [{}, { deadline: Date.now() + 5000 }]) {
       const error = await failure(client, options);
@@ -100,28 +77,28 @@ describe("rxds/grpc: a failing call ends with a status, and nothing escapes as a
         .and.include("make them with the credentials of the @grpc/grpc-js the client comes from");
     }
     expect(xdsChannelOf(client)!.openEndpoints()).to.deep.equal([]);
-    expect(v1.calls.length + v2.calls.length).to.equal(0);
+    expect(mesh.v1.calls.length + mesh.v2.calls.length).to.equal(0);
   });
 
   it("ends the call INTERNAL when grpc-js cannot open the endpoint's channel, naming the endpoint and grpc-js's error", async () => {
-    serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
+    serveMesh(mesh.h.cp, kitexMesh(mesh.v1.port, mesh.v2.port), "grpc");
     const client = meshClient({ channelOptions: { "grpc.service_config": "{not json" } });
     const error = await failure(client);
     expect(error.code).to.equal(status.INTERNAL);
     expect(error.details).to.match(
-      new RegExp(`^xDS call /proxyless\\.GreetService/SayHello to endpoint 127\\.0\\.0\\.1:${v2.port} failed: grpc-js could not open a channel to it: .*JSON`),
+      new RegExp(`^xDS call /proxyless\\.GreetService/SayHello to endpoint 127\\.0\\.0\\.1:${mesh.v2.port} failed: grpc-js could not open a channel to it: .*JSON`),
     );
   });
 
   it("ends the call INTERNAL when grpc-js refuses to create the call on the endpoint's channel", async () => {
-    serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
+    serveMesh(mesh.h.cp, kitexMesh(mesh.v1.port, mesh.v2.port), "grpc");
     // A parent that is not a grpc-js server call: grpc-js's createCall throws a TypeError on it.
     const error = await failure(meshClient(), { parent: {} as unknown as NonNullable<CallOptions["parent"]> });
     expect(error.code).to.equal(status.INTERNAL);
     expect(error.details).to.match(
-      new RegExp(`^xDS call /proxyless\\.GreetService/SayHello to endpoint 127\\.0\\.0\\.1:${v2.port} failed: grpc-js could not start it: .+`),
+      new RegExp(`^xDS call /proxyless\\.GreetService/SayHello to endpoint 127\\.0\\.0\\.1:${mesh.v2.port} failed: grpc-js could not start it: .+`),
     );
-    expect(v2.calls).to.have.length(0);
+    expect(mesh.v2.calls).to.have.length(0);
   });
 
   it("ends a wait-for-ready call that waited for the control plane with a status when its dispatch then fails: no unhandled rejection", async () => {
@@ -135,11 +112,11 @@ describe("rxds/grpc: a failing call ends with a status, and nothing escapes as a
   });
 
   it("ends a wait-for-ready call that waited for the control plane UNAVAILABLE when no route then matches it", async () => {
-    const port = Number(h.address.split(":")[1]);
-    await h.cp.close();
+    const port = Number(mesh.h.address.split(":")[1]);
+    await mesh.h.cp.close();
     const waiting = failure(meshClient(), { deadline: Date.now() + 5000 }, "SayHello1", new Metadata({ waitForReady: true }));
-    serveMesh(h.cp, kitexMesh(v1.port, v2.port).split("  - name: default")[0]!, "grpc");
-    await h.cp.listen({ host: "127.0.0.1", port });
+    serveMesh(mesh.h.cp, kitexMesh(mesh.v1.port, mesh.v2.port).split("  - name: default")[0]!, "grpc");
+    await mesh.h.cp.listen({ host: "127.0.0.1", port });
     const error = await waiting;
     expect(error.code).to.equal(status.UNAVAILABLE);
     expect(error.details).to.include("[NO_ROUTE]");
@@ -151,7 +128,7 @@ describe("rxds/grpc: a failing call ends with a status, and nothing escapes as a
     const first = failure(closedClient, {}, "SayHello", new Metadata({ waitForReady: true }));
     closedClient.close();
     const second = failure(meshClient(), {}, "SayHello", new Metadata({ waitForReady: true }));
-    await xds.close();
+    await mesh.xds.close();
     for (const error of await Promise.all([first, second])) {
       expect(error.code).to.equal(status.UNAVAILABLE);
       expect(error.details).to.match(/^xDS routing of \/proxyless\.GreetService\/SayHello failed: .* \[CLOSED\]$/);

@@ -1,14 +1,12 @@
 import { expect } from "chai";
 import * as own from "@grpc/grpc-js";
 import * as other from "grpc-js-other";
-import type { XdsClient } from "rxds";
 import { xdsChannelOf, xdsClientOptions } from "rxds/grpc";
 import { createRequire } from "node:module";
 import type { HelloRequest, HelloResponse } from "../../gen/proxyless/greet_pb.js";
-import { greetServiceDefinition, GreetServiceClient, GrpcGreetBackend, hello } from "../support/greet-backend.js";
+import { greetServiceDefinition, GreetServiceClient, hello } from "../support/greet-backend.js";
 import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
-import { Harness } from "../support/wire.js";
-import { watchEscapes, type Escapes } from "./escapes.js";
+import { greetMeshPerTest } from "./greet-mesh.js";
 import { eventually } from "./eventually.js";
 
 // "grpc-js-other" is @grpc/grpc-js at the lowest version of rxds's peer range, installed under an npm
@@ -36,32 +34,11 @@ function canary(): other.Metadata {
 }
 
 describe(`rxds/grpc with a client from another copy of grpc-js (${otherVersion}, the lowest of the peer range ${peerRange})`, () => {
-  let h: Harness;
-  let xds: XdsClient;
-  let v1: GrpcGreetBackend;
-  let v2: GrpcGreetBackend;
-  let clients: { close(): void }[];
-  let escapes: Escapes;
-
-  beforeEach(async () => {
-    h = await new Harness().start();
-    xds = h.xds();
-    [v1, v2] = await Promise.all([GrpcGreetBackend.start("v1"), GrpcGreetBackend.start("v2")]);
-    clients = [];
-    escapes = watchEscapes();
-  });
-
-  afterEach(async () => {
-    const escaped = await escapes.stop();
-    for (const client of clients) client.close();
-    await h.stop();
-    await Promise.all([v1.stop(), v2.stop()]);
-    expect(escaped, "unhandled rejections and uncaught exceptions").to.deep.equal([]);
-  });
+  const mesh = greetMeshPerTest();
 
   function otherClient(): OtherClient {
-    const client = new OtherGreetClient(target, other.credentials.createInsecure(), xdsClientOptions(xds));
-    clients.push(client);
+    const client = new OtherGreetClient(target, other.credentials.createInsecure(), xdsClientOptions(mesh.xds));
+    mesh.clients.push(client);
     return client;
   }
 
@@ -72,21 +49,21 @@ describe(`rxds/grpc with a client from another copy of grpc-js (${otherVersion},
   });
 
   it("routes unary calls by header and by method to real backends, over channels of the client's copy", async () => {
-    serveMesh(h.cp, kitexMesh(v1.port, v2.port, [0, 100]), "grpc");
+    serveMesh(mesh.h.cp, kitexMesh(mesh.v1.port, mesh.v2.port, [0, 100]), "grpc");
     const client = otherClient();
     expect(await call(client, "SayHello1", canary())).to.equal("v1");
-    expect(v1.calls.at(-1)!.headers).to.include({ stage: "canary" });
+    expect(mesh.v1.calls.at(-1)!.headers).to.include({ stage: "canary" });
     expect(await call(client, "SayHello1")).to.equal("v2");
     expect(await call(client, "SayHello")).to.equal("v2");
     // The SayHello route's 0.5 s timeout became the call's deadline.
-    expect(v2.calls.at(-1)!.deadlineMs).to.be.within(300, 500);
-    expect(xdsChannelOf(client)!.openEndpoints()).to.have.members([`127.0.0.1:${v1.port}`, `127.0.0.1:${v2.port}`]);
+    expect(mesh.v2.calls.at(-1)!.deadlineMs).to.be.within(300, 500);
+    expect(xdsChannelOf(client)!.openEndpoints()).to.have.members([`127.0.0.1:${mesh.v1.port}`, `127.0.0.1:${mesh.v2.port}`]);
   });
 
   it("serves a client of each copy from one XdsClient", async () => {
-    serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
-    const ownClient = new GreetServiceClient(target, own.credentials.createInsecure(), xdsClientOptions(xds));
-    clients.push(ownClient);
+    serveMesh(mesh.h.cp, kitexMesh(mesh.v1.port, mesh.v2.port), "grpc");
+    const ownClient = new GreetServiceClient(target, own.credentials.createInsecure(), xdsClientOptions(mesh.xds));
+    mesh.clients.push(ownClient);
     const served = await Promise.all([
       call(otherClient(), "SayHello"),
       new Promise<string>((resolve, reject) =>
@@ -97,7 +74,7 @@ describe(`rxds/grpc with a client from another copy of grpc-js (${otherVersion},
   });
 
   it("routes server and bidi streams at their start", async () => {
-    serveMesh(h.cp, kitexMesh(v1.port, v2.port, [0, 100]), "grpc");
+    serveMesh(mesh.h.cp, kitexMesh(mesh.v1.port, mesh.v2.port, [0, 100]), "grpc");
     const client = otherClient();
     const replies: string[] = [];
     for await (const response of client.SayHelloStream!(hello(), canary())) replies.push((response as HelloResponse).message);
@@ -114,17 +91,17 @@ describe(`rxds/grpc with a client from another copy of grpc-js (${otherVersion},
   });
 
   it("makes a wait-for-ready call made while the control plane is down wait for it, then succeed (the call that used to crash the process)", async () => {
-    const port = Number(h.address.split(":")[1]);
-    await h.cp.close();
+    const port = Number(mesh.h.address.split(":")[1]);
+    await mesh.h.cp.close();
     const client = otherClient();
     const waiting = call(client, "SayHello", new other.Metadata({ waitForReady: true }), { deadline: Date.now() + 5000 });
-    serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
-    await h.cp.listen({ host: "127.0.0.1", port });
+    serveMesh(mesh.h.cp, kitexMesh(mesh.v1.port, mesh.v2.port), "grpc");
+    await mesh.h.cp.listen({ host: "127.0.0.1", port });
     expect(await waiting).to.equal("v2");
   });
 
   it("ends a failed call with a status whose metadata is the client's copy's", async () => {
-    serveMesh(h.cp, kitexMesh(v1.port, v2.port).split("  - name: default")[0]!, "grpc");
+    serveMesh(mesh.h.cp, kitexMesh(mesh.v1.port, mesh.v2.port).split("  - name: default")[0]!, "grpc");
     const error = await call(otherClient(), "SayHello1").then(
       () => expect.fail("the call succeeded"),
       (reason: other.ServiceError) => reason,
@@ -135,11 +112,11 @@ describe(`rxds/grpc with a client from another copy of grpc-js (${otherVersion},
   });
 
   it("closes the endpoint connections with the client", async () => {
-    serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
+    serveMesh(mesh.h.cp, kitexMesh(mesh.v1.port, mesh.v2.port), "grpc");
     const client = otherClient();
     await Promise.all([call(client, "SayHello"), call(client, "SayHello1", canary())]);
     client.close();
     expect(xdsChannelOf(client)!.openEndpoints()).to.deep.equal([]);
-    await eventually(() => v1.openConnections + v2.openConnections === 0, "the endpoint connections are closed");
+    await eventually(() => mesh.v1.openConnections + mesh.v2.openConnections === 0, "the endpoint connections are closed");
   });
 });

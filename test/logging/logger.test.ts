@@ -4,6 +4,7 @@ import { anyPack } from "@bufbuild/protobuf/wkt";
 import { ClusterSchema, Cluster_DiscoveryType } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { createLogger, LogThrottle, parseLogLevel } from "../../src/logger.js";
 import { thrown } from "../support/thrown.js";
+import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
 import { CDS, Harness, next } from "../support/wire.js";
 
 describe("logging", () => {
@@ -50,6 +51,15 @@ describe("logging", () => {
     let h: Harness;
     beforeEach(async () => (h = await new Harness().start()));
     afterEach(async () => h.stop());
+
+    it("NoPerCallLogs: routing calls logs nothing, at any level", async () => {
+      serveMesh(h.cp, kitexMesh(9001, 9002), "grpc");
+      const xds = h.xds();
+      const router = await next(xds.router(`${kitexHost}:8888`), (r) => r.snapshot.clusters.size === 2);
+      const before = h.log.lines.length;
+      for (let i = 0; i < 100; i++) router.route({ path: i % 2 === 0 ? "/proxyless.GreetService/SayHello" : "/nowhere", headers: {} });
+      expect(h.log.lines.slice(before)).to.deep.equal([]);
+    });
 
     it("NackOnce: a NACK re-sent on every reconnect is logged once at warn, with the resource and the reason", async () => {
       const bad = anyPack(ClusterSchema, create(ClusterSchema, { name: "bad", clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.EDS } }));

@@ -4,6 +4,7 @@ import { filter, firstValueFrom, skip, take, timeout, type Observable } from "rx
 import { ControlPlane, type ReceivedRequest } from "rxds/server";
 import { XdsClient, type XdsClientOptions, type XdsOptions } from "rxds";
 import type { Logger, LogLevel } from "../../src/logger.js";
+import { RawAdsServer, type StreamScript } from "./raw-ads-server.js";
 import { AdsClient } from "../../src/client/ads-client.js";
 import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 
@@ -42,6 +43,7 @@ export class Harness {
   readonly clients: AdsClient[] = [];
   /** What the clients made here log (unless a test gives its own logger). */
   readonly log = new LogRecorder();
+  private readonly rawServers: RawAdsServer[] = [];
   address = "";
 
   async start(): Promise<this> {
@@ -93,9 +95,17 @@ export class Harness {
     );
   }
 
+  /** An ADS server on loopback whose streams `script` plays, for failure modes the control plane does not produce; stopped by `stop()`. */
+  async raw(script: StreamScript): Promise<RawAdsServer> {
+    const server = new RawAdsServer(script);
+    this.rawServers.push(server);
+    return server.start();
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.clients.map((c) => c.close()));
     await this.cp.close();
+    await Promise.all(this.rawServers.map((s) => s.stop()));
   }
 }
 
