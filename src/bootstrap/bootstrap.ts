@@ -1,22 +1,17 @@
 import type { JsonObject } from "@bufbuild/protobuf";
+import type { CallCredentialsConfig, CertificateFilesConfig, ChannelCredentialsConfig } from "./credentials-config.js";
 
 /** Where a Bootstrap came from: a gRPC xDS bootstrap (file or inline JSON), or Istio's pod environment. */
 export type BootstrapSource = "grpc-bootstrap" | "istio-env";
-
-/** The channel credentials chosen for an xDS server: the first type rxds supports in `channel_creds`. */
-export interface ChannelCredsConfig {
-  /** The credentials type, e.g. "insecure". */
-  readonly type: string;
-  /** The type's configuration, when the bootstrap gave one. */
-  readonly config?: JsonObject;
-}
 
 /** One xDS server; structurally an XdsClient `XdsServerOptions` with what the bootstrap adds. */
 export interface BootstrapServer {
   /** The server's address as written (`host:port`, `dns:///host:port`, `unix:///path`). */
   readonly uri: string;
-  /** The credentials to connect with. */
-  readonly channelCreds: ChannelCredsConfig;
+  /** The credentials to connect with: the first type rxds supports in `channel_creds` (insecure or tls). */
+  readonly channelCreds: ChannelCredentialsConfig;
+  /** The call credentials of `call_creds` that rxds supports (gRFC A97's jwt_token_file); absent when none. */
+  readonly callCreds?: readonly CallCredentialsConfig[];
   /** The server's features (`xds_v3`, `ignore_resource_deletion`, …); unknown ones are kept and ignored. */
   readonly serverFeatures: readonly string[];
 }
@@ -43,14 +38,6 @@ export interface BootstrapNode {
   readonly locality?: BootstrapLocality;
 }
 
-/** A certificate provider instance from `certificate_providers` (gRFC A29), kept for later TLS work. */
-export interface CertificateProviderConfig {
-  /** The plugin, e.g. "file_watcher". */
-  readonly pluginName: string;
-  /** The plugin's configuration, when given. */
-  readonly config?: JsonObject;
-}
-
 /** One entry of `authorities` (gRFC A47), kept for later federation work. */
 export interface BootstrapAuthority {
   /** The listener name template for this authority, when given. */
@@ -71,8 +58,8 @@ export interface Bootstrap {
   readonly node: BootstrapNode;
   /** The client's own namespace, used to expand short targets (`svc:port`, `svc.ns:port`); absent when unknown. */
   readonly namespace?: string;
-  /** Certificate provider instances by name (gRFC A29). */
-  readonly certificateProviders?: Readonly<Record<string, CertificateProviderConfig>>;
+  /** Certificate provider instances by name (gRFC A29): the files of each `file_watcher` instance. */
+  readonly certificateProviders?: Readonly<Record<string, CertificateFilesConfig>>;
   /** The listener name template for xDS servers (gRFC A36), e.g. `xds.istio.io/grpc/lds/inbound/%s`. */
   readonly serverListenerResourceNameTemplate?: string;
   /** The listener name template for client channels (gRFC A47); gRPC's default is `%s`. */

@@ -8,24 +8,21 @@
 import { readFileSync } from "node:fs";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { XdsError } from "../xds-error.js";
-import type {
-  Bootstrap,
-  BootstrapAuthority,
-  BootstrapLocality,
-  BootstrapNode,
-  BootstrapServer,
-  CertificateProviderConfig,
-  ChannelCredsConfig,
-} from "./bootstrap.js";
+import type { Bootstrap, BootstrapAuthority, BootstrapLocality, BootstrapNode, BootstrapServer } from "./bootstrap.js";
+import {
+  readCertificateFiles,
+  readJwtTokenFile,
+  SUPPORTED_CHANNEL_CREDS,
+  type CallCredentialsConfig,
+  type CertificateFilesConfig,
+  type ChannelCredentialsConfig,
+} from "./credentials-config.js";
 
 /** The env var naming a gRPC xDS bootstrap file. */
 export const GRPC_XDS_BOOTSTRAP = "GRPC_XDS_BOOTSTRAP";
 
 /** The env var holding a gRPC xDS bootstrap as inline JSON; `GRPC_XDS_BOOTSTRAP` wins when both are set. */
 export const GRPC_XDS_BOOTSTRAP_CONFIG = "GRPC_XDS_BOOTSTRAP_CONFIG";
-
-/** The `channel_creds` types rxds can connect with today (`tls` and `google_default` are not yet). */
-export const SUPPORTED_CHANNEL_CREDS: readonly string[] = Object.freeze(["insecure"]);
 
 /** Reads a whole file as UTF-8 text, synchronously; tests pass their own. */
 export type BootstrapFileReader = (path: string) => string;
@@ -118,34 +115,61 @@ class BootstrapReader {
     if (typeof uri !== "string" || uri.trim() === "") {
       this.fail(`${path}.server_uri`, uri === undefined ? "expected a non-empty string" : `expected a non-empty string, got ${describe(uri)}`);
     }
+    const callCreds = this.callCreds(field(server, "call_creds"), `${path}.call_creds`);
+    const channelCreds = this.channelCreds(field(server, "channel_creds"), `${path}.channel_creds`);
+    if (callCreds.length > 0 && channelCreds.type !== "tls") {
+      this.fail(`${path}.call_creds`, "need tls channel_creds: rxds never sends a bearer token over a plaintext channel");
+    }
     return {
       uri,
-      channelCreds: this.channelCreds(field(server, "channel_creds"), `${path}.channel_creds`),
+      channelCreds,
+      ...(callCreds.length === 0 ? {} : { callCreds }),
       serverFeatures: this.serverFeatures(field(server, "server_features"), `${path}.server_features`),
     };
   }
 
   /** The first supported entry, as gRPC picks it; every entry must still be well formed. */
-  private channelCreds(value: JsonValue | undefined, path: string): ChannelCredsConfig {
-    if (!Array.isArray(value) || value.length === 0) {
-      this.fail(path, `expected a non-empty array of {type, config}, got ${describe(value)}`);
+  private channelCreds(value: JsonValue | undefined, path: string): ChannelCredentialsConfig {
+    const entries = this.typedEntries(value, path, true);
+    const index = entries.findIndex((entry) => SUPPORTED_CHANNEL_CREDS.includes(entry.type));
+    if (index < 0) {
+      const found = entries.map((entry) => JSON.stringify(entry.type)).join(", ");
+      const supported = SUPPORTED_CHANNEL_CREDS.map((type) => JSON.stringify(type)).join(", ");
+      const google = entries.some((entry) => entry.type === "google_default")
+        ? '; "google_default" (Google Cloud credentials) is not supported by rxds'
+        : "";
+      this.fail(path, `no supported channel credentials type among ${found} (rxds supports ${supported})${google}`);
     }
-    const entries = value.map((entry, i): ChannelCredsConfig => {
+    const { type, config } = entries[index]!;
+    if (type === "insecure") return { type };
+    const prefix = `${path}[${index}].config`;
+    const tls = config ?? {};
+    const serverName = this.optionalString(tls, "server_name", `${prefix}.`);
+    const files = readCertificateFiles(tls, (field, message) => this.fail(field === "" ? prefix : `${prefix}.${field}`, message), false);
+    return { type: "tls", ...files, ...(serverName === undefined || serverName === "" ? {} : { serverName }) };
+  }
+
+  /** Every supported entry (gRFC A97: unsupported types are skipped); every entry must still be well formed. */
+  private callCreds(value: JsonValue | undefined, path: string): CallCredentialsConfig[] {
+    if (value === undefined) return [];
+    return this.typedEntries(value, path, false).flatMap(({ type, config }, i) =>
+      type === "jwt_token_file" ? [readJwtTokenFile(config, (field, message) => this.fail(`${path}[${i}].${field}`, message))] : [],
+    );
+  }
+
+  /** A list of `{type, config?}` entries (channel_creds, call_creds). */
+  private typedEntries(value: JsonValue | undefined, path: string, nonEmpty: boolean): { type: string; config: JsonObject | undefined }[] {
+    if (!Array.isArray(value) || (nonEmpty && value.length === 0)) {
+      this.fail(path, `expected a ${nonEmpty ? "non-empty " : ""}array of {type, config}, got ${describe(value)}`);
+    }
+    return value.map((entry, i) => {
       const creds = this.object(entry, `${path}[${i}]`);
       const type = field(creds, "type");
       if (typeof type !== "string" || type === "") {
         this.fail(`${path}[${i}].type`, `expected a non-empty string, got ${describe(type)}`);
       }
-      const config = this.optionalObject(creds, "config", `${path}[${i}].`);
-      return config === undefined ? { type } : { type, config };
+      return { type, config: this.optionalObject(creds, "config", `${path}[${i}].`) };
     });
-    const chosen = entries.find((entry) => SUPPORTED_CHANNEL_CREDS.includes(entry.type));
-    if (chosen === undefined) {
-      const found = entries.map((entry) => JSON.stringify(entry.type)).join(", ");
-      const supported = SUPPORTED_CHANNEL_CREDS.map((type) => JSON.stringify(type)).join(", ");
-      this.fail(path, `no supported channel credentials type among ${found} (rxds supports ${supported})`);
-    }
-    return chosen;
   }
 
   /** Unknown entries, of any type, are ignored as gRPC does; non-strings are dropped. */
@@ -180,7 +204,8 @@ class BootstrapReader {
     return result;
   }
 
-  private certificateProviders(value: JsonValue | undefined): Record<string, CertificateProviderConfig> | undefined {
+  /** Each instance's file_watcher config (gRFC A29); another plugin is an error naming it. */
+  private certificateProviders(value: JsonValue | undefined): Record<string, CertificateFilesConfig> | undefined {
     if (value === undefined) return undefined;
     const providers = this.object(value, "certificate_providers");
     return Object.fromEntries(
@@ -191,8 +216,11 @@ class BootstrapReader {
         if (typeof pluginName !== "string" || pluginName === "") {
           this.fail(`${path}.plugin_name`, `expected a non-empty string, got ${describe(pluginName)}`);
         }
-        const config = this.optionalObject(provider, "config", `${path}.`);
-        return [name, config === undefined ? { pluginName } : { pluginName, config }];
+        if (pluginName !== "file_watcher") {
+          this.fail(`${path}.plugin_name`, `${JSON.stringify(pluginName)} is not supported (rxds supports "file_watcher")`);
+        }
+        const config = this.optionalObject(provider, "config", `${path}.`) ?? {};
+        return [name, readCertificateFiles(config, (key, message) => this.fail(key === "" ? `${path}.config` : `${path}.config.${key}`, message), true)];
       }),
     );
   }

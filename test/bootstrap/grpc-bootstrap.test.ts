@@ -67,13 +67,10 @@ describe("grpc-bootstrap", () => {
         },
         certificateProviders: {
           default: {
-            pluginName: "file_watcher",
-            config: {
-              certificate_file: "/var/lib/istio/data/cert-chain.pem",
-              private_key_file: "/var/lib/istio/data/key.pem",
-              ca_certificate_file: "/var/lib/istio/data/root-cert.pem",
-              refresh_interval: "900s",
-            },
+            certificateFile: "/var/lib/istio/data/cert-chain.pem",
+            privateKeyFile: "/var/lib/istio/data/key.pem",
+            caCertificateFile: "/var/lib/istio/data/root-cert.pem",
+            refreshIntervalMs: 900_000,
           },
         },
         serverListenerResourceNameTemplate: "xds.istio.io/grpc/lds/inbound/%s",
@@ -117,7 +114,7 @@ describe("grpc-bootstrap", () => {
     it("ignores unknown top-level, server and node fields (forward compatible)", () => {
       const text = withField((root) => {
         root["future_field"] = { anything: [1, 2] };
-        server0(root)["call_creds"] = [{ type: "jwt_token_file", config: { jwt_token_file: "/t" } }];
+        server0(root)["future_server_field"] = [{ type: "x" }];
         (root["node"] as Record<string, unknown>)["user_agent_name"] = "x";
       });
       const bootstrap = parseGrpcBootstrap(text, "test");
@@ -130,7 +127,7 @@ describe("grpc-bootstrap", () => {
       expect(parseGrpcBootstrap(text, "test").servers[0]?.serverFeatures).to.deep.equal(["xds_v3", "ignore_resource_deletion"]);
     });
 
-    it("uses the first supported channel_creds type and keeps its config", () => {
+    it("uses the first supported channel_creds type", () => {
       const text = withField(
         (root) =>
           (server0(root)["channel_creds"] = [
@@ -139,14 +136,53 @@ describe("grpc-bootstrap", () => {
             { type: "tls", config: {} },
           ]),
       );
-      expect(parseGrpcBootstrap(text, "test").servers[0]?.channelCreds).to.deep.equal({ type: "insecure", config: { note: "plaintext" } });
+      expect(parseGrpcBootstrap(text, "test").servers[0]?.channelCreds).to.deep.equal({ type: "insecure" });
     });
 
-    it("rejects channel_creds with no supported type, naming the types found and the path", () => {
-      const text = withField((root) => (server0(root)["channel_creds"] = [{ type: "tls", config: { ca_certificate_file: "/ca.pem" } }, { type: "google_default" }]));
+    it("TlsChannelCreds: reads gRFC A65's tls config, with system CAs and a 10 minute refresh by default", () => {
+      const text = withField(
+        (root) =>
+          (server0(root)["channel_creds"] = [
+            {
+              type: "tls",
+              config: {
+                ca_certificate_file: "/var/run/secrets/istio/root-cert.pem",
+                certificate_file: "/c.pem",
+                private_key_file: "/k.pem",
+                refresh_interval: "0.5s",
+                server_name: "istiod.istio-system.svc",
+              },
+            },
+          ]),
+      );
+      expect(parseGrpcBootstrap(text, "test").servers[0]?.channelCreds).to.deep.equal({
+        type: "tls",
+        caCertificateFile: "/var/run/secrets/istio/root-cert.pem",
+        certificateFile: "/c.pem",
+        privateKeyFile: "/k.pem",
+        refreshIntervalMs: 500,
+        serverName: "istiod.istio-system.svc",
+      });
+      const bare = withField((root) => (server0(root)["channel_creds"] = [{ type: "tls" }]));
+      expect(parseGrpcBootstrap(bare, "test").servers[0]?.channelCreds).to.deep.equal({ type: "tls", refreshIntervalMs: 600_000 });
+    });
+
+    it("JwtCallCreds: reads gRFC A97's jwt_token_file call credentials and skips unknown call_creds types", () => {
+      const text = withField((root) => {
+        server0(root)["channel_creds"] = [{ type: "tls", config: { ca_certificate_file: "/ca.pem" } }];
+        server0(root)["call_creds"] = [{ type: "future_creds" }, { type: "jwt_token_file", config: { jwt_token_file: "/var/run/secrets/tokens/istio-token" } }];
+      });
+      expect(parseGrpcBootstrap(text, "test").servers[0]?.callCreds).to.deep.equal([
+        { type: "jwt_token_file", jwtTokenFile: "/var/run/secrets/tokens/istio-token" },
+      ]);
+    });
+
+    it("GoogleDefault: rejects channel_creds with no supported type, naming the types found, the path, and google_default as unsupported", () => {
+      const text = withField((root) => (server0(root)["channel_creds"] = [{ type: "google_default" }, { type: "alts" }]));
       const error = thrown(() => parseGrpcBootstrap(text, "GRPC_XDS_BOOTSTRAP_CONFIG"), "INVALID_CONFIG");
       expect(error.message).to.equal(
-        'GRPC_XDS_BOOTSTRAP_CONFIG: xds_servers[0].channel_creds: no supported channel credentials type among "tls", "google_default" (rxds supports "insecure")',
+        'GRPC_XDS_BOOTSTRAP_CONFIG: xds_servers[0].channel_creds: no supported channel credentials type among "google_default", "alts" ' +
+          '(rxds supports "insecure", "tls"); "google_default" (Google Cloud credentials) is not supported by rxds',
       );
     });
 
@@ -180,6 +216,31 @@ describe("grpc-bootstrap", () => {
         [(root) => ((root["node"] as Record<string, unknown>)["locality"] = { sub_zone: null }), "node.locality.sub_zone: expected a string, got null"],
         [(root) => (root["certificate_providers"] = { default: { config: {} } }), 'certificate_providers["default"].plugin_name: expected a non-empty string, got nothing'],
         [(root) => (root["certificate_providers"] = { default: { plugin_name: "file_watcher", config: [] } }), 'certificate_providers["default"].config: expected an object, got []'],
+        [(root) => (root["certificate_providers"] = { default: { plugin_name: "spiffe" } }), 'certificate_providers["default"].plugin_name: "spiffe" is not supported (rxds supports "file_watcher")'],
+        [
+          (root) => (root["certificate_providers"] = { default: { plugin_name: "file_watcher", config: { refresh_interval: "1m" } } }),
+          'certificate_providers["default"].config: expected certificate_file and private_key_file, or ca_certificate_file, or both',
+        ],
+        [
+          (root) => (root["certificate_providers"] = { default: { plugin_name: "file_watcher", config: { certificate_file: "/c.pem" } } }),
+          'certificate_providers["default"].config.private_key_file: certificate_file and private_key_file must be set together',
+        ],
+        [
+          (root) => (root["certificate_providers"] = { default: { plugin_name: "file_watcher", config: { ca_certificate_file: "/ca.pem", refresh_interval: "1m" } } }),
+          'certificate_providers["default"].config.refresh_interval: expected a positive duration such as "600s", got "1m"',
+        ],
+        [(root) => (server0(root)["channel_creds"] = [{ type: "tls", config: { ca_certificate_file: 7 } }]), "xds_servers[0].channel_creds[0].config.ca_certificate_file: expected a file path, got 7"],
+        [
+          (root) => (server0(root)["call_creds"] = [{ type: "jwt_token_file", config: { jwt_token_file: "/t" } }]),
+          "xds_servers[0].call_creds: need tls channel_creds: rxds never sends a bearer token over a plaintext channel",
+        ],
+        [
+          (root) => {
+            server0(root)["channel_creds"] = [{ type: "tls" }];
+            server0(root)["call_creds"] = [{ type: "jwt_token_file", config: {} }];
+          },
+          "xds_servers[0].call_creds[0].config.jwt_token_file: is required: expected the path of the token file",
+        ],
         [(root) => (root["server_listener_resource_name_template"] = 1), "server_listener_resource_name_template: expected a string, got 1"],
         [(root) => (root["client_default_listener_resource_name_template"] = {}), "client_default_listener_resource_name_template: expected a string, got {}"],
         [
@@ -187,8 +248,8 @@ describe("grpc-bootstrap", () => {
           'authorities["a"].client_listener_resource_name_template: must start with "xdstp://a/"',
         ],
         [
-          (root) => (root["authorities"] = { a: { xds_servers: [{ server_uri: "a:1", channel_creds: [{ type: "tls" }] }] } }),
-          'authorities["a"].xds_servers[0].channel_creds: no supported channel credentials type among "tls" (rxds supports "insecure")',
+          (root) => (root["authorities"] = { a: { xds_servers: [{ server_uri: "a:1", channel_creds: [{ type: "alts" }] }] } }),
+          'authorities["a"].xds_servers[0].channel_creds: no supported channel credentials type among "alts" (rxds supports "insecure", "tls")',
         ],
       ];
       for (const [mutate, expected] of cases) {
