@@ -1,9 +1,10 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { createRequire } from "node:module";
-import { BehaviorSubject, defer, Observable, repeat, retry, Subject, timer, type Subscription } from "rxjs";
+import { BehaviorSubject, defer, first, from, Observable, repeat, retry, Subject, timer, type Subscription } from "rxjs";
 import { NodeSchema, type Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import { DiscoveryRequestSchema, type DiscoveryRequest, type DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import type { CallCredentialsConfig, ChannelCredentialsConfig } from "../bootstrap/credentials-config.js";
 import type { AdsEvent, AdsTransport } from "../transport/ads-transport.js";
 import { Backoff, type BackoffOptions } from "../transport/backoff.js";
 import { GrpcAdsTransport } from "../transport/grpc-ads-transport.js";
@@ -19,10 +20,16 @@ import type { ConnectionState, XdsStatus } from "./xds-status.js";
 const { version: rxdsVersion } = createRequire(import.meta.url)("rxds/package.json") as { version: string };
 const invalidArgument = 3; // google.rpc.Code.INVALID_ARGUMENT
 
-/** One xDS server to talk to. */
+/** One xDS server to talk to; structurally the bootstrap's `xds_servers` entry. */
 export interface XdsServerOptions {
-  /** Its address, `host:port`. */
+  /** Its address: `host:port`, or any grpc-js target (`dns:///host:port`, `unix:///path`). */
   readonly uri: string;
+  /** How the channel is secured: `{ type: "insecure" }` (the default) or TLS from certificate files (gRFC A65). */
+  readonly channelCreds?: ChannelCredentialsConfig;
+  /** Call credentials: a JWT token file sent as a bearer token (gRFC A97); only over TLS. */
+  readonly callCreds?: readonly CallCredentialsConfig[];
+  /** `ignore_resource_deletion` (gRFC A53) keeps what this server's SotW responses omit; `xds_v3` is what rxds speaks anyway; others are ignored. */
+  readonly serverFeatures?: readonly string[];
 }
 
 /** Who this client is, as sent to the control plane in the Node proto. */
@@ -39,8 +46,14 @@ export interface XdsNodeOptions {
 
 /** How an XdsClient connects and behaves. */
 export interface XdsClientOptions {
-  /** The control plane; the first server is used. */
+  /**
+   * The control plane: the first server, then the others in order as fallbacks (gRFC A71), used while the ones
+   * before cannot be reached and a watched resource has not been received; the client goes back to the first
+   * server once it answers again.
+   */
   readonly servers: readonly XdsServerOptions[];
+  /** Makes the transport to one server (the core's only view of the wire). Default: grpc-js, with the server's credentials. */
+  readonly transport?: (server: XdsServerOptions) => AdsTransport;
   /** This client's identity. */
   readonly node: XdsNodeOptions;
   /** Resource types beyond (or replacing, by type URL) the built-in listener, route, cluster, endpoint and name-table types. */
@@ -80,6 +93,11 @@ interface StreamRecord {
  * it or the connection fails. A stream that ended before any response is a connectivity failure: watches
  * that hold nothing yet see it as an error, the next attempt waits for the backoff. One whose response was
  * accepted is reopened at once with the backoff reset. It closes after the last watch is dropped.
+ *
+ * With several servers (gRFC A71), a connectivity failure while some watch holds nothing yet opens the next stream
+ * on the next server at once instead (only the last server's failure reaches the watches); cached values keep
+ * serving. While on a fallback, a probe stream asks the primary for the watched names until it answers; then the
+ * fallback's stream ends and the next opens on the primary.
  */
 export class AdsClient {
   /** The connection's state and every watched resource's status; replays the latest. */
@@ -89,12 +107,19 @@ export class AdsClient {
   private readonly subscriptions = new Map<string, TypeSubscription<unknown>>();
   private readonly observables = new Map<string, Observable<ResourceUpdate<unknown>>>();
   private readonly statusSubject: BehaviorSubject<XdsStatus>;
-  private readonly transport: AdsTransport;
+  private readonly servers: readonly XdsServerOptions[];
+  /** The transport of each server, made on first use. */
+  private readonly transports: (AdsTransport | undefined)[];
+  private readonly makeTransport: (server: XdsServerOptions) => AdsTransport;
+  /** The server streams are opened to: 0, the primary, or a fallback (gRFC A71). */
+  private active = 0;
+  /** While on a fallback: the stream that waits for the primary to answer again. */
+  private probe: Subscription | undefined;
+  private readonly backoffOptions: BackoffOptions | undefined;
   private readonly backoff: Backoff;
   private readonly node: Node;
-  private readonly server: string;
   private readonly doesNotExistMs: number;
-  private readonly ignoreDeletion: boolean;
+  private readonly ignoreDeletionOption: boolean;
   /** Where the client logs. */
   protected readonly log: Logger;
   private readonly throttle = new LogThrottle();
@@ -110,16 +135,24 @@ export class AdsClient {
 
   /** `types` are the built-in resource types; `options.resourceTypes` add to or replace them by type URL. */
   constructor(options: XdsClientOptions, types: readonly ResourceType[] = rawResourceTypes) {
-    const server = options?.servers?.[0];
-    if (!server?.uri) throw new XdsError("INVALID_ARGUMENT", "xDS client: options.servers must name at least one server uri");
+    const servers = options?.servers;
+    if (!Array.isArray(servers) || servers.length === 0) throw new XdsError("INVALID_ARGUMENT", "xDS client: options.servers must name at least one server uri");
+    servers.forEach((server: XdsServerOptions, i) => {
+      if (typeof server?.uri !== "string" || server.uri === "") throw new XdsError("INVALID_ARGUMENT", `xDS client: options.servers[${i}].uri: expected a non-empty string`);
+    });
     if (!options.node?.id) throw new XdsError("INVALID_ARGUMENT", "xDS client: options.node.id is required");
     checkPositive(options.doesNotExistTimeoutMs, "doesNotExistTimeoutMs");
     checkPositive(options.maxResponseBytes, "maxResponseBytes");
-    this.server = server.uri;
-    this.transport = new GrpcAdsTransport({ uri: server.uri, ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }) });
+    this.servers = [...servers];
+    this.transports = servers.map(() => undefined);
+    const maxResponseBytes = options.maxResponseBytes;
+    this.makeTransport =
+      options.transport ??
+      ((server) => new GrpcAdsTransport({ ...server, ...(maxResponseBytes === undefined ? {} : { maxResponseBytes }) }));
+    this.backoffOptions = options.backoff;
     this.backoff = new Backoff(options.backoff);
     this.doesNotExistMs = options.doesNotExistTimeoutMs ?? 15000;
-    this.ignoreDeletion = options.ignoreResourceDeletion ?? false;
+    this.ignoreDeletionOption = options.ignoreResourceDeletion ?? false;
     this.log = options.logger ?? defaultLogger();
     for (const type of [...types, ...(options.resourceTypes ?? [])]) {
       this.types.set(type.typeUrl, type as ResourceType);
@@ -257,7 +290,7 @@ export class AdsClient {
       .subscribe((event) => this.onEvent(event));
   }
 
-  /** Starts a stream's bookkeeping (fresh nonces, every watched name queued for request), then opens it. */
+  /** Starts a stream's bookkeeping (fresh nonces, every watched name queued for request), then opens it on the active server. */
   private openStream(): Observable<AdsEvent> {
     const requests = new Subject<DiscoveryRequest>();
     this.stream = { requests, ready: false, responded: false, accepted: false, sendNode: true };
@@ -266,15 +299,17 @@ export class AdsClient {
       this.scheduleRequest(typeUrl);
     }
     this.scheduleStatus();
-    return this.transport.stream(requests);
+    return this.transportOf(this.active).stream(requests);
   }
 
   private disconnect(): void {
     this.connection?.unsubscribe();
     this.connection = undefined;
     this.stream = undefined;
+    this.stopProbe();
     for (const subscription of this.subscriptions.values()) subscription.resetStream();
-    this.transport.close();
+    for (const transport of this.transports) transport?.close();
+    this.active = 0;
     this.backoff.reset();
   }
 
@@ -286,10 +321,18 @@ export class AdsClient {
     const reason = error === undefined ? "the server ended the stream" : error instanceof Error ? error.message : String(error);
     this.state = "reconnecting";
     this.lastError = reason;
-    // A stream that worked ends for ordinary reasons (istiod closes every stream after 30 minutes): reopen it at once.
-    const delay = ended?.accepted ? 0 : Math.round(this.backoff.next());
-    if (ended?.responded) this.log.info(`the control plane at ${this.server} ended the stream (${reason}); reopening it${delay === 0 ? "" : ` in ${delay} ms`}`);
-    else this.unreachable(reason, delay);
+    let delay: number;
+    if (ended?.responded) {
+      // A stream that worked ends for ordinary reasons (istiod closes every stream after 30 minutes): reopen it at once.
+      delay = ended.accepted ? 0 : Math.round(this.backoff.next());
+      this.log.info(`the control plane at ${this.server} ended the stream (${reason}); reopening it${delay === 0 ? "" : ` in ${delay} ms`}`);
+    } else if (this.active < this.servers.length - 1 && this.hasUncached()) {
+      delay = 0;
+      this.fallBack(reason);
+    } else {
+      delay = Math.round(this.backoff.next());
+      this.unreachable(reason, delay);
+    }
     this.scheduleStatus();
     return timer(delay);
   }
@@ -304,6 +347,86 @@ export class AdsClient {
     this.throttle.write(`unreachable\n${reason}`, `cannot reach the control plane at ${this.server}: ${reason}; retrying in ${delay} ms${waiting}`, (line) =>
       this.log.warn(line),
     );
+  }
+
+  /** Whether a watched resource has nothing from the control plane yet (gRFC A71: "does not exist" counts as received). */
+  private hasUncached(): boolean {
+    for (const subscription of this.subscriptions.values()) {
+      for (const watch of subscription.watches.values()) if (watch.waiting) return true;
+    }
+    return false;
+  }
+
+  /**
+   * gRFC A71: the active server cannot be reached and a watched resource has nothing yet, so the next stream opens on
+   * the next server at once, and the primary is tried in the background until it answers.
+   */
+  private fallBack(reason: string): void {
+    const from = this.server;
+    this.transports[this.active]?.close();
+    this.active++;
+    for (const subscription of this.subscriptions.values()) subscription.acceptedVersion = "";
+    this.log.warn(`cannot reach the control plane at ${from}: ${reason}; falling back to ${this.server} for the resources not received yet`);
+    this.startProbe();
+  }
+
+  /** While on a fallback: a stream to the primary that asks for every watched name, until its first response (then the client goes back). */
+  private startProbe(): void {
+    if (this.probe !== undefined || this.active === 0) return;
+    const backoff = new Backoff(this.backoffOptions);
+    this.probe = defer(() => this.transportOf(0).stream(from(this.probeRequests())))
+      .pipe(
+        first((event) => event.kind === "response"),
+        retry({ delay: () => timer(backoff.next()) }),
+      )
+      .subscribe(() => this.returnToPrimary());
+  }
+
+  private stopProbe(): void {
+    this.probe?.unsubscribe();
+    this.probe = undefined;
+  }
+
+  /** One request per watched type, naming every watched resource; the node goes in the first. */
+  private probeRequests(): DiscoveryRequest[] {
+    const requests: DiscoveryRequest[] = [];
+    for (const [typeUrl, subscription] of this.subscriptions) {
+      if (subscription.watches.size === 0) continue;
+      requests.push(create(DiscoveryRequestSchema, { typeUrl, resourceNames: [...subscription.watches.keys()], ...(requests.length === 0 ? { node: this.node } : {}) }));
+    }
+    return requests;
+  }
+
+  /** The primary answered the probe: the fallback's stream ends and one opens on the primary, with what subscribers hold kept. */
+  private returnToPrimary(): void {
+    this.probe = undefined;
+    this.log.warn(`the control plane at ${this.servers[0]!.uri} answers again; leaving the fallback ${this.server} for it`);
+    this.connection?.unsubscribe();
+    this.connection = undefined;
+    this.stream = undefined;
+    this.transports[this.active]?.close();
+    this.active = 0;
+    for (const subscription of this.subscriptions.values()) {
+      subscription.resetStream();
+      subscription.acceptedVersion = "";
+    }
+    this.backoff.reset();
+    this.connect();
+  }
+
+  /** The transport to server `index`, made on first use. */
+  private transportOf(index: number): AdsTransport {
+    return (this.transports[index] ??= this.makeTransport(this.servers[index]!));
+  }
+
+  /** The address of the server streams are opened to. */
+  private get server(): string {
+    return this.servers[this.active]!.uri;
+  }
+
+  /** Whether SotW omission keeps resources: the option, or the active server's `ignore_resource_deletion` feature (gRFC A53). */
+  private get ignoreDeletion(): boolean {
+    return this.ignoreDeletionOption || (this.servers[this.active]!.serverFeatures ?? []).includes("ignore_resource_deletion");
   }
 
   private onEvent(event: AdsEvent): void {

@@ -1,6 +1,6 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
-import { Server, ServerCredentials, type ServerDuplexStream, type ServiceDefinition } from "@grpc/grpc-js";
+import { Server, ServerCredentials, status, type ServerDuplexStream, type ServiceDefinition } from "@grpc/grpc-js";
 import { Observable, Subject } from "rxjs";
 import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import {
@@ -27,6 +27,16 @@ export interface ReceivedRequest {
   readonly peer: string;
   /** The view (named resource set) the stream is served; chosen from the Node of its first request. */
   readonly view: string;
+  /** The stream's request headers (first value of each), e.g. `authorization`, `clusterid`. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** What `authenticate` is shown of a new stream. */
+export interface StreamCredentials {
+  /** The bearer token of its `authorization` header, if it has one. */
+  readonly token: string | undefined;
+  /** Its request headers (first value of each). */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** The view a stream is served when no `view` option chooses another. */
@@ -49,6 +59,21 @@ export interface ControlPlaneOptions {
    * Default: every stream is served the default view "".
    */
   readonly view?: (node: Node | undefined) => string;
+  /**
+   * Checks each new stream's credentials, as istiod checks the bearer token on its TLS port: returns why the stream
+   * is refused (it ends with UNAUTHENTICATED and that reason), or undefined to serve it. Default: every stream is served.
+   */
+  readonly authenticate?: (credentials: StreamCredentials) => string | undefined;
+}
+
+/** TLS for the control plane's port (PEM text or bytes). */
+export interface ListenTlsOptions {
+  /** The server's certificate chain. */
+  readonly certificate: string | Buffer;
+  /** Its private key. */
+  readonly privateKey: string | Buffer;
+  /** CA certificates that clients' certificates must be signed by; when set, clients must present one (mutual TLS). */
+  readonly clientCa?: string | Buffer;
 }
 
 /** Where the control plane listens. */
@@ -57,6 +82,10 @@ export interface ListenOptions {
   readonly host?: string;
   /** The port; 0 picks a free one. Default 0. */
   readonly port?: number;
+  /** A Unix socket path to listen on instead of host and port (as istio-agent's `/etc/istio/proxy/XDS`). */
+  readonly path?: string;
+  /** Serve TLS instead of plaintext. */
+  readonly tls?: ListenTlsOptions;
 }
 
 interface TypeState {
@@ -77,6 +106,7 @@ interface OpenStream {
   readonly subscriptions: Map<string, StreamSubscription>;
   /** Chosen at the first request. */
   view: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /**
@@ -94,6 +124,7 @@ export class ControlPlane {
   /** View name → type URL → resources. */
   private readonly views = new Map<string, Map<string, TypeState>>();
   private readonly chooseView: (node: Node | undefined) => string;
+  private readonly authenticate: ((credentials: StreamCredentials) => string | undefined) | undefined;
   private readonly streams = new Set<OpenStream>();
   private readonly wholeSetTypes: ReadonlySet<string>;
   /** The latest `historySize` requests, oldest first. */
@@ -118,6 +149,7 @@ export class ControlPlane {
       return undefined;
     });
     this.chooseView = options.view ?? (() => defaultView);
+    this.authenticate = options.authenticate;
     this.wholeSetTypes = new Set(options.wholeSetTypes);
   }
 
@@ -131,21 +163,31 @@ export class ControlPlane {
     return this.streams.size;
   }
 
-  /** Starts serving; resolves with the `host:port` it listens on. */
+  /** Starts serving; resolves with the `host:port` it listens on (`unix://<path>` for a socket). */
   async listen(options: ListenOptions = {}): Promise<string> {
     if (this.server) throw new XdsError("INVALID_ARGUMENT", `control plane: already listening on ${this.boundAddress}`);
     const host = options.host ?? "127.0.0.1";
     const server = new Server();
     server.addService(adsService, { StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => this.serve(call) });
     const bindHost = host.includes(":") ? `[${host}]` : host;
+    const address = options.path === undefined ? `${bindHost}:${options.port ?? 0}` : `unix://${options.path}`;
+    const tls = options.tls;
+    const credentials =
+      tls === undefined
+        ? ServerCredentials.createInsecure()
+        : ServerCredentials.createSsl(
+            tls.clientCa === undefined ? null : Buffer.from(tls.clientCa),
+            [{ cert_chain: Buffer.from(tls.certificate), private_key: Buffer.from(tls.privateKey) }],
+            tls.clientCa !== undefined,
+          );
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${bindHost}:${options.port ?? 0}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+      server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
     ).catch((error: unknown) => {
       server.forceShutdown();
-      throw new XdsError("INVALID_ARGUMENT", `control plane: cannot listen on ${bindHost}:${options.port ?? 0}: ${(error as Error).message}`, { cause: error });
+      throw new XdsError("INVALID_ARGUMENT", `control plane: cannot listen on ${address}: ${(error as Error).message}`, { cause: error });
     });
     this.server = server;
-    this.boundAddress = `${bindHost}:${port}`;
+    this.boundAddress = options.path === undefined ? `${bindHost}:${port}` : address;
     this.live = new Subject();
     return this.boundAddress;
   }
@@ -233,7 +275,13 @@ export class ControlPlane {
   }
 
   private serve(call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
-    const stream: OpenStream = { id: ++this.streamCount, call, subscriptions: new Map(), view: undefined };
+    const headers = headersOf(call);
+    const refusal = this.authenticate?.({ token: bearerToken(headers["authorization"]), headers });
+    if (refusal !== undefined) {
+      call.emit("error", { code: status.UNAUTHENTICATED, details: refusal });
+      return;
+    }
+    const stream: OpenStream = { id: ++this.streamCount, call, subscriptions: new Map(), view: undefined, headers };
     this.streams.add(stream);
     const forget = () => this.streams.delete(stream);
     call.on("data", (request: DiscoveryRequest) => this.onRequest(stream, request));
@@ -247,7 +295,7 @@ export class ControlPlane {
 
   private onRequest(stream: OpenStream, request: DiscoveryRequest): void {
     stream.view ??= this.chooseView(request.node);
-    this.record({ stream: stream.id, request, peer: stream.call.getPeer(), view: stream.view });
+    this.record({ stream: stream.id, request, peer: stream.call.getPeer(), view: stream.view, headers: stream.headers });
     const typeUrl = request.typeUrl;
     let subscription = stream.subscriptions.get(typeUrl);
     const first = !subscription;
@@ -291,6 +339,21 @@ export class ControlPlane {
     subscription.nonce = String(++this.nonceCount);
     stream.call.write(create(DiscoveryResponseSchema, { versionInfo: String(state.version), resources, typeUrl, nonce: subscription.nonce }));
   }
+}
+
+/** The first value of each request header of a call (text headers only). */
+function headersOf(call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(call.metadata.getMap())) {
+    if (typeof value === "string") headers[key] = value;
+  }
+  return headers;
+}
+
+/** The token of an `authorization: Bearer <token>` header. */
+function bearerToken(authorization: string | undefined): string | undefined {
+  const match = authorization === undefined ? null : /^Bearer (.+)$/.exec(authorization);
+  return match === null ? undefined : match[1];
 }
 
 const adsService: ServiceDefinition = {

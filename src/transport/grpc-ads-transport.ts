@@ -1,5 +1,5 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Client, connectivityState, credentials, Metadata, status, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
+import { Client, connectivityState, Metadata, status, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
 import { Observable } from "rxjs";
 import {
   DiscoveryRequestSchema,
@@ -7,6 +7,8 @@ import {
   type DiscoveryRequest,
   type DiscoveryResponse,
 } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { CallCredentialsConfig, ChannelCredentialsConfig } from "../bootstrap/credentials-config.js";
+import { AdsCredentials, explainStreamError, type CurrentCredentials } from "./ads-credentials.js";
 import type { AdsEvent, AdsTransport } from "./ads-transport.js";
 
 const method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";
@@ -15,9 +17,13 @@ const deserialize = (bytes: Buffer): DiscoveryResponse => fromBinary(DiscoveryRe
 
 /** Where and how the gRPC ADS transport connects. */
 export interface GrpcAdsTransportOptions {
-  /** The server address, `host:port` (grpc-js target syntax). */
+  /** The server address: `host:port`, or any grpc-js target (`dns:///host:port`, `unix:///path`). */
   readonly uri: string;
-  /** Channel credentials; insecure by default. */
+  /** How the channel is secured (gRFC A65): plaintext (the default) or TLS from certificate files, re-read as they change. */
+  readonly channelCreds?: ChannelCredentialsConfig;
+  /** Call credentials (gRFC A97's JWT token file); only with TLS channel credentials. */
+  readonly callCreds?: readonly CallCredentialsConfig[];
+  /** grpc-js channel credentials to use as they are, instead of `channelCreds` and `callCreds`. */
   readonly credentials?: ChannelCredentials;
   /** The largest response accepted, in bytes; larger ones fail the stream. Default: no limit, as in Envoy. */
   readonly maxResponseBytes?: number;
@@ -36,15 +42,27 @@ export function adsChannelOptions(maxResponseBytes: number): ChannelOptions {
   };
 }
 
-/** The ADS transport over grpc-js: one channel, one StreamAggregatedResources call at a time. */
+/**
+ * The ADS transport over grpc-js: one channel, one StreamAggregatedResources call at a time. When the certificate
+ * files of its TLS credentials change, the next stream opens a new channel with them.
+ */
 export class GrpcAdsTransport implements AdsTransport {
-  private client: Client | undefined;
+  private client: { readonly key: string; readonly client: Client } | undefined;
+  private readonly credentials: AdsCredentials | undefined;
 
-  constructor(private readonly options: GrpcAdsTransportOptions) {}
+  constructor(private readonly options: GrpcAdsTransportOptions) {
+    this.credentials = options.credentials === undefined ? new AdsCredentials(options.channelCreds ?? { type: "insecure" }, options.callCreds ?? [], options.uri) : undefined;
+  }
 
   stream(requests: Observable<DiscoveryRequest>): Observable<AdsEvent> {
     return new Observable<AdsEvent>((subscriber) => {
-      const client = (this.client ??= this.createClient());
+      let client: Client;
+      try {
+        client = this.currentClient();
+      } catch (reason: unknown) {
+        subscriber.error(reason);
+        return undefined;
+      }
       const call = client.makeBidiStreamRequest(method, serialize, deserialize, new Metadata());
       let done = false;
       const finish = () => {
@@ -54,7 +72,7 @@ export class GrpcAdsTransport implements AdsTransport {
       call.on("data", (response: DiscoveryResponse) => subscriber.next({ kind: "response", response }));
       call.on("error", (error) => {
         finish();
-        subscriber.error(error);
+        subscriber.error(explainStreamError(error, this.credentials?.caFile));
       });
       call.on("status", (s) => {
         if (s.code === status.OK && !done) {
@@ -75,13 +93,19 @@ export class GrpcAdsTransport implements AdsTransport {
     });
   }
 
-  private createClient(): Client {
-    const { uri, maxResponseBytes = Infinity } = this.options;
-    return new Client(uri, this.options.credentials ?? credentials.createInsecure(), adsChannelOptions(maxResponseBytes));
+  /** The channel for a stream opened now: the open one, unless the credentials changed since it was made. */
+  private currentClient(): Client {
+    const current: CurrentCredentials = this.credentials?.current() ?? { key: "given", credentials: this.options.credentials!, options: {} };
+    if (this.client?.key !== current.key) {
+      this.client?.client.close();
+      const { uri, maxResponseBytes = Infinity } = this.options;
+      this.client = { key: current.key, client: new Client(uri, current.credentials, { ...adsChannelOptions(maxResponseBytes), ...current.options }) };
+    }
+    return this.client.client;
   }
 
   close(): void {
-    this.client?.close();
+    this.client?.client.close();
     this.client = undefined;
   }
 }
