@@ -6,6 +6,7 @@ import { ClusterConfigSchema } from "../../gen/envoy/extensions/clusters/aggrega
 import { messageType, type ResourceType } from "../client/resource-type.js";
 import { buildLbChoice, type LbChoice, type LbPolicyModel } from "./cluster-lb-policy.js";
 import { buildOutlierDetection, type OutlierDetectionModel } from "./cluster-outlier-detection.js";
+import { buildUpstreamTls, type UpstreamTlsModel } from "./cluster-tls.js";
 import { optionalDurationMillis } from "./duration.js";
 import { checkPort } from "./endpoints-address.js";
 import { buildEndpoints, type EndpointsModel } from "./endpoints.js";
@@ -43,19 +44,22 @@ export interface ClusterModel {
   readonly maxRequests: number;
   /** outlier_detection (gRFC A50), undefined when unset. */
   readonly outlierDetection: OutlierDetectionModel | undefined;
-  /** Whether a TLS transport_socket is configured (its contents are not read here). */
-  readonly tls: boolean;
+  /** The TLS of calls to its endpoints (transport_socket's UpstreamTlsContext, gRFC A29); undefined for plaintext. */
+  readonly tls: UpstreamTlsModel | undefined;
   /** Whether load reports go to the xDS server itself (lrs_server: self). */
   readonly lrsServerSelf: boolean;
   /** connect_timeout in ms; default 5000 (Envoy). */
   readonly connectTimeoutMs: number;
 }
 
-const TLS_SOCKET = "envoy.transport_sockets.tls";
-const UPSTREAM_TLS_CONTEXT = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
+/** What cluster validation depends on beyond the resource. */
+export interface ClusterValidationOptions {
+  /** The bootstrap's certificate provider instance names; a TLS cluster naming another is rejected. Default: none. */
+  readonly certificateProviders?: ReadonlySet<string> | undefined;
+}
 
 /** Validates a Cluster (CDS) into a ClusterModel; throws an INVALID_RESOURCE XdsError naming the field. */
-export function validateCluster(message: Cluster, name: string): ClusterModel {
+export function validateCluster(message: Cluster, name: string, options: ClusterValidationOptions = {}): ClusterModel {
   const reject = fieldRejecter("cluster", name);
   const found = discovery(message, name, reject);
   const lb = found.kind === "ORIGINAL_DST" ? originalDstLb(message, reject) : buildLbChoice(message, reject);
@@ -73,17 +77,19 @@ export function validateCluster(message: Cluster, name: string): ClusterModel {
     maxRequests: maxRequests(message),
     outlierDetection:
       message.outlierDetection === undefined ? undefined : buildOutlierDetection(message.outlierDetection, "outlier_detection", reject),
-    tls: isTls(message),
+    tls: buildUpstreamTls(message.transportSocket, options.certificateProviders, name, reject),
     lrsServerSelf: lrs !== undefined,
     connectTimeoutMs: optionalDurationMillis(message.connectTimeout, 5000, "connect_timeout", reject),
   });
 }
 
-/** CDS: Cluster resources; SotW omission deletes them. */
-export const clusterType: ResourceType<ClusterModel> = messageType(ClusterSchema, {
-  deletedByOmission: true,
-  validate: validateCluster,
-});
+/** CDS: Cluster resources validated with `options`; SotW omission deletes them. */
+export function createClusterType(options: ClusterValidationOptions): ResourceType<ClusterModel> {
+  return messageType(ClusterSchema, { deletedByOmission: true, validate: (message, name) => validateCluster(message, name, options) });
+}
+
+/** CDS: Cluster resources, for a client without certificate providers; SotW omission deletes them. */
+export const clusterType: ResourceType<ClusterModel> = createClusterType({});
 
 function discovery(cluster: Cluster, name: string, reject: Reject): ClusterDiscovery {
   const specifier = cluster.clusterDiscoveryType;
@@ -164,11 +170,4 @@ function maxRequests(cluster: Cluster): number {
     if (threshold.priority === RoutingPriority.DEFAULT) return threshold.maxRequests ?? fallback;
   }
   return fallback;
-}
-
-function isTls(cluster: Cluster): boolean {
-  const socket = cluster.transportSocket;
-  if (socket === undefined) return false;
-  if (socket.name === TLS_SOCKET) return true;
-  return socket.configType.case === "typedConfig" && anyTypeName(socket.configType.value) === UPSTREAM_TLS_CONTEXT;
 }

@@ -1,6 +1,6 @@
 import type { ResourceType } from "../client/resource-type.js";
 import { XdsError } from "../xds-error.js";
-import { clusterType, type ClusterModel } from "./cluster.js";
+import { clusterType, createClusterType, type ClusterModel } from "./cluster.js";
 import { endpointsType, type EndpointsModel } from "./endpoints.js";
 import { createListenerType, listenerType, type ListenerModel } from "./listener.js";
 import { defaultRegexLimits } from "./match/safe-regex.js";
@@ -20,6 +20,8 @@ export interface ValidatedResourceTypes {
 export interface ValidationOptions {
   /** The largest program a control-plane regex may compile to (see RegexLimits); default 100. */
   readonly maxRegexProgramSize?: number | undefined;
+  /** The bootstrap's certificate provider instances (by name), which TLS clusters may name (gRFC A29). */
+  readonly certificateProviders?: Readonly<Record<string, unknown>> | undefined;
 }
 
 const defaultTypes: ValidatedResourceTypes = Object.freeze({
@@ -35,7 +37,12 @@ const defaultTypes: ValidatedResourceTypes = Object.freeze({
  * the defaults, new types otherwise. Throws INVALID_ARGUMENT for a limit that is not a positive integer.
  */
 export function validatedResourceTypes(options: ValidationOptions): ValidatedResourceTypes {
-  const max = options.maxRegexProgramSize;
+  const names = Object.keys(options.certificateProviders ?? {});
+  const types = withRegexLimit(options.maxRegexProgramSize);
+  return names.length === 0 ? types : Object.freeze({ ...types, cluster: createClusterType({ certificateProviders: new Set(names) }) });
+}
+
+function withRegexLimit(max: number | undefined): ValidatedResourceTypes {
   if (max === undefined || max === defaultRegexLimits.maxProgramSize) return defaultTypes;
   if (!Number.isSafeInteger(max) || max < 1) {
     throw new XdsError("INVALID_ARGUMENT", `maxRegexProgramSize: must be a positive integer, got ${String(max)}`);

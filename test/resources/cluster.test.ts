@@ -57,7 +57,7 @@ describe("cluster (CDS)", () => {
     const model = valid(eds());
     expect(model.discovery).to.deep.equal({ kind: "EDS", serviceName: NAME });
     expect(model.lbPolicy).to.deep.equal({ kind: "ROUND_ROBIN" });
-    expect(model).to.include({ localityWeighted: false, healthyPanicThreshold: 50, maxRequests: 1024, tls: false, connectTimeoutMs: 5000 });
+    expect(model).to.include({ localityWeighted: false, healthyPanicThreshold: 50, maxRequests: 1024, tls: undefined, connectTimeoutMs: 5000 });
     expect(model.outlierDetection).to.equal(undefined);
     expect(Object.isFrozen(model)).to.equal(true);
   });
@@ -198,15 +198,14 @@ describe("cluster (CDS)", () => {
     expect(reason(eds({ outlierDetection: { baseEjectionTime: { seconds: -3n } } }))).to.contain("outlier_detection.base_ejection_time: must not be negative");
   });
 
-  it("reads circuit breaker max_requests of the DEFAULT priority, common_lb_config and TLS presence", () => {
+  it("reads circuit breaker max_requests of the DEFAULT priority and common_lb_config", () => {
     const model = valid(
       eds({
         circuitBreakers: { thresholds: [{ priority: 1, maxRequests: 7 }, { priority: 0, maxRequests: 100 }] },
         commonLbConfig: { healthyPanicThreshold: { value: 20 }, localityConfigSpecifier: { case: "localityWeightedLbConfig", value: {} } },
-        transportSocket: { name: "envoy.transport_sockets.tls" },
       }),
     );
-    expect(model).to.include({ maxRequests: 100, healthyPanicThreshold: 20, localityWeighted: true, tls: true });
+    expect(model).to.include({ maxRequests: 100, healthyPanicThreshold: 20, localityWeighted: true, tls: undefined });
   });
 
   it("rejects a healthy panic threshold above 100", () => {
