@@ -1,5 +1,6 @@
 import { defer, finalize, map, ReplaySubject, share, type Observable } from "rxjs";
 import { TargetBalancer } from "./balancing/target-balancer.js";
+import type { CertificateFilesConfig } from "./bootstrap/credentials-config.js";
 import { AdsClient, type XdsClientOptions } from "./client/ads-client.js";
 import type { ResourceUpdate } from "./client/resource-update.js";
 import type { ClusterModel } from "./resources/cluster.js";
@@ -13,6 +14,8 @@ import { resolveService, type ListenerNaming } from "./routing/resolve-service.j
 import { createRouter, type Router } from "./routing/router.js";
 import type { ServiceSnapshot } from "./routing/service-snapshot.js";
 import { parseTarget } from "./routing/target.js";
+import { CertificateFiles } from "./transport/certificate-files.js";
+import { XdsError } from "./xds-error.js";
 
 /** XdsClient's options: the core's, plus how targets are named and resolved. */
 export interface XdsOptions extends XdsClientOptions {
@@ -36,6 +39,12 @@ export interface XdsOptions extends XdsClientOptions {
    * the limit, as Envoy does with its runtime key `re2.max_program_size.error_level`. Default 100, as Envoy's.
    */
   readonly maxRegexProgramSize?: number;
+  /**
+   * Certificate provider instances by name (the bootstrap's `certificate_providers`, gRFC A29): the files that calls to
+   * TLS clusters use, e.g. Istio's `default` (`/var/lib/istio/data/{cert-chain,key,root-cert}.pem`). A cluster naming
+   * an instance not here is NACKed. Default: none.
+   */
+  readonly certificateProviders?: Readonly<Record<string, CertificateFilesConfig>>;
 }
 
 /** The xDS client: validated resources, and per-target service snapshots and routers derived from them. */
@@ -48,6 +57,8 @@ export class XdsClient extends AdsClient {
   private readonly snapshots = new Map<string, Observable<ServiceSnapshot>>();
   private readonly routers = new Map<string, Observable<Router>>();
   private readonly validated: ValidatedResourceTypes;
+  private readonly providers: Readonly<Record<string, CertificateFilesConfig>>;
+  private readonly certificateFiles = new Map<string, CertificateFiles>();
 
   constructor(options: XdsOptions) {
     const types = validatedResourceTypes(options);
@@ -59,6 +70,22 @@ export class XdsClient extends AdsClient {
     this.domain = options.clusterDomain ?? "cluster.local";
     this.resolver = options.hostResolver ?? platformResolver;
     this.dnsRefreshMs = options.dnsRefreshMs ?? 30000;
+    this.providers = options.certificateProviders ?? {};
+  }
+
+  /**
+   * The files of certificate provider instance `name`, read lazily and again after their refresh interval (the
+   * integrations take TLS clusters' certificates from here). Throws INVALID_ARGUMENT for an instance not configured.
+   */
+  certificates(name: string): CertificateFiles {
+    let files = this.certificateFiles.get(name);
+    if (files === undefined) {
+      const config = Object.hasOwn(this.providers, name) ? this.providers[name] : undefined;
+      if (config === undefined) throw new XdsError("INVALID_ARGUMENT", `certificates: no certificate provider instance ${JSON.stringify(name)} is configured`);
+      files = new CertificateFiles(config, `certificate provider ${JSON.stringify(name)}`);
+      this.certificateFiles.set(name, files);
+    }
+    return files;
   }
 
   /** Watches the Listener `name`, validated. */

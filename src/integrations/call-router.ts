@@ -21,11 +21,15 @@ import type { RequestHeaders } from "../resources/match/route-match.js";
 import type { RouteDecision, Router } from "../routing/router.js";
 import type { XdsClient } from "../xds-client.js";
 import { XdsError } from "../xds-error.js";
+import { endpointTls, type EndpointTls } from "./endpoint-tls.js";
 
 /** How an integration opens and closes its connection to one endpoint. */
 export interface EndpointConnector<C> {
-  /** Opens a connection to `authority` (`address:port`, `[v6]:port`) for `endpoint`. */
-  open(authority: string, endpoint: SocketAddressModel): C;
+  /**
+   * Opens a connection to `authority` (`address:port`, `[v6]:port`) for `endpoint`: with `tls` when the endpoint's
+   * cluster asks for it (gRFC A29: the mesh's certificates, whatever credentials the caller gave), else plaintext.
+   */
+  open(authority: string, endpoint: SocketAddressModel, tls: EndpointTls | undefined): C;
   /**
    * Closes a connection `open` returned: because its endpoint left the snapshot ("departed": calls in
    * flight on it may finish), or because the router closed ("closed").
@@ -74,10 +78,11 @@ export class CallRouter<C> {
   private readonly subscription: Subscription;
   /** Every Router after the current one; completes on close. */
   private readonly updates = new Subject<Router>();
-  private readonly connections = new Map<string, C>();
+  /** Pooled connections by authority and, for TLS, the TLS key. */
+  private readonly connections = new Map<string, { readonly authority: string; readonly family: string | undefined; readonly connection: C }>();
 
   constructor(
-    xds: XdsClient,
+    private readonly xds: XdsClient,
     target: string,
     private readonly connector: EndpointConnector<C>,
   ) {
@@ -145,21 +150,37 @@ export class CallRouter<C> {
     return firstValueFrom(results, { defaultValue: undefined });
   }
 
-  /** The pooled connection to `endpoint`, opened on first use. Throws XdsError CLOSED once closed. */
-  connection(endpoint: SocketAddressModel): C {
+  /**
+   * The pooled connection to `endpoint` of cluster `leafCluster`, opened on first use, with the cluster's TLS if it has
+   * one. When the certificate files have changed since a pooled connection was opened, a new one is opened and the old
+   * one retired (its calls finish). Throws XdsError CLOSED once closed, or when the certificate files cannot be read.
+   */
+  connection(endpoint: SocketAddressModel, leafCluster?: string): C {
     if (this.closed) throw this.closedError();
     const authority = authorityOf(endpoint);
-    let connection = this.connections.get(authority);
-    if (connection === undefined) {
-      connection = this.connector.open(authority, endpoint);
-      this.connections.set(authority, connection);
-    }
+    const clusterTls = leafCluster === undefined ? undefined : this.router?.snapshot.clusters.get(leafCluster)?.cluster?.tls;
+    const tls = clusterTls === undefined ? undefined : endpointTls(this.xds, leafCluster!, clusterTls);
+    const key = tls === undefined ? authority : `${authority}\n${tls.key}`;
+    const pooled = this.connections.get(key);
+    if (pooled !== undefined) return pooled.connection;
+    if (tls !== undefined) this.retireStale(authority, tls.family);
+    const connection = this.connector.open(authority, endpoint, tls);
+    this.connections.set(key, { authority, family: tls?.family, connection });
     return connection;
+  }
+
+  /** Retires the connections to `authority` with the same TLS configuration as a new one but older certificates. */
+  private retireStale(authority: string, family: string): void {
+    for (const [key, pooled] of this.connections) {
+      if (pooled.authority !== authority || pooled.family !== family) continue;
+      this.connections.delete(key);
+      this.connector.close(pooled.connection, "departed");
+    }
   }
 
   /** The authorities (`address:port`) that have an open pooled connection, in opening order; for introspection and tests. */
   openEndpoints(): string[] {
-    return [...this.connections.keys()];
+    return [...this.connections.values()].map((pooled) => pooled.authority);
   }
 
   /** Unsubscribes, closes every pooled connection and ends the waits of waiting calls (with CLOSED). Idempotent. */
@@ -188,10 +209,10 @@ export class CallRouter<C> {
         }
       }
     }
-    for (const [authority, connection] of this.connections) {
-      if (present.has(authority)) continue;
-      this.connections.delete(authority);
-      this.connector.close(connection, "departed");
+    for (const [key, pooled] of this.connections) {
+      if (present.has(pooled.authority)) continue;
+      this.connections.delete(key);
+      this.connector.close(pooled.connection, "departed");
     }
   }
 
@@ -202,7 +223,7 @@ export class CallRouter<C> {
     this.updates.complete();
     const connections = [...this.connections.values()];
     this.connections.clear();
-    for (const connection of connections) this.connector.close(connection, "closed");
+    for (const pooled of connections) this.connector.close(pooled.connection, "closed");
   }
 }
 

@@ -1,6 +1,6 @@
 // A @connectrpc/connect Transport that routes each call with xDS: the call's path and headers (plus
 // what the meta extractor returns) pick a route, cluster and endpoint through the CallRouter; the call
-// then goes over that endpoint's pooled connect-node transport (baseUrl `http://<address>:<port>`,
+// then goes over that endpoint's pooled connect-node transport (baseUrl `http://<address>:<port>`, or `https://` with the mesh's certificates for a TLS cluster,
 // HTTP/2, its own session). A route timeout shorter than the call's becomes its timeoutMs.
 //
 // An endpoint that leaves the snapshot has its session closed once the calls on it are over (see
@@ -28,7 +28,7 @@ export type XdsTransportProtocol = "grpc" | "connect" | "grpc-web";
 export type XdsTransportOptions = Omit<GrpcTransportOptions, "baseUrl" | "sessionManager"> & {
   /** The xDS target every call is routed within, e.g. `kitex-server.default.svc.cluster.local:8888` (short forms work). */
   readonly target: string;
-  /** The protocol spoken to endpoints; default "grpc". Always over HTTP/2 (cleartext, `http://`). */
+  /** The protocol spoken to endpoints; default "grpc". Always over HTTP/2: TLS with the mesh's certificates for a TLS cluster, else cleartext. */
   readonly protocol?: XdsTransportProtocol;
   /**
    * Returns the metadata the call's header matchers see; replaces the default, which is the call's
@@ -81,9 +81,20 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
   const pingOptions = { pingIntervalMs, pingIdleConnection, pingTimeoutMs, idleConnectionTimeoutMs };
 
   const router = new CallRouter<EndpointTransport>(xds, target, {
-    open: (authority) => {
-      const baseUrl = `http://${authority}`;
-      const session = new EndpointSession(baseUrl, definedOnly(pingOptions), nodeOptions);
+    open: (authority, _endpoint, tls) => {
+      // A TLS cluster's endpoints: HTTP/2 over TLS with the mesh's certificates (gRFC A29); the others cleartext.
+      const baseUrl = `${tls === undefined ? "http" : "https"}://${authority}`;
+      const tlsOptions =
+        tls === undefined
+          ? {}
+          : {
+              ca: tls.ca,
+              ...(tls.certificate === undefined ? {} : { cert: tls.certificate }),
+              ...(tls.privateKey === undefined ? {} : { key: tls.privateKey }),
+              ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+              checkServerIdentity: tls.checkServerIdentity,
+            };
+      const session = new EndpointSession(baseUrl, definedOnly(pingOptions), { ...nodeOptions, ...tlsOptions });
       const interceptors = [...(endpointOptions.interceptors ?? []), session.holdForCall];
       const common = { ...endpointOptions, interceptors, baseUrl, httpVersion: "2" as const, sessionManager: session };
       const transport =
@@ -134,7 +145,7 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
     if (decision instanceof XdsError) throw new ConnectError(routingFailureMessage(path, decision), Code.Unavailable, undefined, undefined, decision);
     let endpoint: EndpointTransport;
     try {
-      endpoint = router.connection(decision.endpoint);
+      endpoint = router.connection(decision.endpoint, decision.leafCluster);
     } catch (reason: unknown) {
       if (reason instanceof XdsError) throw new ConnectError(routingFailureMessage(path, reason), Code.Unavailable, undefined, undefined, reason);
       const message = `xDS call ${path} to endpoint ${authorityOf(decision.endpoint)} failed: connect-node could not open a transport to it: ${messageOf(reason)}`;

@@ -10,11 +10,12 @@ import * as own from "@grpc/grpc-js";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 
-/** What rxds takes from one loaded copy of @grpc/grpc-js: its Channel, Metadata and status codes. */
+/** What rxds takes from one loaded copy of @grpc/grpc-js: its Channel, Metadata, status codes and credentials. */
 export interface GrpcJs {
   readonly Channel: typeof own.Channel;
   readonly Metadata: typeof own.Metadata;
   readonly status: typeof own.status;
+  readonly credentials: Pick<typeof own.credentials, "createSsl">;
 }
 
 /** The shape of a grpc-js index module in the cache. */
@@ -65,7 +66,8 @@ function grpcJsExports(exports: unknown): GrpcJsExports | undefined {
       typeof candidate.ChannelCredentials === "function" &&
       typeof candidate.Channel === "function" &&
       typeof candidate.Metadata === "function" &&
-      typeof candidate.status === "object";
+      typeof candidate.status === "object" &&
+      typeof candidate.credentials?.createSsl === "function";
     return isGrpcJs ? (candidate as GrpcJsExports) : undefined;
   } catch {
     return undefined;

@@ -163,7 +163,7 @@ export class RoutedCall implements GrpcCall {
     const endpoint = authorityOf(decision.endpoint);
     let channel: ChannelInterface;
     try {
-      channel = router.connection(decision.endpoint);
+      channel = router.connection(decision.endpoint, decision.leafCluster);
     } catch (reason: unknown) {
       if (reason instanceof XdsError) this.end(grpc.status.UNAVAILABLE, routingFailureMessage(path, reason));
       else this.end(grpc.status.INTERNAL, `xDS call ${path} to endpoint ${endpoint} failed: grpc-js could not open a channel to it: ${messageOf(reason)}`);

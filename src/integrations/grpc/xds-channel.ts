@@ -54,7 +54,14 @@ export class XdsChannel implements ChannelInterface {
     // Without the credentials' own copy, calls fail before any channel is opened (see RoutedCall).
     const grpc = typeof found === "string" ? own : found;
     this.router = new CallRouter<ChannelInterface>(xds, this.target, {
-      open: (authority) => new grpc.Channel(authority, credentials as ChannelCredentials, channelOptions),
+      // A TLS cluster's endpoints get the mesh's certificates whatever the caller's credentials (as grpc-js-xds's
+      // XdsCredentials over insecure ones: "let the mesh decide"); the others get the caller's credentials.
+      open: (authority, _endpoint, tls) => {
+        if (tls === undefined) return new grpc.Channel(authority, credentials as ChannelCredentials, channelOptions);
+        const mesh = grpc.credentials.createSsl(tls.ca, tls.privateKey ?? null, tls.certificate ?? null, { checkServerIdentity: tls.checkServerIdentity });
+        const options = tls.servername === undefined ? channelOptions : { ...channelOptions, "grpc.ssl_target_name_override": tls.servername };
+        return new grpc.Channel(authority, mesh, options);
+      },
       close: (channel) => channel.close(),
     });
     this.scope = {
