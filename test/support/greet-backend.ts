@@ -44,6 +44,15 @@ export interface SeenCall {
   readonly headers: Readonly<Record<string, string>>;
   /** The ms left until the call's deadline when the backend saw it; undefined for none. */
   readonly deadlineMs: number | undefined;
+  /** The SANs of the client's certificate (Node's `subjectaltname`), over mutual TLS. */
+  readonly peerSans?: string;
+}
+
+/** Mutual TLS for a backend: its certificate and key, and the CA client certificates must be signed by (PEM). */
+export interface BackendTls {
+  readonly certificate: string;
+  readonly privateKey: string;
+  readonly clientCa: string;
 }
 
 const serialize = {
@@ -140,13 +149,16 @@ export class GrpcGreetBackend {
     return this.sockets.size;
   }
 
-  static async start(name: string): Promise<GrpcGreetBackend> {
+  /** Starts the backend; with `tls`, it serves only mutual TLS (an Istio STRICT workload). */
+  static async start(name: string, tls?: BackendTls): Promise<GrpcGreetBackend> {
     const server = new Server();
     let self: GrpcGreetBackend | undefined;
-    const record = (method: string, call: { metadata: { getMap(): Record<string, unknown> }; getDeadline(): Date | number }): void => {
+    type Seen = { metadata: { getMap(): Record<string, unknown> }; getDeadline(): Date | number; getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string } } };
+    const record = (method: string, call: Seen): void => {
       const headers: Record<string, string> = {};
       for (const [key, value] of Object.entries(call.metadata.getMap())) if (typeof value === "string") headers[key] = value;
-      self!.calls.push({ method, headers, deadlineMs: remaining(call.getDeadline()) });
+      const peerSans = call.getAuthContext().sslPeerCertificate?.subjectaltname;
+      self!.calls.push({ method, headers, deadlineMs: remaining(call.getDeadline()), ...(peerSans === undefined ? {} : { peerSans }) });
     };
     const unary = (method: string) => (call: ServerUnaryCall<HelloRequest, HelloResponse>, callback: sendUnaryData<HelloResponse>) => {
       record(method, call);
@@ -166,7 +178,11 @@ export class GrpcGreetBackend {
         call.on("end", () => call.end());
       },
     });
-    const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    const credentials =
+      tls === undefined
+        ? ServerCredentials.createInsecure()
+        : ServerCredentials.createSsl(Buffer.from(tls.clientCa), [{ cert_chain: Buffer.from(tls.certificate), private_key: Buffer.from(tls.privateKey) }], true);
+    const injector = server.createConnectionInjector(credentials);
     const listener = net.createServer();
     self = new GrpcGreetBackend(name, server, injector, listener);
     await new Promise<void>((resolve, reject) => {

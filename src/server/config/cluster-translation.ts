@@ -17,6 +17,7 @@ import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../../.
 import { clusterName } from "./istio-names.js";
 import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
 import type { ServicePort, Subset, TrafficPolicy, WorkloadEndpoint } from "./mesh-config-model.js";
+import { istioMutualTransportSocket, serviceAccountSans } from "./tls-translation.js";
 
 /** The clusters (CDS) and their endpoints (EDS) of a mesh, keyed by cluster name. */
 export interface ClusterResources {
@@ -81,14 +82,20 @@ function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, proxyless: 
   }
 }
 
-/** `edsCluster`: an EDS cluster whose service_name is its own name, fetched over ADS. */
-function edsCluster(name: string, policy: TrafficPolicy, proxyless: boolean): Cluster {
+/**
+ * `edsCluster`: an EDS cluster whose service_name is its own name, fetched over ADS, with the traffic policy; its `tls`
+ * ISTIO_MUTUAL gives the transport socket istiod's grpc generator builds (both views get it, so rxds clients in
+ * sidecar mode use mTLS too; istiod would give Envoy an SDS one). SIMPLE and MUTUAL are served as no TLS, as istiod's
+ * grpc generator does.
+ */
+function edsCluster(name: string, policy: TrafficPolicy, proxyless: boolean, service: MeshService): Cluster {
   const cluster = create(ClusterSchema, {
     name,
     clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.EDS },
     edsClusterConfig: { serviceName: name, edsConfig: adsConfigSource() },
   });
   applyTrafficPolicy(cluster, policy, proxyless);
+  if (policy.tls?.mode === "ISTIO_MUTUAL") cluster.transportSocket = istioMutualTransportSocket(serviceAccountSans(service));
   return cluster;
 }
 
@@ -144,11 +151,11 @@ export function translateClusters(catalog: MeshCatalog, proxyless: boolean): Clu
     const topPolicy = mergeTrafficPolicy(undefined, rule?.trafficPolicy);
     for (const port of service.ports) {
       const plain = clusterName(port.number, "", service.host);
-      clusters.set(plain, edsCluster(plain, topPolicy, proxyless));
+      clusters.set(plain, edsCluster(plain, topPolicy, proxyless, service));
       endpoints.set(plain, loadAssignment(plain, service, port, undefined));
       for (const subset of rule?.subsets ?? []) {
         const name = clusterName(port.number, subset.name, service.host);
-        clusters.set(name, edsCluster(name, mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy), proxyless));
+        clusters.set(name, edsCluster(name, mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy), proxyless, service));
         endpoints.set(name, loadAssignment(name, service, port, subset));
       }
     }

@@ -1,6 +1,7 @@
 import type { ConfigPath, ConfigReader } from "./config-reader.js";
 import { expandHost } from "./istio-names.js";
 import type {
+  ClientTlsSettings,
   ConnectionPoolSettings,
   DestinationRule,
   HashKey,
@@ -112,10 +113,17 @@ function readConnectionPool(reader: ConfigReader, value: unknown, path: ConfigPa
   return out;
 }
 
+/** Reads `tls`: the mode; ISTIO_MUTUAL and DISABLE are applied, SIMPLE and MUTUAL are accepted and served as no TLS, as istiod's grpc generator does. */
+function readClientTls(reader: ConfigReader, value: unknown, path: ConfigPath): ClientTlsSettings {
+  const object = reader.object(value, path, ["mode", "clientCertificate", "privateKey", "caCertificates", "credentialName", "subjectAltNames", "sni", "insecureSkipVerify"]);
+  return { mode: reader.oneOf(object["mode"] ?? "DISABLE", [...path, "mode"], ["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"] as const) };
+}
+
 /** Reads a traffic policy (DestinationRule top level or subset). */
 export function readTrafficPolicy(reader: ConfigReader, value: unknown, path: ConfigPath): TrafficPolicy {
-  const object = reader.object(value, path, ["loadBalancer", "outlierDetection", "connectionPool"]);
+  const object = reader.object(value, path, ["loadBalancer", "outlierDetection", "connectionPool", "tls"]);
   return defined({
+    tls: object["tls"] === undefined ? undefined : readClientTls(reader, object["tls"], [...path, "tls"]),
     loadBalancer: object["loadBalancer"] === undefined ? undefined : readLoadBalancer(reader, object["loadBalancer"], [...path, "loadBalancer"]),
     outlierDetection:
       object["outlierDetection"] === undefined ? undefined : readOutlierDetection(reader, object["outlierDetection"], [...path, "outlierDetection"]),

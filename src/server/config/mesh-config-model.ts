@@ -91,11 +91,17 @@ export interface ConnectionPoolSettings {
   };
 }
 
+/** `tls` of a traffic policy: how clients secure connections to the service (rxds applies ISTIO_MUTUAL and DISABLE). */
+export interface ClientTlsSettings {
+  readonly mode: "DISABLE" | "SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL";
+}
+
 /** A DestinationRule traffic policy (top level or per subset). */
 export interface TrafficPolicy {
   readonly loadBalancer?: LoadBalancerSettings;
   readonly outlierDetection?: OutlierDetectionSettings;
   readonly connectionPool?: ConnectionPoolSettings;
+  readonly tls?: ClientTlsSettings;
 }
 
 /** A named group of endpoints selected by labels. */
@@ -128,6 +134,8 @@ export interface WorkloadEndpoint {
   readonly ports: Readonly<Record<string, number>>;
   readonly labels: Readonly<Record<string, string>>;
   readonly weight?: number;
+  /** The instance's Kubernetes service account; its SPIFFE identity is a SAN clients accept (ISTIO_MUTUAL). */
+  readonly serviceAccount?: string;
 }
 
 /** An Istio ServiceEntry: the services and their instances (rxds has no Kubernetes registry). */
@@ -139,6 +147,8 @@ export interface ServiceEntry extends ResourceMeta {
   readonly ports: readonly ServicePort[];
   readonly endpoints: readonly WorkloadEndpoint[];
   readonly resolution: "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN";
+  /** SANs the service's certificates carry (`spec.subjectAltNames`), accepted by clients with ISTIO_MUTUAL. */
+  readonly subjectAltNames: readonly string[];
 }
 
 /** An Envoy v3 resource written directly in proto3 JSON (`@type: …`). */

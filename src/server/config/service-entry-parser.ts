@@ -20,7 +20,7 @@ function readPort(reader: ConfigReader, value: unknown, path: ConfigPath): Servi
 }
 
 function readEndpoint(reader: ConfigReader, value: unknown, path: ConfigPath, portNames: ReadonlySet<string>): WorkloadEndpoint {
-  const object = reader.object(value, path, ["address", "ports", "labels", "weight"]);
+  const object = reader.object(value, path, ["address", "ports", "labels", "weight", "serviceAccount"]);
   const address = reader.string(object["address"], [...path, "address"]);
   const portsPath = [...path, "ports"];
   const ports: Record<string, number> = {};
@@ -30,7 +30,8 @@ function readEndpoint(reader: ConfigReader, value: unknown, path: ConfigPath, po
   }
   const labels = reader.stringMap(object["labels"], [...path, "labels"]);
   const weight = reader.optionalInteger(object["weight"], [...path, "weight"], 1, 4294967295);
-  return { address, ports, labels, ...(weight === undefined ? {} : { weight }) };
+  const serviceAccount = reader.optionalString(object["serviceAccount"], [...path, "serviceAccount"]);
+  return { address, ports, labels, ...(weight === undefined ? {} : { weight }), ...(serviceAccount === undefined ? {} : { serviceAccount }) };
 }
 
 /**
@@ -40,7 +41,7 @@ function readEndpoint(reader: ConfigReader, value: unknown, path: ConfigPath, po
  */
 export function readServiceEntry(reader: ConfigReader, meta: ResourceMeta, spec: unknown): ServiceEntry {
   const path = ["spec"];
-  const object = reader.object(spec, path, ["hosts", "addresses", "ports", "location", "resolution", "endpoints"]);
+  const object = reader.object(spec, path, ["hosts", "addresses", "ports", "location", "resolution", "endpoints", "subjectAltNames"]);
   const hostsPath = [...path, "hosts"];
   const hosts = reader.list(object["hosts"], hostsPath).map((host, i) => {
     const text = reader.string(host, [...hostsPath, i]);
@@ -67,5 +68,6 @@ export function readServiceEntry(reader: ConfigReader, meta: ResourceMeta, spec:
       : reader.oneOf(object["resolution"], [...path, "resolution"], ["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"] as const);
   const endpointsPath = [...path, "endpoints"];
   const endpoints = reader.list(object["endpoints"], endpointsPath).map((each, i) => readEndpoint(reader, each, [...endpointsPath, i], names));
-  return { ...meta, hosts, addresses, ports, endpoints, resolution };
+  const subjectAltNames = reader.list(object["subjectAltNames"], [...path, "subjectAltNames"]).map((san, i) => reader.string(san, [...path, "subjectAltNames", i]));
+  return { ...meta, hosts, addresses, ports, endpoints, resolution, subjectAltNames };
 }

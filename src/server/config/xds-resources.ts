@@ -7,6 +7,7 @@ import { file_envoy_config_route_v3_route } from "../../../gen/envoy/config/rout
 import { file_envoy_extensions_filters_http_router_v3_router } from "../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import { file_envoy_extensions_filters_network_http_connection_manager_v3_http_connection_manager } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { file_envoy_extensions_filters_network_thrift_proxy_v3_thrift_proxy } from "../../../gen/envoy/extensions/filters/network/thrift_proxy/v3/thrift_proxy_pb.js";
+import { file_envoy_extensions_transport_sockets_tls_v3_tls } from "../../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 import { file_istio_networking_nds_v1_nds } from "../../../gen/istio/networking/nds/v1/nds_pb.js";
 import { XdsError } from "../../xds-error.js";
 
@@ -26,7 +27,7 @@ export type XdsResources = Map<string, Map<string, Message>>;
 
 /**
  * The message types the config layer decodes and packs: the four xDS resource types, Istio's
- * name table, and the filters that appear inside their Anys.
+ * name table, and the filters and transport sockets that appear inside their Anys.
  */
 export const xdsResourceRegistry = createRegistry(
   file_envoy_config_listener_v3_listener,
@@ -36,6 +37,7 @@ export const xdsResourceRegistry = createRegistry(
   file_envoy_extensions_filters_network_http_connection_manager_v3_http_connection_manager,
   file_envoy_extensions_filters_http_router_v3_router,
   file_envoy_extensions_filters_network_thrift_proxy_v3_thrift_proxy,
+  file_envoy_extensions_transport_sockets_tls_v3_tls,
   file_istio_networking_nds_v1_nds,
 );
 

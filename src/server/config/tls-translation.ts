@@ -1,0 +1,49 @@
+import { create } from "@bufbuild/protobuf";
+import { anyPack } from "@bufbuild/protobuf/wkt";
+import { TransportSocketSchema, type TransportSocket } from "../../../gen/envoy/config/core/v3/base_pb.js";
+import { UpstreamTlsContextSchema } from "../../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
+import type { MeshService } from "./mesh-catalog.js";
+
+/**
+ * The transport socket istiod's grpc generator gives a cluster whose DestinationRule says `tls.mode: ISTIO_MUTUAL`
+ * (`buildUpstreamTLSContext`): `envoy.transport_sockets.tls` with an UpstreamTlsContext whose identity and CA come from
+ * the bootstrap's certificate provider instance `default` (certificates `default` and `ROOTCA`), in the current
+ * fields and the older ones for older clients, and an exact SAN matcher per service account.
+ */
+export function istioMutualTransportSocket(sans: readonly string[]): TransportSocket {
+  const identity = { instanceName: "default", certificateName: "default" };
+  const root = { instanceName: "default", certificateName: "ROOTCA" };
+  const context = create(UpstreamTlsContextSchema, {
+    commonTlsContext: {
+      tlsCertificateProviderInstance: identity,
+      tlsCertificateCertificateProviderInstance: identity,
+      validationContextType: {
+        case: "combinedValidationContext",
+        value: {
+          defaultValidationContext: {
+            caCertificateProviderInstance: root,
+            matchSubjectAltNames: sans.map((san) => ({ matchPattern: { case: "exact" as const, value: san } })),
+          },
+          validationContextCertificateProviderInstance: root,
+        },
+      },
+    },
+  });
+  return create(TransportSocketSchema, {
+    name: "envoy.transport_sockets.tls",
+    configType: { case: "typedConfig", value: anyPack(UpstreamTlsContextSchema, context) },
+  });
+}
+
+/**
+ * The SANs a service's workloads may present, as istiod collects them (`push.ServiceAccounts`): the ServiceEntry's
+ * `subjectAltNames`, then the SPIFFE identity `spiffe://cluster.local/ns/<namespace>/sa/<serviceAccount>` of each
+ * endpoint that names a service account; sorted, without repeats.
+ */
+export function serviceAccountSans(service: MeshService): string[] {
+  const sans = new Set(service.entry.subjectAltNames);
+  for (const endpoint of service.entry.endpoints) {
+    if (endpoint.serviceAccount !== undefined) sans.add(`spiffe://cluster.local/ns/${service.namespace}/sa/${endpoint.serviceAccount}`);
+  }
+  return [...sans].sort();
+}
