@@ -28,7 +28,8 @@ export function init(options?: InitOptions): XdsClient {
   const bootstrap = loadBootstrap(bootstrapOptions);
   const client = new XdsClient({
     ...settings,
-    servers: bootstrap.servers.map((s) => ({ uri: s.uri })),
+    servers: bootstrap.servers,
+    ...(settings?.certificateProviders === undefined && bootstrap.certificateProviders !== undefined ? { certificateProviders: bootstrap.certificateProviders } : {}),
     node: { id: bootstrap.node.id, cluster: bootstrap.node.cluster, metadata: bootstrap.node.metadata, ...(bootstrap.node.locality ? { locality: bootstrap.node.locality } : {}) },
     ...(settings?.namespace === undefined && bootstrap.namespace !== undefined ? { namespace: bootstrap.namespace } : {}),
   });

@@ -32,6 +32,8 @@ export interface LoadBootstrapOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Reads the `GRPC_XDS_BOOTSTRAP` file. Default: the file's UTF-8 text from disk. */
   readonly readFile?: BootstrapFileReader;
+  /** Whether a file exists (Istio's root certificate, for the pod environment). Default: the file system's answer. */
+  readonly fileExists?: (path: string) => boolean;
   /** The xDS server address (`host:port`); replaces the source's server list with this one, plaintext. */
   readonly server?: string;
   /** Node fields set over the source's node. */
@@ -47,9 +49,10 @@ export function loadBootstrap(options: LoadBootstrapOptions = {}): Bootstrap {
   const grpc = readGrpcBootstrap(env, options.readFile);
   let base: Bootstrap;
   if (grpc === undefined) {
-    const istioOptions: { server?: string; mode?: XdsMode } = {};
+    const istioOptions: { server?: string; mode?: XdsMode; fileExists?: (path: string) => boolean } = {};
     if (options.server !== undefined) istioOptions.server = options.server;
     if (options.mode !== undefined) istioOptions.mode = options.mode;
+    if (options.fileExists !== undefined) istioOptions.fileExists = options.fileExists;
     base = istioEnvBootstrap(env, istioOptions);
   } else {
     const metadata = { ...grpc.node.metadata };
@@ -61,7 +64,8 @@ export function loadBootstrap(options: LoadBootstrapOptions = {}): Bootstrap {
     };
   }
   const node = mergeNode(base.node, options.node);
-  const { namespace: _previous, ...rest } = base;
+  const { namespace: _previous, ...unscoped } = base;
+  const rest = { ...unscoped, servers: withClusterId(unscoped.servers, stringEntry(env, "ISTIO_META_CLUSTER_ID")) };
   const namespace = stringEntry(node.metadata, "NAMESPACE") ?? stringEntry(env, "POD_NAMESPACE") ?? namespaceFromNodeId(node.id);
   const result: Bootstrap = namespace === undefined ? { ...rest, node } : { ...rest, node, namespace };
   return frozenCopy(result) as Bootstrap;
@@ -78,6 +82,12 @@ function withoutDefaultEnv(options: LoadBootstrapOptions | undefined): LoadBoots
   if (options.env !== process.env) return options;
   const { env: _default, ...rest } = options;
   return rest;
+}
+
+/** Istio's `clusterid` header beside each JWT token, when `ISTIO_META_CLUSTER_ID` is set (istiod checks the token in that cluster). */
+function withClusterId(servers: readonly BootstrapServer[], clusterId: string | undefined): readonly BootstrapServer[] {
+  if (clusterId === undefined) return servers;
+  return servers.map((server) => (server.callCreds === undefined ? server : { ...server, callCreds: server.callCreds.map((creds) => ({ ...creds, clusterId })) }));
 }
 
 function plaintextServer(uri: string): BootstrapServer {
@@ -115,6 +125,7 @@ function checkOptions(options: LoadBootstrapOptions): void {
   if (typeof options !== "object" || options === null) fail("options", "expected an object", options);
   if (options.env !== undefined && (typeof options.env !== "object" || options.env === null)) fail("env", "expected an object", options.env);
   if (options.readFile !== undefined && typeof options.readFile !== "function") fail("readFile", "expected a function", options.readFile);
+  if (options.fileExists !== undefined && typeof options.fileExists !== "function") fail("fileExists", "expected a function", options.fileExists);
   if (options.server !== undefined && (typeof options.server !== "string" || options.server.trim() === "")) {
     fail("server", "expected a non-empty string", options.server);
   }

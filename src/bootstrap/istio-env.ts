@@ -7,9 +7,16 @@
  * - `ISTIO_VERSION` — optional; sent as metadata `ISTIO_VERSION` (istiod warns when it is missing).
  * - `ISTIO_META_*` — optional; each becomes a metadata key without the prefix, as Istio's agent does
  *   (`ISTIO_META_CLUSTER_ID=Kubernetes` → `CLUSTER_ID: "Kubernetes"`).
- * - `RXDS_XDS_SERVER` — optional; the xDS server address, default `istiod.istio-system.svc:15010`
- *   (istiod's plaintext port). An explicit `server` option wins over it.
+ * - `RXDS_XDS_SERVER` — optional; the xDS server address. Default: istiod's TLS port
+ *   `istiod.istio-system.svc:15012` when Istio's root certificate is mounted (`/var/run/secrets/istio/root-cert.pem`),
+ *   else its plaintext port `istiod.istio-system.svc:15010`. An explicit `server` option wins over it.
+ * - `RXDS_XDS_ROOT_CERT`, `RXDS_XDS_TOKEN` — optional; the CA file and the JWT token file used on port 15012, by
+ *   default Istio's `/var/run/secrets/istio/root-cert.pem` and `/var/run/secrets/tokens/istio-token`.
+ *
+ * A server on port 15012 is reached with TLS verified against the root certificate and the token as a bearer token
+ * (gRFC A65, A97), as istiod requires there; any other port in plaintext.
  */
+import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { XdsError } from "../xds-error.js";
@@ -18,8 +25,17 @@ import type { Bootstrap } from "./bootstrap.js";
 /** The env var that overrides the xDS server address when no gRPC bootstrap is used. */
 export const RXDS_XDS_SERVER = "RXDS_XDS_SERVER";
 
-/** The server used when neither an option nor `RXDS_XDS_SERVER` names one: istiod's plaintext xDS port. */
+/** The server used when neither an option nor `RXDS_XDS_SERVER` names one and no root certificate is mounted: istiod's plaintext xDS port. */
 export const DEFAULT_ISTIOD_SERVER = "istiod.istio-system.svc:15010";
+
+/** The server used when Istio's root certificate is mounted: istiod's TLS xDS port. */
+export const DEFAULT_ISTIOD_SECURE_SERVER = "istiod.istio-system.svc:15012";
+
+/** Where Istio mounts its root certificate (the `istio-ca-root-cert` ConfigMap); override with `RXDS_XDS_ROOT_CERT`. */
+export const ISTIO_ROOT_CERT = "/var/run/secrets/istio/root-cert.pem";
+
+/** Where Istio mounts the pod's projected token (audience `istio-ca`); override with `RXDS_XDS_TOKEN`. */
+export const ISTIO_TOKEN = "/var/run/secrets/tokens/istio-token";
 
 /** The cluster id Istio's injector uses by default, sent as `CLUSTER_ID` unless `ISTIO_META_CLUSTER_ID` says otherwise. */
 export const DEFAULT_ISTIO_CLUSTER_ID = "Kubernetes";
@@ -42,6 +58,8 @@ export interface IstioEnvOptions {
   readonly server?: string;
   /** The resource shape to ask istiod for. Default: "grpc", unless `ISTIO_META_GENERATOR` names a generator. */
   readonly mode?: XdsMode;
+  /** Whether a file exists (the root certificate); tests pass their own. Default: the file system's answer. */
+  readonly fileExists?: (path: string) => boolean;
 }
 
 /** The Bootstrap built from the Istio pod environment (its namespace is POD_NAMESPACE). */
@@ -66,11 +84,23 @@ export function istioEnvBootstrap(env: NodeJS.ProcessEnv, options: IstioEnvOptio
   const ip = value(env, "INSTANCE_IP") as string;
   if (isIP(ip) === 0) throw new XdsError("INVALID_CONFIG", `Istio pod environment: INSTANCE_IP: expected an IP address, got ${JSON.stringify(ip)}`);
 
-  const server = options.server ?? value(env, RXDS_XDS_SERVER) ?? DEFAULT_ISTIOD_SERVER;
+  const rootCert = value(env, "RXDS_XDS_ROOT_CERT") ?? ISTIO_ROOT_CERT;
+  const mounted = (options.fileExists ?? existsSync)(rootCert);
+  const server = options.server ?? value(env, RXDS_XDS_SERVER) ?? (mounted ? DEFAULT_ISTIOD_SECURE_SERVER : DEFAULT_ISTIOD_SERVER);
+  const secure = server.endsWith(":15012");
   return {
     source: "istio-env",
     origin: "Istio pod environment",
-    servers: [{ uri: server, channelCreds: { type: "insecure" }, serverFeatures: [] }],
+    servers: [
+      secure
+        ? {
+            uri: server,
+            channelCreds: { type: "tls", caCertificateFile: rootCert },
+            callCreds: [{ type: "jwt_token_file", jwtTokenFile: value(env, "RXDS_XDS_TOKEN") ?? ISTIO_TOKEN }],
+            serverFeatures: [],
+          }
+        : { uri: server, channelCreds: { type: "insecure" }, serverFeatures: [] },
+    ],
     node: { id: istioNodeId(ip, pod, namespace), cluster: "", metadata: istioMetadata(env, ip, namespace, options.mode) },
     namespace,
   };

@@ -168,6 +168,13 @@ describe("bootstrap-options", () => {
     expect(Object.isFrozen(labels)).to.equal(false);
   });
 
+  it("ClusterId: ISTIO_META_CLUSTER_ID goes beside each JWT token as Istio's clusterid header", () => {
+    const env = { ...POD, ISTIO_META_CLUSTER_ID: "east" };
+    const bootstrap = loadBootstrap({ env, fileExists: () => true });
+    expect(bootstrap.servers[0]?.callCreds).to.deep.equal([{ type: "jwt_token_file", jwtTokenFile: "/var/run/secrets/tokens/istio-token", clusterId: "east" }]);
+    expect(loadBootstrap({ env: POD, fileExists: () => true }).servers[0]?.callCreds).to.deep.equal([{ type: "jwt_token_file", jwtTokenFile: "/var/run/secrets/tokens/istio-token" }]);
+  });
+
   describe("sameBootstrapOptions", () => {
     const read = (): string => "";
 

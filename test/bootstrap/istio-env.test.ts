@@ -105,6 +105,26 @@ describe("istio-env", () => {
     expect(istioEnvBootstrap({ ...POD, RXDS_XDS_SERVER: "" }).servers[0]?.uri).to.equal(DEFAULT_ISTIOD_SERVER);
   });
 
+  it("Istiod15012: with Istio's root certificate mounted, uses istiod's TLS port with the root CA and the pod's token; 15010 stays plaintext", () => {
+    const mounted = (path: string) => path === "/var/run/secrets/istio/root-cert.pem";
+    expect(istioEnvBootstrap(POD, { fileExists: mounted }).servers).to.deep.equal([
+      {
+        uri: "istiod.istio-system.svc:15012",
+        channelCreds: { type: "tls", caCertificateFile: "/var/run/secrets/istio/root-cert.pem" },
+        callCreds: [{ type: "jwt_token_file", jwtTokenFile: "/var/run/secrets/tokens/istio-token" }],
+        serverFeatures: [],
+      },
+    ]);
+    const moved = { ...POD, RXDS_XDS_SERVER: "istiod.mesh.svc:15012", RXDS_XDS_ROOT_CERT: "/certs/ca.pem", RXDS_XDS_TOKEN: "/tokens/t" };
+    expect(istioEnvBootstrap(moved, { fileExists: () => false }).servers[0]).to.deep.include({
+      uri: "istiod.mesh.svc:15012",
+      channelCreds: { type: "tls", caCertificateFile: "/certs/ca.pem" },
+      callCreds: [{ type: "jwt_token_file", jwtTokenFile: "/tokens/t" }],
+    });
+    expect(istioEnvBootstrap({ ...POD, RXDS_XDS_SERVER: "istiod.istio-system.svc:15010" }, { fileExists: mounted }).servers[0]?.channelCreds).to.deep.equal({ type: "insecure" });
+    expect(istioEnvBootstrap(POD, { fileExists: () => false }).servers[0]?.uri).to.equal(DEFAULT_ISTIOD_SERVER);
+  });
+
   it("chooses GENERATOR by mode: grpc by default, none in sidecar mode, explicit mode over ISTIO_META_GENERATOR", () => {
     const generator = (env: Record<string, string>, mode?: XdsMode) => istioEnvBootstrap(env, mode === undefined ? {} : { mode }).node.metadata["GENERATOR"];
     expect(generator(POD)).to.equal("grpc");
