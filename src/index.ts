@@ -8,6 +8,17 @@ export type { DecodeResult, MessageTypeOptions, ResourceType } from "./client/re
 export type { ResourceUpdate } from "./client/resource-update.js";
 export type { ConnectionState, ResourceState, ResourceStatus, XdsStatus } from "./client/xds-status.js";
 export type { BackoffOptions } from "./transport/backoff.js";
+export type { AdsEvent, AdsTransport } from "./transport/ads-transport.js";
+export { GrpcAdsTransport } from "./transport/grpc-ads-transport.js";
+export type { GrpcAdsTransportOptions } from "./transport/grpc-ads-transport.js";
+export type { CertificateFiles, CertificateMaterial } from "./transport/certificate-files.js";
+export type {
+  CallCredentialsConfig,
+  CertificateFilesConfig,
+  ChannelCredentialsConfig,
+  JwtTokenFileConfig,
+  TlsCredentialsConfig,
+} from "./bootstrap/credentials-config.js";
 export { createLogger, parseLogLevel } from "./logger.js";
 export type { Logger, LogLevel } from "./logger.js";
 export { XdsError } from "./xds-error.js";
