@@ -12,7 +12,7 @@ import { xdsClientOptions } from "rxds/grpc";
 import { HelloRequestSchema, type HelloResponse } from "../../gen/proxyless/greet_pb.js";
 import { GreetServiceClient, GrpcGreetBackend } from "../support/greet-backend.js";
 import { CertificateDir, MeshCa, spiffe } from "../support/mesh-certificates.js";
-import { serveMesh } from "../support/mesh.js";
+import { serveMesh, strictMesh } from "../support/mesh.js";
 
 const fixture = readFileSync(new URL("../../../test/fixtures/istio-agent/grpc-bootstrap.json", import.meta.url), "utf8");
 
@@ -26,24 +26,7 @@ describe("the istio-agent path (inject.istio.io/templates: grpc-agent)", functio
     const backend = await GrpcGreetBackend.start("greeter", { ...(await ca.issue({ sans: [spiffe("default", "greeter")] })), clientCa: ca.certificate });
     const agent = new ControlPlane();
     await agent.listen({ path: dir.file("XDS") });
-    serveMesh(
-      agent,
-      `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: greeter, namespace: default}
-spec:
-  hosts: [greeter]
-  ports: [{number: 8080, name: grpc, protocol: GRPC}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {grpc: ${backend.port}}, serviceAccount: greeter}]
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: greeter, namespace: default}
-spec: {host: greeter, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}
-`,
-      "grpc",
-    );
+    serveMesh(agent, strictMesh(backend.port, "greeter"), "grpc");
     const bootstrap = fixture.replaceAll("/etc/istio/proxy/XDS", dir.file("XDS")).replaceAll("/var/lib/istio/data", dir.path);
     const xds = init({ env: { GRPC_XDS_BOOTSTRAP: "/etc/istio/proxy/grpc-bootstrap.json" }, readFile: () => bootstrap });
     const greet = new GreetServiceClient("greeter:8080", credentials.createInsecure(), xdsClientOptions(xds));

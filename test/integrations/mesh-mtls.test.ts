@@ -13,32 +13,10 @@ import { GreetService, HelloRequestSchema, type HelloResponse } from "../../gen/
 import { create } from "@bufbuild/protobuf";
 import { GreetServiceClient, GrpcGreetBackend } from "../support/greet-backend.js";
 import { CertificateDir, MeshCa, spiffe, type KeyPair } from "../support/mesh-certificates.js";
-import { serveMesh } from "../support/mesh.js";
+import { serveMesh, strictMesh } from "../support/mesh.js";
 import { Harness } from "../support/wire.js";
 
 const TARGET = "greeter.default.svc.cluster.local:8080";
-
-/** One STRICT greeter workload with service account `serviceAccount`, and a DestinationRule asking for ISTIO_MUTUAL. */
-function strictMesh(port: number, serviceAccount: string): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: greeter, namespace: default}
-spec:
-  hosts: [greeter]
-  ports: [{number: 8080, name: grpc, protocol: GRPC}]
-  resolution: STATIC
-  endpoints:
-  - {address: 127.0.0.1, ports: {grpc: ${port}}, serviceAccount: ${serviceAccount}}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: greeter, namespace: default}
-spec:
-  host: greeter
-  trafficPolicy:
-    tls: {mode: ISTIO_MUTUAL}
-`;
-}
 
 describe("mesh mTLS to workloads (gRFC A29)", function () {
   this.timeout(15000);

@@ -53,6 +53,31 @@ spec:
 `;
 }
 
+/**
+ * One STRICT workload `greeter.default` (port 8080, instance on 127.0.0.1:`port` with service account
+ * `serviceAccount`) and a DestinationRule asking its clients for ISTIO_MUTUAL.
+ */
+export function strictMesh(port: number, serviceAccount: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: greeter, namespace: default}
+spec:
+  hosts: [greeter]
+  ports: [{number: 8080, name: grpc, protocol: GRPC}]
+  resolution: STATIC
+  endpoints:
+  - {address: 127.0.0.1, ports: {grpc: ${port}}, serviceAccount: ${serviceAccount}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: greeter, namespace: default}
+spec:
+  host: greeter
+  trafficPolicy:
+    tls: {mode: ISTIO_MUTUAL}
+`;
+}
+
 /** Serves `yaml` translated for `mode` on the control plane, replacing what it served before. */
 export function serveMesh(cp: ControlPlane, yaml: string, mode: "grpc" | "sidecar"): XdsResources {
   const config = parseMeshConfig(yaml, "mesh.yaml");
