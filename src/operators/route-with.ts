@@ -17,7 +17,7 @@
 // (dropping the xDS watch when it held the last subscription) and cancels the wait timer. Cold: each subscription
 // subscribes to router$ (xds.router(target) shares one stream per target among them).
 
-import { asyncScheduler, from, Observable, type ObservableInput, type Subscription } from "rxjs";
+import { asyncScheduler, from, Observable, Subscriber, type ObservableInput, type Subscription } from "rxjs";
 import type { RouteRequest } from "../resources/match/route-match.js";
 import type { ThriftCall } from "../resources/thrift-route-configuration.js";
 import type { RouteDecision, Router } from "../routing/router.js";
@@ -142,27 +142,32 @@ export function routeWith<T extends Routable, R>(
         }),
       );
       if (subscriber.closed) return;
-      subscriber.add(
-        items.subscribe({
-          next: (item) => {
-            if (waiting.length === 0 && (router !== undefined || routersDone)) {
-              routeOne(item);
-            } else if (waiting.length - head >= maxWaiting && router === undefined) {
-              emit(item, new XdsError("NOT_READY", `routeWith: ${maxWaiting} items already wait for the first Router (maxWaiting)`));
-            } else {
-              waiting.push(item);
-              const now = asyncScheduler.now();
-              arrivals.push(now);
-              if (router === undefined) armTimer(now);
-            }
-          },
-          error: (error: unknown) => subscriber.error(error),
-          complete: () => {
-            sourceDone = true;
-            if (waiting.length === 0) subscriber.complete();
-          },
-        }),
-      );
+      // A Subscriber (not a plain observer) so that the source calls it directly, without a SafeSubscriber around it:
+      // the per-item path is this next() and route().
+      const itemSubscriber = new Subscriber<T>({
+        next: (item) => {
+          if (router !== undefined && waiting.length === 0) {
+            if (project === undefined) subscriber.next(routeItem(router, item));
+            else emit(item, routeItem(router, item));
+          } else if (routersDone && waiting.length === 0) {
+            emit(item, closedError());
+          } else if (waiting.length - head >= maxWaiting && router === undefined) {
+            emit(item, new XdsError("NOT_READY", `routeWith: ${maxWaiting} items already wait for the first Router (maxWaiting)`));
+          } else {
+            waiting.push(item);
+            const now = asyncScheduler.now();
+            arrivals.push(now);
+            if (router === undefined) armTimer(now);
+          }
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => {
+          sourceDone = true;
+          if (waiting.length === 0) subscriber.complete();
+        },
+      });
+      subscriber.add(itemSubscriber);
+      items.subscribe(itemSubscriber);
     });
   };
 }
