@@ -23,3 +23,11 @@ export { endpointsOf } from "./endpoints-of.js";
 export { ready$, targetReadiness, whenReady } from "./readiness.js";
 /** A target's readiness (ready, or not with an XdsError saying why), and what readiness reads snapshots from. */
 export type { Readiness, SnapshotSource } from "./readiness.js";
+/** The Router a router$ carries and the RouteDecision it makes, as routeWith passes them on. */
+export type { RouteDecision, Router } from "../routing/router.js";
+/** An HTTP/gRPC request as routeWith routes it: `{ path, headers }`. */
+export type { RouteRequest } from "../resources/match/route-match.js";
+/** A Thrift call as routeWith routes it: `{ service, method, headers }`. */
+export type { ThriftCall } from "../resources/thrift-route-configuration.js";
+/** A target's snapshot (what endpointChanges, endpointsOf and readiness read) and one of its clusters. */
+export type { ClusterSnapshot, ServiceSnapshot } from "../routing/service-snapshot.js";
