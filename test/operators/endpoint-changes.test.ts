@@ -2,13 +2,14 @@
 // marble diagrams (rxjs TestScheduler), and the per-endpoint resources kept in step with them.
 import { expect } from "chai";
 import { map, Subject } from "rxjs";
-import { TestScheduler } from "rxjs/testing";
+import type { TestScheduler } from "rxjs/testing";
 import { HealthStatus } from "../../gen/envoy/config/core/v3/health_check_pb.js";
 import type { ResourceUpdate } from "../../src/client/resource-update.js";
 import type { EndpointsModel } from "../../src/resources/endpoints.js";
 import type { ServiceSnapshot } from "../../src/routing/service-snapshot.js";
 import { endpointChanges, perEndpoint, type EndpointChanges, type EndpointSource, type MeshEndpoint } from "rxds/operators";
 import { endpoints, ep, locality, type LbEndpointInit } from "../balancing/endpoint-sets.js";
+import { marbleScheduler } from "../support/marbles.js";
 import { EDS } from "../support/wire.js";
 
 /** An EDS update of cluster `name` holding `localities` (undefined: the resource does not exist). */
@@ -40,11 +41,7 @@ const c = (extra: { weight?: number; health?: HealthStatus } = {}): LbEndpointIn
 
 describe("endpointChanges (marbles)", () => {
   let scheduler: TestScheduler;
-  beforeEach(() => {
-    scheduler = new TestScheduler((actual, expected) => {
-      expect(actual).to.deep.equal(expected);
-    });
-  });
+  beforeEach(() => (scheduler = marbleScheduler()));
 
   it("DiffsByAddress: the first set is all added; then adds, removes and changes of weight, health, locality and priority, keyed by address", () => {
     scheduler.run(({ cold, expectObservable }) => {
@@ -119,9 +116,7 @@ describe("perEndpoint", () => {
   }
 
   it("KeepsOneResourcePerEndpoint: created on add, told on change, disposed on remove, the pool emitted after each diff (marbles)", () => {
-    const scheduler = new TestScheduler((actual, expected) => {
-      expect(actual).to.deep.equal(expected);
-    });
+    const scheduler = marbleScheduler();
     const { log, options } = logged();
     scheduler.run(({ cold, expectObservable }) => {
       const updates = cold<EndpointSource>("a-b-c|", {

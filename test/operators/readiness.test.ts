@@ -3,12 +3,13 @@
 // themselves run against real resources in operators-over-the-wire.test.ts.
 import { expect } from "chai";
 import { map, type Observable } from "rxjs";
-import { TestScheduler } from "rxjs/testing";
+import type { TestScheduler } from "rxjs/testing";
 import { HealthStatus } from "../../gen/envoy/config/core/v3/health_check_pb.js";
 import type { EndpointsModel } from "../../src/resources/endpoints.js";
 import type { ListenerModel } from "../../src/resources/listener.js";
 import type { RouteConfigurationModel, VirtualHostModel } from "../../src/resources/route-configuration.js";
 import type { ServiceSnapshot } from "../../src/routing/service-snapshot.js";
+import { marbleScheduler } from "../support/marbles.js";
 import { XdsError } from "../../src/xds-error.js";
 import { endpointsOf, ready$, type Readiness } from "rxds/operators";
 import { endpoints, ep, locality } from "../balancing/endpoint-sets.js";
@@ -38,11 +39,7 @@ const label = (r: Readiness) => (r.ready ? "ready" : r.error.code);
 
 describe("readiness and endpointsOf (marbles)", () => {
   let scheduler: TestScheduler;
-  beforeEach(() => {
-    scheduler = new TestScheduler((actual, expected) => {
-      expect(actual).to.deep.equal(expected);
-    });
-  });
+  beforeEach(() => (scheduler = marbleScheduler()));
 
   it("ReadyEmitsOnChange: ready$ emits from the first snapshot on, only when readiness or its reason changes", () => {
     scheduler.run(({ cold, expectObservable }) => {

@@ -3,12 +3,13 @@
 // releases. Routers here are stand-ins that name themselves in their decisions; routing itself is tested elsewhere.
 import { expect } from "chai";
 import { BehaviorSubject, map, of, Subject, type Observable } from "rxjs";
-import { TestScheduler } from "rxjs/testing";
+import type { TestScheduler } from "rxjs/testing";
 import type { EndpointModel } from "../../src/resources/endpoints.js";
 import type { RouteRequest } from "../../src/resources/match/route-match.js";
 import type { ThriftCall } from "../../src/resources/thrift-route-configuration.js";
 import type { RouteDecision, Router } from "../../src/routing/router.js";
 import type { ServiceSnapshot } from "../../src/routing/service-snapshot.js";
+import { marbleScheduler } from "../support/marbles.js";
 import { XdsError } from "../../src/xds-error.js";
 import { routeWith, type RouteResult } from "rxds/operators";
 
@@ -40,11 +41,7 @@ const req = (path: string): RouteRequest => ({ path, headers: {} });
 
 describe("routeWith (marbles)", () => {
   let scheduler: TestScheduler;
-  beforeEach(() => {
-    scheduler = new TestScheduler((actual, expected) => {
-      expect(actual).to.deep.equal(expected);
-    });
-  });
+  beforeEach(() => (scheduler = marbleScheduler()));
 
   it("RoutesEachItemWithTheLatestRouter: an item is routed when it arrives, by the Router current then", () => {
     scheduler.run(({ hot, cold, expectObservable }) => {
