@@ -1,7 +1,6 @@
 // ready$ and endpointsOf over a target's snapshots, as marble diagrams (rxjs TestScheduler): when they emit, what
 // they hold back, and what unsubscribing releases. Snapshots here carry only what readiness reads; the rules
 // themselves run against real resources in operators-over-the-wire.test.ts.
-import { expect } from "chai";
 import { map, type Observable } from "rxjs";
 import type { TestScheduler } from "rxjs/testing";
 import { HealthStatus } from "../../gen/envoy/config/core/v3/health_check_pb.js";
