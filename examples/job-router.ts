@@ -9,6 +9,7 @@ import { exampleSetup } from "./example-client.js";
 
 const { xds, target, options } = exampleSetup(["jobs"]);
 const count = Number(options["jobs"] ?? 200);
+if (!Number.isInteger(count) || count < 1) throw new Error(`--jobs: expected a number of jobs >= 1, got ${JSON.stringify(options["jobs"])}`);
 
 /** A job: what it asks for (a GreetService method) and its headers; every fifth is a canary. */
 interface Job {

@@ -11,7 +11,7 @@
 // keeps its own set.
 
 import { defer, filter, from, map, type Observable, type ObservableInput } from "rxjs";
-import { EndpointSet, type EndpointChanges, type EndpointSource } from "./endpoint-set.js";
+import { EndpointSet, hasChanges, type EndpointChanges, type EndpointSource } from "./endpoint-set.js";
 
 /** Turns endpoint updates or target snapshots into `{ added, removed, changed, size }` diffs keyed by address. */
 export function endpointChanges(): (source: ObservableInput<EndpointSource>) => Observable<EndpointChanges> {
@@ -20,7 +20,7 @@ export function endpointChanges(): (source: ObservableInput<EndpointSource>) => 
       const set = new EndpointSet();
       return from(source).pipe(
         map((value) => set.apply(value)),
-        filter((changes) => changes.added.length > 0 || changes.removed.length > 0 || changes.changed.length > 0),
+        filter(hasChanges),
       );
     });
 }

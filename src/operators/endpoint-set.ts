@@ -53,6 +53,11 @@ export interface EndpointChanges {
   readonly size: number;
 }
 
+/** Whether a diff holds any change. */
+export function hasChanges(changes: EndpointChanges): boolean {
+  return changes.added.length > 0 || changes.removed.length > 0 || changes.changed.length > 0;
+}
+
 /** An endpoint of the set, and the version that last saw it. */
 interface Slot {
   endpoint: MeshEndpoint;

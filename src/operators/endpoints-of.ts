@@ -2,7 +2,7 @@
 // and priorities, for users who balance themselves.
 
 import { defer, filter, map, type Observable } from "rxjs";
-import { EndpointSet, type MeshEndpoint } from "./endpoint-set.js";
+import { EndpointSet, hasChanges, type MeshEndpoint } from "./endpoint-set.js";
 import type { SnapshotSource } from "./readiness.js";
 
 /**
@@ -20,7 +20,7 @@ export function endpointsOf(xds: SnapshotSource, target: string): Observable<rea
     return snapshots.pipe(
       map((snapshot) => set.apply(snapshot)),
       filter((changes) => {
-        const emit = first || changes.added.length > 0 || changes.removed.length > 0 || changes.changed.length > 0;
+        const emit = first || hasChanges(changes);
         first = false;
         return emit;
       }),
