@@ -24,6 +24,8 @@ export type XdsErrorCode =
   | "NO_HTTP_ROUTES"
   /** The control plane could not be reached and nothing was received yet for what the call needs. */
   | "CONTROL_PLANE_UNAVAILABLE"
+  /** Nothing to route with arrived in time: an item waited for the first Router past `routeWith`'s bounds (maxWaitMs, maxWaiting). */
+  | "NOT_READY"
   /** The client was closed. */
   | "CLOSED";
 

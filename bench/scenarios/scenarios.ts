@@ -1,10 +1,12 @@
 import type { Scenario } from "../support/scenario.js";
 import { coldStart } from "./cold-start.js";
+import { endpointChangesScenario } from "./endpoint-changes.js";
 import { hostileRegexResponse } from "./hostile-regex-response.js";
 import { importCost } from "./import-cost.js";
 import { largeEndpointUpdate } from "./large-endpoint-update.js";
 import { manyClusters } from "./many-clusters.js";
 import { perCallRouting } from "./per-call-routing.js";
+import { routeWithScenario } from "./route-with.js";
 import { rpcOverhead } from "./rpc-overhead.js";
 import { soak } from "./soak.js";
 import { warmUpdate } from "./warm-update.js";
@@ -19,7 +21,9 @@ export const scenarios: readonly Scenario<unknown>[] = [
   warmUpdate,
   perCallRouting,
   worstCaseRoute,
+  routeWithScenario,
   hostileRegexResponse,
   rpcOverhead,
   soak,
+  endpointChangesScenario,
 ];

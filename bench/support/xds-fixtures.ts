@@ -61,8 +61,8 @@ export function endpointAddress(i: number): string {
   return `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
 }
 
-/** One ClusterLoadAssignment of `count` distinct endpoints in one locality; `portOf(i)` picks each endpoint's port. */
-export function assignmentResource(clusterName: string, count: number, portOf: (i: number) => number = () => defaultPort): Any {
+/** One ClusterLoadAssignment of `count` distinct endpoints in one locality; `portOf(i)` and `weightOf(i)` pick each endpoint's port and weight. */
+export function assignmentResource(clusterName: string, count: number, portOf: (i: number) => number = () => defaultPort, weightOf: (i: number) => number = () => 1): Any {
   const lbEndpoints: LbEndpoint[] = [];
   for (let i = 0; i < count; i++) {
     lbEndpoints.push(
@@ -71,7 +71,7 @@ export function assignmentResource(clusterName: string, count: number, portOf: (
           case: "endpoint",
           value: { address: { address: { case: "socketAddress", value: { address: endpointAddress(i), portSpecifier: { case: "portValue", value: portOf(i) } } } } },
         },
-        loadBalancingWeight: 1,
+        loadBalancingWeight: weightOf(i),
       }),
     );
   }

@@ -3,11 +3,13 @@
 import { expect } from "chai";
 import { existsSync } from "node:fs";
 import { coldStart } from "../../bench/scenarios/cold-start.js";
+import { endpointChangesScenario } from "../../bench/scenarios/endpoint-changes.js";
 import { hostileRegexResponse } from "../../bench/scenarios/hostile-regex-response.js";
 import { importCost } from "../../bench/scenarios/import-cost.js";
 import { largeEndpointUpdate } from "../../bench/scenarios/large-endpoint-update.js";
 import { manyClusters } from "../../bench/scenarios/many-clusters.js";
 import { perCallRouting } from "../../bench/scenarios/per-call-routing.js";
+import { routeWithScenario } from "../../bench/scenarios/route-with.js";
 import { rpcOverhead } from "../../bench/scenarios/rpc-overhead.js";
 import { scenarios } from "../../bench/scenarios/scenarios.js";
 import { warmUpdate } from "../../bench/scenarios/warm-update.js";
@@ -81,6 +83,14 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
 
   it("worst-case route(): routes every long call to the route it must reach and reports the slowest", async () => {
     await smoke(worstCaseRoute, { valueLength: 200, warmUpMs: 2, measureMs: 2 }, ["slowestCallUs"]);
+  });
+
+  it("routeWith per item: routes the mix both ways and reports both costs and their ratio", async () => {
+    await smoke(routeWithScenario, { warmUpMs: 2, measureMs: 2 }, ["routeNs", "routeWithNs", "ratio"]);
+  });
+
+  it("endpointChanges() diff: checks each diff holds one change and reports the first and one-change times", async () => {
+    await smoke(endpointChangesScenario, { endpoints: 50, diffs: 4 }, ["firstMs", "oneChangeMs"]);
   });
 
   it("hostile regex response: times the answer to a route configuration of oversized regexes", async () => {

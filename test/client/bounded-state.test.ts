@@ -2,18 +2,10 @@
 // endpoint updates, leave no cache entry, watch or timer behind. (The heap figure is a bench row: bench/scenarios/soak.ts.)
 import { expect } from "chai";
 import { filter, firstValueFrom } from "rxjs";
-import type { XdsClient } from "rxds";
+import { clientTables as tables } from "../support/client-tables.js";
 import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
 import { loopbackEndpoints } from "../support/resources.js";
 import { EDS, Harness, LDS } from "../support/wire.js";
-
-/** The client's per-target and per-watch tables, read for this test only. */
-function tables(xds: XdsClient): Record<string, number> {
-  const inner = xds as unknown as Record<string, Map<unknown, { watches?: Map<unknown, unknown> }>>;
-  let watches = 0;
-  for (const subscription of inner["subscriptions"]!.values()) watches += subscription.watches!.size;
-  return { snapshots: inner["snapshots"]!.size, routers: inner["routers"]!.size, observables: inner["observables"]!.size, watches };
-}
 
 function timers(): number {
   return process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
