@@ -148,7 +148,12 @@ export class AdsClient {
     const maxResponseBytes = options.maxResponseBytes;
     this.makeTransport =
       options.transport ??
-      ((server) => new GrpcAdsTransport({ ...server, ...(maxResponseBytes === undefined ? {} : { maxResponseBytes }) }));
+      ((server) =>
+        new GrpcAdsTransport({
+          ...server,
+          ...(maxResponseBytes === undefined ? {} : { maxResponseBytes }),
+          ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+        }));
     this.backoffOptions = options.backoff;
     this.backoff = new Backoff(options.backoff);
     this.doesNotExistMs = options.doesNotExistTimeoutMs ?? 15000;

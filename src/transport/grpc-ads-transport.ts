@@ -10,6 +10,7 @@ import {
 import type { CallCredentialsConfig, ChannelCredentialsConfig } from "../bootstrap/credentials-config.js";
 import { AdsCredentials, explainStreamError, type CurrentCredentials } from "./ads-credentials.js";
 import type { AdsEvent, AdsTransport } from "./ads-transport.js";
+import type { BackoffOptions } from "./backoff.js";
 
 const method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";
 const serialize = (request: DiscoveryRequest) => Buffer.from(toBinary(DiscoveryRequestSchema, request));
@@ -27,18 +28,23 @@ export interface GrpcAdsTransportOptions {
   readonly credentials?: ChannelCredentials;
   /** The largest response accepted, in bytes; larger ones fail the stream. Default: no limit, as in Envoy. */
   readonly maxResponseBytes?: number;
+  /** How reconnection delays grow, for the channel's own connection attempts too (grpc-js's default starts at 1 s). */
+  readonly backoff?: BackoffOptions;
 }
 
 /**
  * The ADS channel's grpc-js options: keepalive pings as grpc-go's xDS client sends them (every 5 min, 20 s to
  * answer), so that a connection the network dropped silently is noticed and the stream reopened instead of
- * waiting for updates that will never come; and the receive limit (`Infinity`: none, grpc-js's -1).
+ * waiting for updates that will never come; the receive limit (`Infinity`: none, grpc-js's -1); and, when given,
+ * the client's backoff for the channel's own reconnection attempts, so that one policy paces both.
  */
-export function adsChannelOptions(maxResponseBytes: number): ChannelOptions {
+export function adsChannelOptions(maxResponseBytes: number, backoff?: BackoffOptions): ChannelOptions {
   return {
     "grpc.keepalive_time_ms": 300_000,
     "grpc.keepalive_timeout_ms": 20_000,
     "grpc.max_receive_message_length": Number.isFinite(maxResponseBytes) ? maxResponseBytes : -1,
+    ...(backoff?.initialMs === undefined ? {} : { "grpc.initial_reconnect_backoff_ms": backoff.initialMs }),
+    ...(backoff?.maxMs === undefined ? {} : { "grpc.max_reconnect_backoff_ms": backoff.maxMs }),
   };
 }
 
@@ -98,8 +104,8 @@ export class GrpcAdsTransport implements AdsTransport {
     const current: CurrentCredentials = this.credentials?.current() ?? { key: "given", credentials: this.options.credentials!, options: {} };
     if (this.client?.key !== current.key) {
       this.client?.client.close();
-      const { uri, maxResponseBytes = Infinity } = this.options;
-      this.client = { key: current.key, client: new Client(uri, current.credentials, { ...adsChannelOptions(maxResponseBytes), ...current.options }) };
+      const { uri, maxResponseBytes = Infinity, backoff } = this.options;
+      this.client = { key: current.key, client: new Client(uri, current.credentials, { ...adsChannelOptions(maxResponseBytes, backoff), ...current.options }) };
     }
     return this.client.client;
   }

@@ -75,6 +75,8 @@ describe("hostile or broken control-plane input", () => {
       "grpc.max_receive_message_length": -1,
     });
     expect(adsChannelOptions(1 << 20)["grpc.max_receive_message_length"]).to.equal(1 << 20);
+    // The client's backoff paces the channel's own reconnection attempts too.
+    expect(adsChannelOptions(Infinity, { initialMs: 20, maxMs: 200 })).to.include({ "grpc.initial_reconnect_backoff_ms": 20, "grpc.max_reconnect_backoff_ms": 200 });
   });
 
   it("EmptyResource: an Any without bytes is NACKed, not ACKed as a resource named \"\"", async () => {
