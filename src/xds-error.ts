@@ -24,6 +24,10 @@ export type XdsErrorCode =
   | "NO_HTTP_ROUTES"
   /** The control plane could not be reached and nothing was received yet for what the call needs. */
   | "CONTROL_PLANE_UNAVAILABLE"
+  /** A call's deadline passed before it ended (calls that report failures as XdsErrors: rxds/thrift). */
+  | "DEADLINE_EXCEEDED"
+  /** The call's endpoint could not be reached, or its connection failed before the call ended. */
+  | "ENDPOINT_UNAVAILABLE"
   /** The client was closed. */
   | "CLOSED";
 
