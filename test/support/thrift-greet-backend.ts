@@ -1,12 +1,17 @@
 // Real Thrift GreetService backends on loopback (the `thrift` package's server) for the rxds/thrift tests and
 // the demo: each answers with its own name and records every call (method, the THeader key-values it read).
-// A request whose Message is `sleep:<ms>` is answered after that long (for deadlines).
+// A request whose Message is `sleep:<ms>` is answered after that long (for deadlines); `throw` gets the server's
+// TApplicationException.
 
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import thrift from "thrift";
 import { GreetService, HelloResponse, type HelloRequest } from "../../gen/thrift/proxyless/index.js";
 import type { ThriftProtocolKind, ThriftTransportKind } from "rxds/thrift";
+
+// The package's server warns "SeqId already set" on every compact reply it writes (it reuses its output
+// protocol); keep its warnings out of the test output.
+(thrift as unknown as { setLogLevel(level: string): void }).setLogLevel("error");
 
 /** What a backend saw of one call. */
 export interface SeenThriftCall {
@@ -65,6 +70,7 @@ export class ThriftGreetBackend {
     let headers: Readonly<Record<string, string>> = {};
     const answer = (method: string) => (request: HelloRequest): HelloResponse | Promise<HelloResponse> => {
       self!.calls.push({ method, headers });
+      if (request.Message === "throw") throw new Error(`${name} refuses`);
       const response = new HelloResponse({ Message: name });
       if (!request.Message.startsWith("sleep:")) return response;
       return new Promise((resolve) => {

@@ -10,11 +10,11 @@ export function subsetCluster(subset: "v1" | "v2"): string {
   return `outbound|8888|${subset}|${kitexHost}`;
 }
 
-/** ThriftProxy routes: the README's header route, method route, and a default split (no default route when `split` is undefined). */
-export function thriftRoutes(split: [number, number] | undefined = [50, 50]): string {
+/** ThriftProxy routes: the README's header route, method route, and a default split (or none). */
+export function thriftRoutes(split: [number, number] | "no default" = [50, 50]): string {
   // ThriftProxy weights must be at least 1: a 0 weight is written as a route to the other subset.
   const rest =
-    split === undefined
+    split === "no default"
       ? ""
       : split[0] === 0 || split[1] === 0
         ? `
