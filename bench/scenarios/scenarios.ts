@@ -7,6 +7,7 @@ import { manyClusters } from "./many-clusters.js";
 import { perCallRouting } from "./per-call-routing.js";
 import { rpcOverhead } from "./rpc-overhead.js";
 import { soak } from "./soak.js";
+import { thriftOverhead } from "./thrift-overhead.js";
 import { warmUpdate } from "./warm-update.js";
 import { worstCaseRoute } from "./worst-case-route.js";
 
@@ -21,5 +22,6 @@ export const scenarios: readonly Scenario<unknown>[] = [
   worstCaseRoute,
   hostileRegexResponse,
   rpcOverhead,
+  thriftOverhead,
   soak,
 ];
