@@ -3,7 +3,7 @@ import { XdsError, type XdsClient } from "rxds";
 import { createXdsThriftClient, type XdsThriftClient, type XdsThriftClientOptions } from "rxds/thrift";
 import { GreetService, HelloRequest } from "../../gen/thrift/proxyless/index.js";
 import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
-import { ThriftGreetBackend } from "../support/thrift-greet-backend.js";
+import { ThriftGreetBackend } from "../../examples/thrift-greet-backend.js";
 import { subsetCluster, thriftMesh, thriftRoutes } from "../support/thrift-mesh.js";
 import { Harness } from "../support/wire.js";
 import { eventually } from "./eventually.js";

@@ -4,7 +4,7 @@ import { createXdsThriftClient, metainfo, type XdsThriftClient, type XdsThriftCl
 import { setTimeout as sleep } from "node:timers/promises";
 import { GreetService, HelloRequest } from "../../gen/thrift/proxyless/index.js";
 import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
-import { ThriftGreetBackend } from "../support/thrift-greet-backend.js";
+import { ThriftGreetBackend } from "../../examples/thrift-greet-backend.js";
 import { thriftMesh, thriftRoutes } from "../support/thrift-mesh.js";
 import { Harness } from "../support/wire.js";
 import { eventually } from "./eventually.js";

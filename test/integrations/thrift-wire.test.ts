@@ -4,7 +4,7 @@ import { createXdsThriftClient, metainfo, type ThriftProtocolKind, type ThriftTr
 import { GreetService, HelloRequest } from "../../gen/thrift/proxyless/index.js";
 import { thrown } from "../support/thrown.js";
 import { kitexHost, serveMesh } from "../support/mesh.js";
-import { ThriftGreetBackend } from "../support/thrift-greet-backend.js";
+import { ThriftGreetBackend } from "../../examples/thrift-greet-backend.js";
 import { thriftMesh, thriftRoutes } from "../support/thrift-mesh.js";
 import { Harness } from "../support/wire.js";
 

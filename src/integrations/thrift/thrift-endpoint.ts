@@ -34,10 +34,13 @@ interface Connection {
 /** How a call ended, for outcome reporting. */
 export type ThriftCallOutcome = "ok" | "failed" | "deadline" | "connection-lost" | "closed";
 
+/** A generated client's callback for one call: `(error)` fails its promise, `(undefined, value)` fulfils it. */
+type Callback = (error: unknown, value?: unknown) => void;
+
 /** One call in flight. */
 interface PendingCall {
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (reason: unknown) => void;
+  /** The generated client's own callback of the call, which settles the promise its method returned. */
+  readonly callback: Callback;
   readonly label: string;
   timer: NodeJS.Timeout | undefined;
 }
@@ -86,21 +89,18 @@ export class ThriftEndpoint {
       // e.g. a required field unset: the generated code throws before anything is sent.
       return Promise.reject(reason);
     }
+    // The generated method has registered its callback under its sequence id: wrap it, so that the call's end is
+    // seen here, and keep it, so that a deadline or a lost connection can end the call through it.
     const seqid = client._seqid;
-    return new Promise<unknown>((resolve, reject) => {
-      const pending: PendingCall = { resolve, reject, label, timer: undefined };
-      link.calls.set(seqid, pending);
-      const delay = deadline - Date.now();
-      if (delay <= 0) {
-        this.settle(link, seqid, "deadline", this.deadlineError(label));
-        return;
-      }
-      if (delay <= 2 ** 31 - 1) pending.timer = setTimeout(() => this.settle(link, seqid, "deadline", this.deadlineError(label)), delay);
-      Promise.resolve(response).then(
-        (value) => this.settle(link, seqid, "ok", undefined, value),
-        (reason: unknown) => this.settle(link, seqid, "failed", reason),
-      );
-    });
+    const callback = client._reqs[seqid] as Callback | undefined;
+    if (callback === undefined) return response as Promise<unknown>; // it failed before sending
+    const pending: PendingCall = { callback, label, timer: undefined };
+    link.calls.set(seqid, pending);
+    client._reqs[seqid] = (error: unknown, value?: unknown) => this.settle(link, seqid, error === undefined || error === null ? "ok" : "failed", error, value);
+    const delay = deadline - Date.now();
+    if (delay <= 0) this.settle(link, seqid, "deadline", this.deadlineError(label));
+    else if (delay <= 2 ** 31 - 1) pending.timer = setTimeout(() => this.settle(link, seqid, "deadline", this.deadlineError(label)), delay);
+    return response as Promise<unknown>;
   }
 
   /** The number of calls in flight; for introspection and tests. */
@@ -151,7 +151,7 @@ export class ThriftEndpoint {
   }
 
   /**
-   * Ends one call (once): its callback is forgotten by the generated client, its timer cleared, and the caller gets
+   * Ends one call (once): the generated client forgets it, its timer is cleared, and its own callback gives the caller
    * `error` or `value`. The call's outcome is known here: this is where it is to be reported (to balancing: outlier
    * detection, least-request) once outcome reporting exists.
    */
@@ -161,8 +161,7 @@ export class ThriftEndpoint {
     link.calls.delete(seqid);
     delete link.client._reqs[seqid];
     clearTimeout(pending.timer);
-    if (outcome === "ok") pending.resolve(value);
-    else pending.reject(error);
+    pending.callback(outcome === "ok" ? undefined : error, value);
     if (this.retired && link.calls.size === 0) this.drop(link);
   }
 

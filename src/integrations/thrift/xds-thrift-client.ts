@@ -8,6 +8,7 @@
 // integration (NO_ROUTE, CLUSTER_ABSENT, …, with the same messages), DEADLINE_EXCEEDED, ENDPOINT_UNAVAILABLE,
 // CLOSED, INVALID_ARGUMENT (a meta extractor that threw). A server's exceptions reach the caller as they are.
 
+import type { RouteDecision } from "../../routing/router.js";
 import type { XdsClient } from "../../xds-client.js";
 import { XdsError } from "../../xds-error.js";
 import { CallRouter, effectiveDeadline, isRouteDeadline, routeDeadlineMessage, routingFailureMessage } from "../call-router.js";
@@ -97,9 +98,8 @@ export function createXdsThriftClient<T>(xds: XdsClient, Client: ThriftClientCla
     },
   });
 
-  /** Routes and sends one call; rejects only with XdsErrors and the server's exceptions. */
-  async function invoke(method: string, args: readonly unknown[], callOptions: ThriftCallOptions): Promise<unknown> {
-    const path = `/${service}/${method}`;
+  /** Routes and sends one call; rejects only with XdsErrors and the server's exceptions. Never throws. */
+  function invoke(method: string, path: string, args: readonly unknown[], callOptions: ThriftCallOptions): Promise<unknown> {
     const own = callOptions.headers ?? NO_HEADERS;
     let request: ThriftRouteRequest;
     try {
@@ -107,25 +107,36 @@ export function createXdsThriftClient<T>(xds: XdsClient, Client: ThriftClientCla
       const meta = metaExtractor({ service, method, headers: own, target: router.target });
       request = { service: shortService, method, path, headers: routingHeaders(meta, { contentType: "application/x-thrift", authority: router.target, path }) };
     } catch (reason: unknown) {
-      throw new XdsError("INVALID_ARGUMENT", `the xDS meta extractor threw for ${path}: ${reason instanceof Error ? reason.message : String(reason)}`, { cause: reason });
+      const message = `the xDS meta extractor threw for ${path}: ${reason instanceof Error ? reason.message : String(reason)}`;
+      return Promise.reject(new XdsError("INVALID_ARGUMENT", message, { cause: reason }));
     }
     const timeoutMs = callOptions.timeoutMs ?? options.timeoutMs;
     const deadline = timeoutMs === undefined || timeoutMs <= 0 ? Infinity : Date.now() + timeoutMs;
     const waitForReady = callOptions.waitForReady ?? options.waitForReady ?? false;
-    let decision = router.routeBy(routeThriftCall, request);
-    if (router.mustWait(decision, waitForReady)) {
-      const last = decision instanceof XdsError ? decision : undefined;
-      const result = await router.waitForRouteBy(routeThriftCall, request, { deadline, waitForReady }, last);
-      if (isRouteDeadline(result)) throw new XdsError("DEADLINE_EXCEEDED", routeDeadlineMessage(path, router.target, result));
-      decision = result;
-    }
-    if (decision === undefined) throw new XdsError("CLOSED", `the xDS Thrift client of ${JSON.stringify(target)} was closed`);
-    if (decision instanceof XdsError) throw new XdsError(decision.code, routingFailureMessage(path, decision), { cause: decision });
+    const decision = router.routeBy(routeThriftCall, request);
+    if (!router.mustWait(decision, waitForReady)) return dispatch(decision, method, path, args, own, deadline);
+    const waited = router.waitForRouteBy(routeThriftCall, request, { deadline, waitForReady }, decision instanceof XdsError ? decision : undefined);
+    return waited.then((result) =>
+      isRouteDeadline(result) ? Promise.reject(new XdsError("DEADLINE_EXCEEDED", routeDeadlineMessage(path, router.target, result))) : dispatch(result, method, path, args, own, deadline),
+    );
+  }
+
+  /** Sends a routed call to its endpoint, or fails it with the routing failure. */
+  function dispatch(
+    decision: RouteDecision | XdsError | undefined,
+    method: string,
+    path: string,
+    args: readonly unknown[],
+    own: Readonly<Record<string, string>>,
+    deadline: number,
+  ): Promise<unknown> {
+    if (decision === undefined) return Promise.reject(new XdsError("CLOSED", `the xDS Thrift client of ${JSON.stringify(target)} was closed`));
+    if (decision instanceof XdsError) return Promise.reject(new XdsError(decision.code, routingFailureMessage(path, decision), { cause: decision }));
     let endpoint: ThriftEndpoint;
     try {
       endpoint = router.connection(decision.endpoint);
     } catch (reason: unknown) {
-      throw XdsError.from(reason, "ENDPOINT_UNAVAILABLE");
+      return Promise.reject(XdsError.from(reason, "ENDPOINT_UNAVAILABLE"));
     }
     const headers = wire.header ? theaderValues(mergeWithMetainfo(own)) : undefined;
     return endpoint.call(method, args, headers, effectiveDeadline(deadline, Date.now(), decision.timeoutMs), `thrift call ${path}`);
@@ -134,10 +145,11 @@ export function createXdsThriftClient<T>(xds: XdsClient, Client: ThriftClientCla
   // The methods live on one prototype; a view is an object holding its call options on top of it.
   const prototype: Record<string, unknown> = {};
   for (const method of methods) {
+    const path = `/${service}/${method}`;
     prototype[method] = function (this: { [CALL_OPTIONS]?: ThriftCallOptions } | undefined, ...args: unknown[]): unknown {
       const callOptions = this?.[CALL_OPTIONS] ?? NO_OPTIONS;
       const callback = typeof args[args.length - 1] === "function" ? (args.pop() as (error: unknown, value?: unknown) => void) : undefined;
-      const result = invoke(method, args, callOptions);
+      const result = invoke(method, path, args, callOptions);
       if (callback === undefined) return result;
       result.then(
         (value) => callback(null, value),
