@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { GreetService, HelloRequest } from "../../gen/thrift/proxyless/index.js";
 import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
 import { ThriftGreetBackend } from "../../examples/thrift-greet-backend.js";
-import { thriftMesh, thriftRoutes } from "../support/thrift-mesh.js";
+import { subsetCluster, thriftMesh, thriftRoutes } from "../support/thrift-mesh.js";
 import { Harness } from "../support/wire.js";
 import { eventually } from "./eventually.js";
 import { binomialBounds } from "./split-bounds.js";
@@ -73,6 +73,17 @@ describe("rxds/thrift: a generated Thrift client routed by xDS", () => {
       return Promise.all([greet.client.SayHello(hello()), greet.client.SayHello1(hello())]);
     });
     expect(served.map((r) => r.Message)).to.deep.equal(["v1", "v1"]);
+    expect((await greet.client.SayHello1(hello())).Message).to.equal("v2");
+  });
+
+  it("matches ThriftProxy service_name against the service without its namespace", async () => {
+    const byService = `
+        - match: {serviceName: "proxyless.GreetService"}
+          route: {cluster: "${subsetCluster("v1")}"}
+        - match: {serviceName: "GreetService"}
+          route: {cluster: "${subsetCluster("v2")}"}`;
+    serveMesh(h.cp, thriftMesh(v1.port, v2.port, byService), "sidecar");
+    const greet = meshClient();
     expect((await greet.client.SayHello1(hello())).Message).to.equal("v2");
   });
 

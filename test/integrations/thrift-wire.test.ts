@@ -45,11 +45,13 @@ describe("rxds/thrift: transports, protocols and THeader key-values", () => {
         const [v1, v2, greet] = await mesh(transport, protocol);
         const answers = await Promise.all([
           ...Array.from({ length: 20 }, () => greet.client.SayHello1(new HelloRequest({ Message: "x".repeat(3000) }))),
-          greet.client.SayHello(new HelloRequest({ Message: "hi" })),
+          greet.with({ headers: { tenant: "acme" } }).SayHello(new HelloRequest({ Message: "hi" })),
         ]);
         expect(answers.map((a) => a.Message)).to.deep.equal([...Array(20).fill("v1"), "v2"]);
         expect([v1.calls.length, v2.calls.length]).to.deep.equal([20, 1]);
         expect([v1.openConnections, v2.openConnections]).to.deep.equal([1, 1]);
+        // Only THeader carries key-values.
+        expect(v2.calls[0]!.headers).to.deep.equal(transport === "header" ? { tenant: "acme" } : {});
       });
     }
   }
