@@ -7,7 +7,8 @@ import thrift from "thrift";
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import { ThriftProxySchema } from "../../gen/envoy/extensions/filters/network/thrift_proxy/v3/thrift_proxy_pb.js";
 import { GreetService, HelloRequest, HelloResponse } from "../../gen/thrift/proxyless/index.js";
-import { waitLimitMs, withLoopback } from "../support/loopback.js";
+import { compareCallRates, type StartCall } from "../support/call-rate.js";
+import { withLoopback } from "../support/loopback.js";
 import type { Scenario } from "../support/scenario.js";
 import { CDS, clusterResource, EDS, istioNames, LDS, singleEndpointAssignment } from "../support/xds-fixtures.js";
 
@@ -49,37 +50,10 @@ function thriftListener(): Any {
   );
 }
 
-type SayHello = (request: HelloRequest) => Promise<HelloResponse>;
-
-/** Runs SayHello calls with `concurrency` in flight for `ms`; resolves with the calls answered and the time taken. */
-function drive(sayHello: SayHello, concurrency: number, ms: number): Promise<{ calls: number; elapsed: number }> {
+/** Starts SayHello calls with `sayHello`. */
+function calls(sayHello: (request: HelloRequest) => Promise<HelloResponse>): StartCall {
   const request = new HelloRequest({ Message: "hi" });
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const stopAt = start + ms;
-    let calls = 0;
-    let running = concurrency;
-    let failed = false;
-    const watchdog = setTimeout(() => fail(new Error(`bench: Thrift calls did not finish within ${waitLimitMs / 1000} s`)), ms + waitLimitMs);
-    const fail = (error: unknown) => {
-      if (failed) return;
-      failed = true;
-      clearTimeout(watchdog);
-      reject(error instanceof Error ? error : new Error(String(error)));
-    };
-    const loop = (): void => {
-      sayHello(request).then(() => {
-        if (failed) return;
-        calls++;
-        if (performance.now() < stopAt) return loop();
-        if (--running === 0) {
-          clearTimeout(watchdog);
-          resolve({ calls, elapsed: performance.now() - start });
-        }
-      }, fail);
-    };
-    for (let i = 0; i < concurrency; i++) loop();
-  });
+  return (done) => void sayHello(request).then(() => done(), done);
 }
 
 /** Thrift calls per second at fixed concurrency: a plain `thrift` client vs the same generated class routed by rxds/thrift. */
@@ -89,7 +63,7 @@ export const thriftOverhead: Scenario<ThriftOverheadParams> = {
   description:
     "A Thrift GreetService backend (the `thrift` package's server, framed transport, binary protocol) on 127.0.0.1 answers SayHello; target `greet.default.svc.cluster.local:8888` is served as a listener holding a ThriftProxy (one route matching every method) → CDS → EDS with that one endpoint. " +
     "Each run makes two clients of the same generated class (gen/thrift, @creditkarma/thrift-typescript's apache target): a **direct** one, `thrift.createClient(GreetService.Client, thrift.createConnection(\"127.0.0.1\", port, framed binary))`, and one routed by **rxds**: `createXdsThriftClient(xds, GreetService.Client, { target, service })`. " +
-    "Both are warmed up, then each keeps a fixed number of calls in flight for a fixed time, in eight interleaved slices as in the RPC overhead row: calls answered ÷ time, and the routed figure ÷ the direct one of the same run. Client, backend and control plane share one process.",
+    "Both are warmed up, then each keeps a fixed number of calls in flight for a fixed time, in eight interleaved slices as in the RPC overhead row (bench/support/call-rate.ts): calls answered ÷ time, and the routed figure ÷ the direct one of the same run. Client, backend and control plane share one process.",
   metrics: [
     { key: "callsPerSecond", label: "calls/s through the library", unit: "1/s" },
     { key: "directCallsPerSecond", label: "calls/s direct thrift, same runs", unit: "1/s" },
@@ -120,20 +94,10 @@ export const thriftOverhead: Scenario<ThriftOverheadParams> = {
         const direct = lib.createClient<GreetService.Client>(GreetService.Client, connection);
         const routed = createXdsThriftClient(xds, GreetService.Client, { target: names.listener, service: "proxyless.GreetService" });
         try {
-          const calls = { direct: (r: HelloRequest) => direct.SayHello(r), routed: (r: HelloRequest) => routed.client.SayHello(r) };
-          // The routed client's first calls wait for its routing (the xDS chain) and connection: warm-up.
-          await drive(calls.direct, concurrency, warmUpMs);
-          await drive(calls.routed, concurrency, warmUpMs);
-          const slice = durationMs / 4;
-          const sum = { direct: { calls: 0, elapsed: 0 }, routed: { calls: 0, elapsed: 0 } };
-          for (const which of ["direct", "routed", "routed", "direct", "routed", "direct", "direct", "routed"] as const) {
-            const { calls: answered, elapsed } = await drive(calls[which], concurrency, slice);
-            sum[which].calls += answered;
-            sum[which].elapsed += elapsed;
-          }
-          const callsPerSecond = (sum.routed.calls * 1000) / sum.routed.elapsed;
-          const directCallsPerSecond = (sum.direct.calls * 1000) / sum.direct.elapsed;
-          return { callsPerSecond, directCallsPerSecond, ratioToDirect: callsPerSecond / directCallsPerSecond };
+          return await compareCallRates(
+            { direct: calls((r) => direct.SayHello(r)), routed: calls((r) => routed.client.SayHello(r)) },
+            { concurrency, warmUpMs, durationMs },
+          );
         } finally {
           routed.close();
           connection.destroy();

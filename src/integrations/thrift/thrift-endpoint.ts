@@ -13,7 +13,7 @@ import thrift from "thrift";
 import { XdsError } from "../../xds-error.js";
 import type { HeaderWriting, ThriftWire } from "./thrift-wire.js";
 
-/** A generated Thrift client class: `new Client(output, protocol)` (the `apache` target, or Apache's `js:node`). */
+/** A generated Thrift client class: `new Client(output, protocol)`, its methods registering a callback in `_reqs[_seqid]`. */
 export type ThriftClientClass<T> = new (output: never, protocol: never) => T;
 
 /** What this file reads of a generated client: its sequence id, its callbacks by id, its output transport. */

@@ -74,12 +74,12 @@ export interface XdsThriftClient<T> {
 const CALL_OPTIONS = Symbol("rxds.thriftCallOptions");
 const NO_OPTIONS: ThriftCallOptions = Object.freeze({});
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
-/** Generated clients' own members that are not service methods. */
+/** Generated clients' own members that are not service methods (those of Apache's `js:node` generator too). */
 const NOT_METHODS = new Set(["constructor", "incrementSeqId", "new_seqid", "seqid"]);
 
 /**
- * Makes `Client`, a generated Thrift client class (`@creditkarma/thrift-typescript --target apache`, or Apache's
- * `thrift --gen js:node`), a client of `options.target` whose calls are routed by xDS.
+ * Makes `Client`, a Thrift client class generated for the `thrift` package (as `@creditkarma/thrift-typescript
+ * --target apache` makes them), a client of `options.target` whose calls are routed by xDS.
  */
 export function createXdsThriftClient<T>(xds: XdsClient, Client: ThriftClientClass<T>, options: XdsThriftClientOptions): XdsThriftClient<T> {
   const { target, service, transport = "framed", protocol = "binary", metaExtractor = defaultThriftMetaExtractor } = options;
