@@ -1,7 +1,7 @@
 // Builds gen/ from proto/ and the upstream Envoy/xDS/googleapis/validate protos that the pinned
 // devDependency @grpc/grpc-js-xds publishes under deps/. Everything comes from node_modules.
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -67,3 +67,17 @@ const buf = require.resolve("@bufbuild/buf/bin/buf");
 const args = ["generate", "--include-imports", ...files.flatMap((f) => ["--path", join(existsSync(join(root, "proto", f)) ? "proto" : "build/upstream", f)])];
 rmSync(join(root, "gen"), { recursive: true, force: true });
 execFileSync(process.execPath, [buf, ...args], { cwd: root, stdio: "inherit" });
+
+// Thrift: the demo GreetService IDL, with @creditkarma/thrift-typescript's `apache` target (code for
+// the `thrift` package), into gen/thrift/. Its relative imports gain the `.js` that ESM needs.
+const thriftOut = join(root, "gen", "thrift");
+const thriftTypescript = join(dirname(require.resolve("@creditkarma/thrift-typescript/package.json")), "dist", "main", "bin", "index.js");
+execFileSync(process.execPath, [thriftTypescript, "--target", "apache", "--rootDir", root, "--sourceDir", "proto", "--outDir", thriftOut, "proxyless/greet.thrift"], {
+  cwd: root,
+  stdio: "inherit",
+});
+for (const dir of readdirSync(thriftOut, { recursive: true, withFileTypes: true })) {
+  if (!dir.isFile() || !dir.name.endsWith(".ts")) continue;
+  const file = join(dir.parentPath, dir.name);
+  writeFileSync(file, readFileSync(file, "utf8").replace(/from "(\.\.?\/[^"]+)"/g, 'from "$1.js"'));
+}

@@ -26,6 +26,10 @@ export type XdsErrorCode =
   | "CONTROL_PLANE_UNAVAILABLE"
   /** Nothing to route with arrived in time: an item waited for the first Router past `routeWith`'s bounds (maxWaitMs, maxWaiting). */
   | "NOT_READY"
+  /** A call's deadline passed before it ended (calls that report failures as XdsErrors: rxds/thrift). */
+  | "DEADLINE_EXCEEDED"
+  /** The call's endpoint could not be reached, or its connection failed before the call ended. */
+  | "ENDPOINT_UNAVAILABLE"
   /** The client was closed. */
   | "CLOSED";
 

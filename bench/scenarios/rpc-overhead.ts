@@ -2,7 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { credentials, Server, ServerCredentials, type Client, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import { GreetServiceClient, greetService } from "../../examples/greet-service.js";
 import { HelloRequestSchema, HelloResponseSchema, type HelloRequest, type HelloResponse } from "../../gen/proxyless/greet_pb.js";
-import { waitLimitMs, withLoopback } from "../support/loopback.js";
+import { compareCallRates, type StartCall } from "../support/call-rate.js";
+import { withLoopback } from "../support/loopback.js";
 import type { BenchMode, Scenario } from "../support/scenario.js";
 import { CDS, clusterResource, EDS, istioNames, LDS, listenerResource, RDS, routeConfigurationResource, singleEndpointAssignment } from "../support/xds-fixtures.js";
 
@@ -42,42 +43,11 @@ async function startBackend(): Promise<{ readonly port: number; close(): Promise
 
 type SayHello = (request: HelloRequest, callback: (error: Error | null, reply?: HelloResponse) => void) => unknown;
 
-/**
- * Runs unary SayHello calls on `client` with `concurrency` in flight for `ms`: each of `concurrency`
- * loops starts its next call when the previous one answers, until the time is up. Resolves with the
- * calls answered and the time from the first call to the last answer.
- */
-function drive(client: Client, concurrency: number, ms: number): Promise<{ calls: number; elapsed: number }> {
+/** Starts unary SayHello calls on `client`. */
+function sayHelloOn(client: Client): StartCall {
   const sayHello = (client as unknown as { SayHello: SayHello }).SayHello.bind(client);
   const request = create(HelloRequestSchema, { message: "hi" });
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const stopAt = start + ms;
-    let calls = 0;
-    let running = concurrency;
-    let failed = false;
-    // A call that never answers would hang the bench: give up after the wait limit instead.
-    const watchdog = setTimeout(() => fail(new Error(`bench: RPCs did not finish within ${waitLimitMs / 1000} s`)), ms + waitLimitMs);
-    const fail = (error: Error) => {
-      if (failed) return;
-      failed = true;
-      clearTimeout(watchdog);
-      reject(error);
-    };
-    const loop = () => {
-      sayHello(request, (error) => {
-        if (failed) return;
-        if (error) return fail(error);
-        calls++;
-        if (performance.now() < stopAt) return loop();
-        if (--running === 0) {
-          clearTimeout(watchdog);
-          resolve({ calls, elapsed: performance.now() - start });
-        }
-      });
-    };
-    for (let i = 0; i < concurrency; i++) loop();
-  });
+  return (done) => sayHello(request, (error) => done(error ?? undefined));
 }
 
 /** Unary calls per second at fixed concurrency: a plain grpc-js client vs the same client class routed by the library. */
@@ -113,20 +83,9 @@ export const rpcOverhead: Scenario<RpcOverheadParams> = {
         const direct = new GreetServiceClient(`127.0.0.1:${backend.port}`, credentials.createInsecure());
         try {
           const routed = connect().grpcClient(names.listener, (address, options) => new GreetServiceClient(address, credentials.createInsecure(), options));
-          // The routed client's first calls wait for its routing (the xDS chain) and connection: warm-up.
-          await drive(direct, concurrency, warmUpMs);
-          await drive(routed, concurrency, warmUpMs);
-          const slice = durationMs / 4;
-          const sum = { direct: { calls: 0, elapsed: 0 }, routed: { calls: 0, elapsed: 0 } };
-          for (const which of ["direct", "routed", "routed", "direct", "routed", "direct", "direct", "routed"] as const) {
-            const { calls, elapsed } = await drive(which === "direct" ? direct : routed, concurrency, slice);
-            sum[which].calls += calls;
-            sum[which].elapsed += elapsed;
-          }
-          const callsPerSecond = (sum.routed.calls * 1000) / sum.routed.elapsed;
-          const directCallsPerSecond = (sum.direct.calls * 1000) / sum.direct.elapsed;
+          const rates = await compareCallRates({ direct: sayHelloOn(direct), routed: sayHelloOn(routed) }, { concurrency, warmUpMs, durationMs });
           routed.close();
-          return { callsPerSecond, directCallsPerSecond, ratioToDirect: callsPerSecond / directCallsPerSecond };
+          return rates;
         } finally {
           direct.close();
         }

@@ -9,6 +9,7 @@ import { perCallRouting } from "./per-call-routing.js";
 import { routeWithScenario } from "./route-with.js";
 import { rpcOverhead } from "./rpc-overhead.js";
 import { soak } from "./soak.js";
+import { thriftOverhead } from "./thrift-overhead.js";
 import { warmUpdate } from "./warm-update.js";
 import { worstCaseRoute } from "./worst-case-route.js";
 
@@ -24,6 +25,7 @@ export const scenarios: readonly Scenario<unknown>[] = [
   routeWithScenario,
   hostileRegexResponse,
   rpcOverhead,
+  thriftOverhead,
   soak,
   endpointChangesScenario,
 ];

@@ -17,7 +17,7 @@
 
 import { endWith, filter, firstValueFrom, fromEvent, map, Subject, take, takeUntil, tap, timeout, type Observable, type Subscription } from "rxjs";
 import type { SocketAddressModel } from "../resources/endpoints.js";
-import type { RequestHeaders } from "../resources/match/route-match.js";
+import type { RequestHeaders, RouteRequest } from "../resources/match/route-match.js";
 import type { RouteDecision, Router } from "../routing/router.js";
 import type { XdsClient } from "../xds-client.js";
 import { XdsError } from "../xds-error.js";
@@ -115,8 +115,16 @@ export class CallRouter<C> {
    * saying which part is missing and why (CLOSED once closed). Undefined while no snapshot has arrived.
    */
   route(path: string, headers: RequestHeaders): RouteDecision | XdsError | undefined {
+    return this.routeBy(routeByPath, { path, headers });
+  }
+
+  /**
+   * Routes a call synchronously with `decide` (for calls not routed by path alone, e.g. Thrift's): its answer on the
+   * latest Router, CLOSED once closed, undefined while no snapshot has arrived.
+   */
+  routeBy<Q>(decide: (router: Router, request: Q) => RouteDecision | XdsError, request: Q): RouteDecision | XdsError | undefined {
     if (this.closed) return this.closedError();
-    return this.router?.route({ path, headers });
+    return this.router === undefined ? undefined : decide(this.router, request);
   }
 
   /**
@@ -133,11 +141,21 @@ export class CallRouter<C> {
    * router closes (CLOSED). Resolves with undefined once the signal aborts. Never rejects.
    */
   waitForRoute(path: string, headers: RequestHeaders, options: RouteWaitOptions, last?: XdsError): Promise<RouteDecision | XdsError | RouteDeadline | undefined> {
+    return this.waitForRouteBy(routeByPath, { path, headers }, options, last);
+  }
+
+  /** waitForRoute for a call routed with `decide` (see routeBy). */
+  waitForRouteBy<Q>(
+    decide: (router: Router, request: Q) => RouteDecision | XdsError,
+    request: Q,
+    options: RouteWaitOptions,
+    last?: XdsError,
+  ): Promise<RouteDecision | XdsError | RouteDeadline | undefined> {
     if (this.closed) return Promise.resolve(this.closedError());
     const delay = options.deadline - Date.now();
     if (delay <= 0) return Promise.resolve({ deadlineExceeded: true, last });
     let results: Observable<RouteDecision | XdsError | RouteDeadline> = this.updates.pipe(
-      map((router) => router.route({ path, headers })),
+      map((router) => decide(router, request)),
       tap((result) => {
         if (result instanceof XdsError) last = result;
       }),
@@ -225,6 +243,11 @@ export class CallRouter<C> {
     this.connections.clear();
     for (const pooled of connections) this.connector.close(pooled.connection, "closed");
   }
+}
+
+/** Routes an HTTP/gRPC call by its path and headers. */
+function routeByPath(router: Router, request: RouteRequest): RouteDecision | XdsError {
+  return router.route(request);
 }
 
 /** `address:port`, with an IPv6 address in brackets. */

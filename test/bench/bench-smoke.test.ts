@@ -12,6 +12,7 @@ import { perCallRouting } from "../../bench/scenarios/per-call-routing.js";
 import { routeWithScenario } from "../../bench/scenarios/route-with.js";
 import { rpcOverhead } from "../../bench/scenarios/rpc-overhead.js";
 import { scenarios } from "../../bench/scenarios/scenarios.js";
+import { thriftOverhead } from "../../bench/scenarios/thrift-overhead.js";
 import { warmUpdate } from "../../bench/scenarios/warm-update.js";
 import { worstCaseRoute } from "../../bench/scenarios/worst-case-route.js";
 import { grpcJsXdsSubject } from "../../bench/subjects/grpc-js-xds-subject.js";
@@ -140,6 +141,10 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
 
   it("rpc overhead: calls a local backend directly and through rxds/grpc", async () => {
     await smoke(rpcOverhead, { concurrency: 2, warmUpMs: 20, durationMs: 40 }, ["callsPerSecond", "directCallsPerSecond", "ratioToDirect"]);
+  });
+
+  it("thrift overhead: calls a local Thrift backend directly and through rxds/thrift", async () => {
+    await smoke(thriftOverhead, { concurrency: 2, warmUpMs: 20, durationMs: 40 }, ["callsPerSecond", "directCallsPerSecond", "ratioToDirect"]);
   });
 
   it("the table shows n/a and pending, and the chart draws both libraries", () => {
