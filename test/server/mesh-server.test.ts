@@ -3,7 +3,8 @@ import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { filter, firstValueFrom, take, timeout, type Observable } from "rxjs";
-import { XdsClient, type ResourceUpdate } from "rxds";
+import { messageType, XdsClient, type ResourceUpdate } from "rxds";
+import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { serveMesh, type MeshServer } from "rxds/server";
 import { ConfigDir, exampleMesh, MemoryLog, routeName, target } from "../fixtures/serve-mesh.js";
 
@@ -105,9 +106,9 @@ describe("serveMesh", () => {
       const elapsed = performance.now() - written;
       expect(after.resource).to.not.equal(undefined);
       expect(elapsed, `reload took ${elapsed.toFixed(1)} ms`).to.be.below(100);
-      // Only the route configurations changed: the grpc view's and the sidecar view's.
+      // Only the route configurations changed: the proxyless views' and the sidecar view's, each named with its views.
       const reloaded = await log.line("reloaded ");
-      expect(reloaded).to.match(/: 2 changed: RDS outbound\|8888\|\|kitex-server\.default\.svc\.cluster\.local, RDS 8888$/);
+      expect(reloaded).to.match(/: 2 changed: RDS outbound\|8888\|\|kitex-server\.default\.svc\.cluster\.local \(grpc, grpc\/default\), RDS 8888 \(sidecar\)$/);
       expect(listenerUpdates.filter(present)).to.have.length(1);
     } finally {
       subscription.unsubscribe();
@@ -144,7 +145,30 @@ describe("serveMesh", () => {
     expect((failure as Error).message).to.include(`${dir.file}: document 3 (VirtualService kitex-server): spec.http[2].route[0].weight: expected an integer`);
   });
 
-  // NACKs (logged also when not verbose) are pinned with grpc-js-xds's own validation in grpc-js-xds-proof.test.ts.
+  it("NackLog: a client's NACK is logged once with its reason, also when not verbose", async () => {
+    await start(await exampleMesh({ ports: [18001, 18002] }));
+    // What rxds serve serves passes the built-in validation; a client with a stricter hook NACKs it.
+    const strict = messageType(RouteConfigurationSchema, {
+      deletedByOmission: false,
+      validate: () => {
+        throw new Error("virtual_hosts: this client takes none");
+      },
+    });
+    const xds = new XdsClient({
+      servers: [{ uri: server?.address ?? "" }],
+      node: { id: "sidecar~127.0.0.1~strict.default~default.svc.cluster.local", metadata: { GENERATOR: "grpc" } },
+      resourceTypes: [strict],
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
+    clients.push(xds);
+    // Held open so that the client keeps the subscription it answers.
+    xds.watch(strict, routeName).subscribe();
+    const update = await next(xds.watch(strict, routeName), (u: ResourceUpdate<unknown>) => u.error !== undefined);
+    expect(update.error?.message).to.include("this client takes none");
+    expect(await log.line("NACK RDS")).to.match(/^stream \d+ NACK RDS \(nonce \d+, no version yet\): .*virtual_hosts: this client takes none/);
+    expect(log.lines.filter((l) => l.includes(" NACK "))).to.have.length(1);
+  });
+
   it("VerboseLog: connects, subscriptions and ACKs are one line each", async () => {
     await start(await exampleMesh({ ports: [18001, 18002] }), true);
     const xds = client({ GENERATOR: "grpc", NAMESPACE: "default" });
@@ -184,7 +208,7 @@ describe("rxds serve (the command)", () => {
   it("CliUsage: a usage error exits 2 with the usage; --help prints it and exits 0", async () => {
     const missing = await runCli(["serve"]);
     expect(missing.code).to.equal(2);
-    expect(missing.stderr).to.include("--config <file> is required").and.include("usage: rxds serve");
+    expect(missing.stderr).to.include("--config <path> is required").and.include("usage: rxds serve");
     const unknown = await runCli(["serve", "--config", "x.yaml", "--bogus"]);
     expect(unknown.code).to.equal(2);
     expect(unknown.stderr).to.include("--bogus");
@@ -193,7 +217,7 @@ describe("rxds serve (the command)", () => {
     expect(port.stderr).to.include("--port: expected a port number 0..65535");
     const help = await runCli(["--help"]);
     expect(help.code).to.equal(0);
-    expect(help.stdout).to.include("usage: rxds serve --config <mesh.yaml>");
+    expect(help.stdout).to.include("usage: rxds serve --config <path>...");
   });
 
   it("CliShutdown: serves a good file and exits 0 on SIGTERM", async () => {
