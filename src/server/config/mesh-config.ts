@@ -61,7 +61,7 @@ export interface MeshSource {
   readonly text: string;
 }
 
-const istioVersions = ["v1", "v1beta1", "v1alpha3"];
+const istioVersions = ["v1", "v1beta1", "v1alpha3", "v1alpha1"];
 
 /**
  * Istio kinds that are valid but that rxds serve does not apply, each with what a user should know. A

@@ -112,7 +112,7 @@ connect_timeout: 2s
       {
         behaviour: "an Istio apiVersion that does not exist",
         text: `apiVersion: networking.istio.io/v2\nkind: VirtualService\nmetadata: {name: x}\n`,
-        message: 'mesh.yaml: document 1: apiVersion: expected networking.istio.io/v1, networking.istio.io/v1beta1, networking.istio.io/v1alpha3, got "networking.istio.io/v2"',
+        message: 'mesh.yaml: document 1: apiVersion: expected networking.istio.io/v1, networking.istio.io/v1beta1, networking.istio.io/v1alpha3, networking.istio.io/v1alpha1, got "networking.istio.io/v2"',
       },
       {
         behaviour: "a timeout that is not a duration",
