@@ -6,6 +6,7 @@ import { largeEndpointUpdate } from "./large-endpoint-update.js";
 import { manyClusters } from "./many-clusters.js";
 import { perCallRouting } from "./per-call-routing.js";
 import { rpcOverhead } from "./rpc-overhead.js";
+import { serveLoad, serveManyClients, serveReload } from "./serve-mesh.js";
 import { soak } from "./soak.js";
 import { warmUpdate } from "./warm-update.js";
 import { worstCaseRoute } from "./worst-case-route.js";
@@ -22,4 +23,7 @@ export const scenarios: readonly Scenario<unknown>[] = [
   hostileRegexResponse,
   rpcOverhead,
   soak,
+  serveLoad,
+  serveReload,
+  serveManyClients,
 ];
