@@ -9,26 +9,9 @@ import { translateForGrpc } from "../../../src/server/config/grpc-translation.js
 import { parseMeshConfig, parseMeshSources } from "../../../src/server/config/mesh-config.js";
 import { endpointsTypeUrl, listenerTypeUrl, nameTableTypeUrl, routeConfigurationTypeUrl } from "../../../src/server/config/xds-resources.js";
 import { translateForSidecar } from "../../../src/server/config/sidecar-translation.js";
-import { XdsError } from "../../../src/xds-error.js";
+import { errorOf, reviewsServiceEntry } from "../../support/mesh-config-text.js";
 
-function errorOf(text: string): string {
-  try {
-    parseMeshConfig(text, "mesh.yaml");
-  } catch (error) {
-    expect(error).to.be.instanceOf(XdsError);
-    return (error as XdsError).message;
-  }
-  return expect.fail("expected parseMeshConfig to throw");
-}
-
-const reviews = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: reviews, namespace: bookinfo}
-spec:
-  hosts: [reviews]
-  ports: [{number: 9080, name: http, protocol: HTTP}]
-  endpoints: [{address: 10.0.0.1, labels: {version: v1}}]
-`;
+const reviews = reviewsServiceEntry;
 
 /** A kubectl-style dump: a List of a Service, its EndpointSlice and Pods, with everything a cluster adds. */
 const kubectlDump = `apiVersion: v1

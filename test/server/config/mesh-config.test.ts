@@ -1,28 +1,9 @@
 import { expect } from "chai";
-import { XdsError } from "../../../src/xds-error.js";
 import { parseMeshConfig } from "../../../src/server/config/mesh-config.js";
 import { parseIstioDuration } from "../../../src/server/config/istio-duration.js";
+import { errorOf, reviewsServiceEntry } from "../../support/mesh-config-text.js";
 
-const serviceEntry = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: reviews, namespace: bookinfo}
-spec:
-  hosts: [reviews]
-  ports: [{number: 9080, name: http, protocol: HTTP}]
-  endpoints: [{address: 10.0.0.1, labels: {version: v1}}]
-`;
-
-/** Parses `text`, expecting an INVALID_CONFIG error, and returns its message. */
-function errorOf(text: string): string {
-  try {
-    parseMeshConfig(text, "mesh.yaml");
-  } catch (error) {
-    expect(error).to.be.instanceOf(XdsError);
-    expect((error as XdsError).code).to.equal("INVALID_CONFIG");
-    return (error as XdsError).message;
-  }
-  expect.fail("expected parseMeshConfig to throw");
-}
+const serviceEntry = reviewsServiceEntry;
 
 /** A VirtualService document named reviews around one http entry. */
 function virtualService(http: string): string {
