@@ -56,6 +56,8 @@ const files = [
   "envoy/extensions/transport_sockets/tls/v3/tls.proto",
   "envoy/extensions/filters/http/fault/v3/fault.proto",
   "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto",
+  // The retry host predicate istiod's routes carry, so that `rxds serve --print` can show it.
+  "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto",
   "xds/type/v3/typed_struct.proto",
   "udpa/type/v1/typed_struct.proto",
   "google/rpc/status.proto",

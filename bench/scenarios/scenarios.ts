@@ -8,6 +8,9 @@ import { manyClusters } from "./many-clusters.js";
 import { perCallRouting } from "./per-call-routing.js";
 import { routeWithScenario } from "./route-with.js";
 import { rpcOverhead } from "./rpc-overhead.js";
+import { serveLoad } from "./serve-load.js";
+import { serveManyClients } from "./serve-many-clients.js";
+import { serveReload } from "./serve-reload.js";
 import { soak } from "./soak.js";
 import { thriftOverhead } from "./thrift-overhead.js";
 import { warmUpdate } from "./warm-update.js";
@@ -28,4 +31,7 @@ export const scenarios: readonly Scenario<unknown>[] = [
   thriftOverhead,
   soak,
   endpointChangesScenario,
+  serveLoad,
+  serveReload,
+  serveManyClients,
 ];

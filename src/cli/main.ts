@@ -1,38 +1,50 @@
 #!/usr/bin/env node
-// The `rxds` command. `rxds serve --config mesh.yaml` serves a mesh config file over ADS.
+// The `rxds` command. `rxds serve --config mesh.yaml` serves mesh config over ADS.
 import { parseArgs } from "node:util";
 import type { MeshServer } from "../server/mesh-server.js";
 
-const usage = `usage: rxds serve --config <mesh.yaml> [--port 15010] [--host 127.0.0.1] [--verbose]
+const usage = `usage: rxds serve --config <path>... [--port 15010] [--host 127.0.0.1] [--debug-port <port>] [--verbose]
+       rxds serve --config <path>... --print --node <node>... [--output yaml|json]
        rxds --help
 
 Commands:
-  serve   Serve the Istio resources (VirtualService, DestinationRule, ServiceEntry) and raw
-          xDS resources of a config file over ADS, as istiod would: proxyless resources to
-          clients whose node metadata has GENERATOR=grpc, sidecar resources to the others.
-          The file is reloaded when it changes.
+  serve   Serve Istio resources (VirtualService, DestinationRule, ServiceEntry, WorkloadEntry),
+          Kubernetes objects (Service, EndpointSlice, Endpoints, Pod, List) and raw xDS
+          resources over ADS, as istiod would: proxyless resources to clients whose node
+          metadata has GENERATOR=grpc, sidecar resources to the others. Every source is
+          reloaded when it changes.
 
 Options of serve:
-  -c, --config <file>   the mesh config file (multi-document YAML); required
-  -p, --port <port>     the port to listen on, 0 for any free port (default 15010)
-      --host <address>  the address to bind (default 127.0.0.1)
-  -v, --verbose         also log connects, subscriptions and ACKs
-  -h, --help            show this help
+  -c, --config <path>     a YAML file, a directory of them (recursively) or - for standard
+                          input; repeat for several; required
+  -p, --port <port>       the port to listen on, 0 for any free port (default 15010)
+      --host <address>    the address to bind (default 127.0.0.1)
+      --debug-port <port> also serve GET /debug/config_dump?node=<node>[&format=yaml] on it
+  -v, --verbose           also log connects, subscriptions and ACKs
+      --print             print what a node would be served, and exit
+      --node <node>       the node for --print: its id (sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local),
+                          a metadata entry KEY=VALUE (GENERATOR=grpc, NAMESPACE=default) or
+                          a JSON object {"id": …, "metadata": {…}}; repeat to combine
+  -o, --output <format>   yaml (default) or json, for --print
+  -h, --help              show this help
 `;
 
 /** A mistake in the command line: reported with the usage, exit status 2. */
 class UsageError extends Error {}
 
 interface ServeArguments {
-  readonly config: string;
+  readonly config: readonly string[];
   readonly port: number;
   readonly host: string;
   readonly verbose: boolean;
+  readonly debugPort: number | undefined;
+  /** Set for --print: the node specs and the output format. */
+  readonly print: { readonly node: readonly string[]; readonly output: "yaml" | "json" } | undefined;
 }
 
-function parsePort(text: string): number {
+function parsePort(text: string, option = "--port"): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port: expected a port number 0..65535, got ${JSON.stringify(text)}`);
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`${option}: expected a port number 0..65535, got ${JSON.stringify(text)}`);
   return port;
 }
 
@@ -45,10 +57,14 @@ function parseCommandLine(args: readonly string[]): ServeArguments | "help" {
       allowPositionals: true,
       strict: true,
       options: {
-        config: { type: "string", short: "c" },
+        config: { type: "string", short: "c", multiple: true },
         port: { type: "string", short: "p" },
         host: { type: "string" },
+        "debug-port": { type: "string" },
         verbose: { type: "boolean", short: "v" },
+        print: { type: "boolean" },
+        node: { type: "string", multiple: true },
+        output: { type: "string", short: "o" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -61,13 +77,20 @@ function parseCommandLine(args: readonly string[]): ServeArguments | "help" {
   if (command === undefined) throw new UsageError("missing command");
   if (command !== "serve") throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
-  if (values.config === undefined || values.config === "") throw new UsageError("serve: --config <file> is required");
+  const config = values.config ?? [];
+  if (config.length === 0 || config.includes("")) throw new UsageError("serve: --config <path> is required");
   if (values.host === "") throw new UsageError("--host: expected an address");
+  if (values.node !== undefined && !values.print) throw new UsageError("--node: only with --print");
+  if (values.print && (values.node ?? []).length === 0) throw new UsageError("--print: needs --node <node>");
+  const output = values.output ?? "yaml";
+  if (output !== "yaml" && output !== "json") throw new UsageError(`--output: expected yaml or json, got ${JSON.stringify(output)}`);
   return {
-    config: values.config,
+    config,
     port: values.port === undefined ? 15010 : parsePort(values.port),
     host: values.host ?? "127.0.0.1",
     verbose: values.verbose ?? false,
+    debugPort: values["debug-port"] === undefined ? undefined : parsePort(values["debug-port"], "--debug-port"),
+    print: values.print ? { node: values.node ?? [], output } : undefined,
   };
 }
 
@@ -115,8 +138,26 @@ async function main(args: readonly string[]): Promise<void> {
     return;
   }
   // Loaded only to serve, so that help and usage errors answer at once.
-  const { serveMesh } = await import("../server/mesh-server.js");
-  const started = serveMesh({ config: command.config, port: command.port, host: command.host, verbose: command.verbose, log: timestamped });
+  const { dumpMesh, serveMesh } = await import("../server/mesh-server.js");
+  if (command.print !== undefined) {
+    const [{ nodeFromSpecs }, { stringify }] = await Promise.all([import("../server/mesh-view.js"), import("yaml")]);
+    try {
+      const dump = await dumpMesh(command.config, nodeFromSpecs(command.print.node));
+      process.stdout.write(command.print.output === "json" ? `${JSON.stringify(dump, null, 2)}\n` : stringify(dump));
+    } catch (error) {
+      process.stderr.write(`rxds: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    }
+    return;
+  }
+  const started = serveMesh({
+    config: command.config,
+    port: command.port,
+    host: command.host,
+    verbose: command.verbose,
+    log: timestamped,
+    ...(command.debugPort === undefined ? {} : { debugPort: command.debugPort }),
+  });
   closeOnSignals(started.catch(() => undefined));
   try {
     await started;

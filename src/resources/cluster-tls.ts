@@ -64,7 +64,7 @@ type SanPredicate = (san: San) => boolean;
  */
 export function buildUpstreamTls(
   socket: TransportSocket | undefined,
-  providers: ReadonlySet<string> | undefined,
+  providers: ReadonlySet<string> | "any" | undefined,
   cluster: string,
   reject: Reject,
 ): UpstreamTlsModel | undefined {
@@ -84,7 +84,7 @@ export function buildUpstreamTls(
   checkCommon(common, path, reject);
   const known = (ref: CertificateProviderRef | undefined, field: string): CertificateProviderRef | undefined => {
     if (ref === undefined) return undefined;
-    if (providers?.has(ref.instance) !== true) {
+    if (providers !== "any" && providers?.has(ref.instance) !== true) {
       const defined = providers === undefined || providers.size === 0 ? "none" : [...providers].map((name) => JSON.stringify(name)).join(", ");
       reject(`${path}.${field}.instance_name`, `certificate provider instance ${JSON.stringify(ref.instance)} is not in the bootstrap's certificate_providers (defined: ${defined})`);
     }

@@ -54,8 +54,11 @@ export interface ClusterModel {
 
 /** What cluster validation depends on beyond the resource. */
 export interface ClusterValidationOptions {
-  /** The bootstrap's certificate provider instance names; a TLS cluster naming another is rejected. Default: none. */
-  readonly certificateProviders?: ReadonlySet<string> | undefined;
+  /**
+   * The bootstrap's certificate provider instance names; a TLS cluster naming another is rejected. `"any"` accepts
+   * every name (a control plane checking what it serves cannot know its clients' bootstraps). Default: none.
+   */
+  readonly certificateProviders?: ReadonlySet<string> | "any" | undefined;
 }
 
 /** Validates a Cluster (CDS) into a ClusterModel; throws an INVALID_RESOURCE XdsError naming the field. */

@@ -30,11 +30,18 @@ export function checkSocketAddress(address: Address | undefined, path: string, r
   }
   const socket = address.address.value;
   if (socket.resolverName !== "") reject(`${path}.socket_address.resolver_name`, "custom resolvers are not supported");
-  if (isIP(socket.address) === 0) {
-    reject(`${path}.socket_address.address`, `must be an IPv4 or IPv6 address, got ${JSON.stringify(socket.address)}`);
-  }
+  const rejection = ipAddressRejection(socket.address);
+  if (rejection !== undefined) reject(`${path}.socket_address.address`, rejection);
   checkPort(socket, `${path}.socket_address`, reject);
   return socket;
+}
+
+/**
+ * Why an endpoint address is not one a client can dial directly (undefined when it is an IP literal). Shared with
+ * `rxds serve`, which rejects at load the addresses clients would NACK.
+ */
+export function ipAddressRejection(address: string): string | undefined {
+  return isIP(address) === 0 ? `must be an IPv4 or IPv6 address, got ${JSON.stringify(address)}` : undefined;
 }
 
 /** Checks that a SocketAddress has a port_value in 1..65535 (named ports are not supported). */

@@ -51,8 +51,9 @@ export interface ControlPlaneOptions {
    * answers an Envoy sidecar's LDS and CDS (e.g. `[LDS, CDS]`). A stream that asked for any name of
    * such a type gets the whole set in every response, and every change of the type. Default: none;
    * each type is answered with the names asked for (or everything, for an LDS/CDS wildcard request).
+   * A function chooses them per view (e.g. only for a sidecar view).
    */
-  readonly wholeSetTypes?: readonly string[];
+  readonly wholeSetTypes?: readonly string[] | ((view: string) => readonly string[]);
   /**
    * Chooses the view (named resource set) a stream is served, from the Node of the stream's first
    * request (undefined when it carries none). Called once per stream, before its first response.
@@ -126,7 +127,7 @@ export class ControlPlane {
   private readonly chooseView: (node: Node | undefined) => string;
   private readonly authenticate: ((credentials: StreamCredentials) => string | undefined) | undefined;
   private readonly streams = new Set<OpenStream>();
-  private readonly wholeSetTypes: ReadonlySet<string>;
+  private readonly wholeSetTypes: (view: string) => ReadonlySet<string>;
   /** The latest `historySize` requests, oldest first. */
   private readonly history: ReceivedRequest[] = [];
   private readonly historySize: number;
@@ -150,7 +151,13 @@ export class ControlPlane {
     });
     this.chooseView = options.view ?? (() => defaultView);
     this.authenticate = options.authenticate;
-    this.wholeSetTypes = new Set(options.wholeSetTypes);
+    const whole = options.wholeSetTypes;
+    const fixed = new Set(typeof whole === "function" ? [] : whole);
+    const byView = new Map<string, ReadonlySet<string>>();
+    this.wholeSetTypes =
+      typeof whole === "function"
+        ? (view) => byView.get(view) ?? byView.set(view, new Set(whole(view))).get(view)!
+        : () => fixed;
   }
 
   /** The `host:port` it listens on, while it listens. */
@@ -270,7 +277,7 @@ export class ControlPlane {
     for (const stream of this.streams) {
       if (stream.view !== view) continue;
       const subscription = stream.subscriptions.get(typeUrl);
-      if (subscription && (this.answersAll(typeUrl, subscription) || changed.some((name) => subscription.names.has(name)))) this.respond(stream, typeUrl, subscription);
+      if (subscription && (this.answersAll(view, typeUrl, subscription) || changed.some((name) => subscription.names.has(name)))) this.respond(stream, typeUrl, subscription);
     }
   }
 
@@ -320,14 +327,15 @@ export class ControlPlane {
   }
 
   /** Whether the stream's responses of this type carry every resource: a wildcard subscription, or a whole-set type asked for by name. */
-  private answersAll(typeUrl: string, subscription: StreamSubscription): boolean {
-    return subscription.wildcard || (this.wholeSetTypes.has(typeUrl) && subscription.names.size > 0);
+  private answersAll(view: string, typeUrl: string, subscription: StreamSubscription): boolean {
+    return subscription.wildcard || (this.wholeSetTypes(view).has(typeUrl) && subscription.names.size > 0);
   }
 
   private respond(stream: OpenStream, typeUrl: string, subscription: StreamSubscription): void {
-    const state = this.typeState(stream.view ?? defaultView, typeUrl);
+    const view = stream.view ?? defaultView;
+    const state = this.typeState(view, typeUrl);
     const resources: Any[] = [];
-    if (this.answersAll(typeUrl, subscription)) resources.push(...state.resources.values());
+    if (this.answersAll(view, typeUrl, subscription)) resources.push(...state.resources.values());
     else {
       for (const name of subscription.names) {
         const any = state.resources.get(name);
@@ -335,7 +343,7 @@ export class ControlPlane {
       }
     }
     // Only LDS and CDS responses (and whole-set types) say "absent" by omission; for other types an empty response says nothing.
-    if (resources.length === 0 && !wildcardTypes.has(typeUrl) && !this.wholeSetTypes.has(typeUrl)) return;
+    if (resources.length === 0 && !wildcardTypes.has(typeUrl) && !this.wholeSetTypes(view).has(typeUrl)) return;
     subscription.nonce = String(++this.nonceCount);
     stream.call.write(create(DiscoveryResponseSchema, { versionInfo: String(state.version), resources, typeUrl, nonce: subscription.nonce }));
   }

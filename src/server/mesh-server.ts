@@ -1,43 +1,61 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { watch, type FSWatcher } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { basename, dirname, resolve } from "node:path";
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Subscription } from "rxjs";
+import { stringify } from "yaml";
 import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import { XdsError } from "../xds-error.js";
-import { parseMeshConfig, type MeshConfig } from "./config/mesh-config.js";
+import { parseMeshSources, type MeshConfig, type MeshSource } from "./config/mesh-config.js";
 import { clusterTypeUrl, endpointsTypeUrl, listenerTypeUrl, nameTableTypeUrl, routeConfigurationTypeUrl } from "./config/xds-resources.js";
 import { ControlPlane } from "./control-plane.js";
-import { meshViewOf, translateMeshView, type PackedResources } from "./mesh-view.js";
+import { readSources, sameSources } from "./mesh-sources.js";
+import { dumpMeshView, meshViewOf, nodeFromSpecs, translateMeshView, type PackedResources } from "./mesh-view.js";
 import { logRequests, shortTypeName } from "./request-log.js";
+import { checkServedResources } from "./served-resource-check.js";
 
-/** How `serveMesh` serves a mesh config file. */
+/** How `serveMesh` serves mesh config. */
 export interface MeshServerOptions {
-  /** Path of the mesh config file (multi-document YAML; see `parseMeshConfig`). Messages name it as given. */
-  readonly config: string;
+  /**
+   * The sources, one or several: a file (multi-document YAML; see `parseMeshSources`), a directory (its
+   * `*.yaml` and `*.yml` files, recursively, skipping names that start with ".") or `-` for standard
+   * input (read once). Messages name each file as given.
+   */
+  readonly config: string | readonly string[];
   /** The port to listen on; 0 picks a free one. Default 15010, istiod's plaintext ADS port. */
   readonly port?: number;
-  /** The address to bind. Default 127.0.0.1. */
+  /** The address to bind (ADS and the debug endpoint). Default 127.0.0.1. */
   readonly host?: string;
-  /** Also log connects, subscriptions and ACKs. Default false: only start, reloads, errors and NACKs. */
+  /** Also log connects, subscriptions and ACKs. Default false: only start, reloads, warnings, errors and NACKs. */
   readonly verbose?: boolean;
   /** Receives each log line (without a timestamp). Default: written to stderr. */
   readonly log?: (line: string) => void;
   /** How long file events are collected before a reload, in ms. Default 20. */
   readonly debounceMs?: number;
+  /**
+   * Serves what a node gets over HTTP on this port (0 picks a free one): `GET /debug/config_dump?node=…`
+   * (`node` as `--node` takes it, repeatable; `format=yaml` for YAML). Default: not served.
+   */
+  readonly debugPort?: number;
+  /** Read once when a source is `-`. Default: the process's standard input. */
+  readonly stdin?: NodeJS.ReadableStream;
 }
 
 /** A running `serveMesh`. */
 export interface MeshServer {
   /** The `host:port` it listens on. */
   readonly address: string;
+  /** The `host:port` of the config dump endpoint, when `debugPort` was given. */
+  readonly debugAddress: string | undefined;
   /**
-   * Reads the file again and serves what changed; resolves true once the new config is served, false
+   * Reads the sources again and serves what changed; resolves true once the new config is served, false
    * when it could not be loaded (the error is logged and the last good config keeps being served).
-   * File changes do this by themselves.
+   * Changes to the files do this by themselves.
    */
   reload(): Promise<boolean>;
-  /** Stops watching the file, ends every stream and stops listening. */
+  /** What a node would be served now (see `dumpMeshView`). */
+  dump(node: Node): Record<string, unknown>;
+  /** Stops watching, ends every stream and stops listening. */
   close(): Promise<void>;
 }
 
@@ -47,6 +65,9 @@ const typeOrder = [clusterTypeUrl, endpointsTypeUrl, listenerTypeUrl, routeConfi
 /** The views translated at start, so that a config neither can be built from fails at once. */
 const baseViews = ["grpc", "sidecar"];
 
+/** istiod answers a sidecar's LDS and CDS with the whole set; a proxyless client gets what it names. */
+const sidecarWholeSet = [listenerTypeUrl, clusterTypeUrl];
+
 function sameAny(a: Any | undefined, b: Any): boolean {
   return a !== undefined && a.typeUrl === b.typeUrl && Buffer.from(a.value).equals(b.value);
 }
@@ -55,32 +76,32 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function readConfig(file: string, label: string): Promise<string> {
+/** Translates a config for one view and checks it with the client's validation; throws an XdsError naming the document. */
+function translateChecked(config: MeshConfig, view: string): PackedResources {
+  let packed: PackedResources;
   try {
-    return await readFile(file, "utf8");
+    packed = translateMeshView(config, view);
   } catch (error) {
-    throw new XdsError("INVALID_CONFIG", `${label}: cannot read the file: ${errorMessage(error)}`, { cause: error });
+    if (error instanceof XdsError) throw error;
+    throw new XdsError("INVALID_CONFIG", `${config.file}: cannot translate for ${view} clients: ${errorMessage(error)}`, { cause: error });
   }
+  checkServedResources(config, view, packed);
+  return packed;
 }
 
-/** Parses the file and translates it for each view; throws an XdsError naming the file (and document, field). */
-function loadViews(text: string, label: string, views: Iterable<string>): { config: MeshConfig; translated: Map<string, PackedResources> } {
-  const config = parseMeshConfig(text, label);
+/** Parses the sources and translates them for each view; throws an XdsError naming the file (and document, field). */
+function loadViews(sources: readonly MeshSource[], views: Iterable<string>): { config: MeshConfig; translated: Map<string, PackedResources> } {
+  const config = parseMeshSources(sources);
   const translated = new Map<string, PackedResources>();
-  for (const view of views) {
-    try {
-      translated.set(view, translateMeshView(config, view));
-    } catch (error) {
-      if (error instanceof XdsError) throw error;
-      throw new XdsError("INVALID_CONFIG", `${label}: cannot translate for ${view} clients: ${errorMessage(error)}`, { cause: error });
-    }
-  }
+  for (const view of views) translated.set(view, translateChecked(config, view));
   return { config, translated };
 }
 
 function describeConfig(config: MeshConfig): string {
+  const services = config.serviceEntries.filter((entry) => entry.declaredBy === "Service").length;
   const counts = [
-    `${config.serviceEntries.length} ServiceEntry`,
+    `${config.serviceEntries.length - services} ServiceEntry`,
+    ...(services > 0 ? [`${services} Service`] : []),
     `${config.destinationRules.length} DestinationRule`,
     `${config.virtualServices.length} VirtualService`,
     `${config.raw.length} raw`,
@@ -88,26 +109,45 @@ function describeConfig(config: MeshConfig): string {
   return counts.join(", ");
 }
 
+function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (chunk: Buffer | string) => chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk));
+    stream.once("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    stream.once("error", reject);
+  });
+}
+
+/** `LDS a (grpc, grpc/default), RDS b (sidecar)`: each changed resource once, with the views it changed in. */
+function describeChanges(changes: ReadonlyMap<string, readonly string[]>): string {
+  const list = [...changes].map(([resource, views]) => `${resource} (${views.join(", ")})`);
+  const shown = list.length > 8 ? `${list.slice(0, 8).join(", ")} …` : list.join(", ");
+  return list.length === 0 ? "no resource changed" : `${list.length} changed: ${shown}`;
+}
+
 class MeshServing implements MeshServer {
   private readonly plane: ControlPlane;
-  private watcher: FSWatcher | undefined;
+  private readonly watchers = new Map<string, FSWatcher>();
+  private readonly warned = new Set<string>();
   private logging: Subscription | undefined;
+  private debug: HttpServer | undefined;
   private timer: NodeJS.Timeout | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** The last text that failed to load, so that repeated file events log its error once. */
-  private failedText: string | undefined;
+  /** The last sources that failed to load, so that repeated file events log their error once. */
+  private failed: readonly MeshSource[] | undefined;
 
   constructor(
-    private readonly file: string,
+    private readonly configs: readonly string[],
     private readonly options: MeshServerOptions,
     private readonly log: (line: string) => void,
+    private readonly stdin: () => Promise<string>,
     private config: MeshConfig,
-    private text: string,
+    private sources: readonly MeshSource[],
     /** Every view served so far, with what it serves. */
     private readonly views: Map<string, PackedResources>,
   ) {
-    this.plane = new ControlPlane({ view: (node) => this.view(node) });
+    this.plane = new ControlPlane({ view: (node) => this.view(node), wholeSetTypes: (view) => (view.startsWith("sidecar") ? sidecarWholeSet : []) });
     for (const [view, packed] of views) applyView(this.plane, view, packed, new Map());
   }
 
@@ -115,20 +155,75 @@ class MeshServing implements MeshServer {
     return this.plane.address ?? "";
   }
 
-  /** Starts listening, logging and watching the file. */
-  async start(): Promise<void> {
-    await this.plane.listen({ host: this.options.host ?? "127.0.0.1", port: this.options.port ?? 15010 });
+  get debugAddress(): string | undefined {
+    const bound = this.debug?.address() as AddressInfo | null | undefined;
+    return bound ? `${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}` : undefined;
+  }
+
+  /** Starts listening, logging, watching the sources and serving the debug endpoint. */
+  async start(directories: ReadonlySet<string>): Promise<void> {
+    const host = this.options.host ?? "127.0.0.1";
+    await this.plane.listen({ host, port: this.options.port ?? 15010 });
     this.logging = logRequests(this.plane.requests$, { log: this.log, verbose: this.options.verbose ?? false });
-    const name = basename(this.file);
+    this.logWarnings();
     try {
-      this.watcher = watch(dirname(this.file), (_event, changed) => {
-        if (changed === null || changed === name) this.schedule();
-      });
+      this.watch(directories);
+      if (this.options.debugPort !== undefined) await this.serveDebug(host, this.options.debugPort);
     } catch (error) {
       await this.close();
-      throw new XdsError("INVALID_CONFIG", `${this.options.config}: cannot watch its directory: ${errorMessage(error)}`, { cause: error });
+      throw error;
     }
-    this.watcher.on("error", (error) => this.log(`error: cannot watch ${this.options.config} any more: ${error.message}`));
+  }
+
+  /** Watches exactly `directories`: any entry changing in one (an edit, a rename, a ConfigMap's `..data` swap) schedules a reload. */
+  private watch(directories: ReadonlySet<string>): void {
+    for (const [directory, watcher] of this.watchers) {
+      if (directories.has(directory)) continue;
+      watcher.close();
+      this.watchers.delete(directory);
+    }
+    for (const directory of directories) {
+      if (this.watchers.has(directory)) continue;
+      let watcher: FSWatcher;
+      try {
+        watcher = watch(directory, () => this.schedule());
+      } catch (error) {
+        throw new XdsError("INVALID_CONFIG", `${directory}: cannot watch the directory: ${errorMessage(error)}`, { cause: error });
+      }
+      watcher.on("error", (error) => this.log(`error: cannot watch ${directory} any more: ${error.message}`));
+      this.watchers.set(directory, watcher);
+    }
+  }
+
+  private serveDebug(host: string, port: number): Promise<void> {
+    const server = createServer((request, response) => {
+      const url = new URL(request.url ?? "/", "http://localhost");
+      if (url.pathname !== "/debug/config_dump") {
+        response.writeHead(404, { "content-type": "text/plain" }).end("not found: try /debug/config_dump?node=GENERATOR=grpc&node=NAMESPACE=default\n");
+        return;
+      }
+      try {
+        const dump = this.dump(nodeFromSpecs(url.searchParams.getAll("node")));
+        const yaml = url.searchParams.get("format") === "yaml";
+        response.writeHead(200, { "content-type": yaml ? "application/yaml" : "application/json" });
+        response.end(yaml ? stringify(dump) : `${JSON.stringify(dump, null, 2)}\n`);
+      } catch (error) {
+        response.writeHead(400, { "content-type": "text/plain" }).end(`${errorMessage(error)}\n`);
+      }
+    });
+    this.debug = server;
+    return new Promise((resolve, reject) => {
+      server.once("error", (error) => reject(new XdsError("INVALID_ARGUMENT", `debug endpoint: cannot listen on ${host}:${port}: ${error.message}`, { cause: error })));
+      server.listen(port, host, () => resolve());
+    });
+  }
+
+  private logWarnings(): void {
+    for (const warning of this.config.warnings) {
+      if (this.warned.has(warning)) continue;
+      this.warned.add(warning);
+      this.log(`warning: ${warning}`);
+    }
   }
 
   /** The view of a stream's node; a view no stream had before is translated now, before its first response. */
@@ -137,14 +232,19 @@ class MeshServing implements MeshServer {
     if (!this.views.has(view)) {
       let packed: PackedResources = new Map();
       try {
-        packed = translateMeshView(this.config, view);
+        packed = translateChecked(this.config, view);
       } catch (error) {
-        this.log(`error: cannot translate ${this.options.config} for ${view} clients: ${errorMessage(error)}`);
+        this.log(`error: cannot serve ${view} clients: ${errorMessage(error)}`);
       }
       this.views.set(view, packed);
       applyView(this.plane, view, packed, new Map());
     }
     return view;
+  }
+
+  dump(node: Node): Record<string, unknown> {
+    const view = this.view(node);
+    return dumpMeshView(view, this.views.get(view) ?? new Map());
   }
 
   reload(): Promise<boolean> {
@@ -157,9 +257,12 @@ class MeshServing implements MeshServer {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
-    this.watcher?.close();
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
     await this.queue;
     this.logging?.unsubscribe();
+    const debug = this.debug;
+    if (debug !== undefined) await new Promise((resolve) => debug.close(resolve));
     await this.plane.close();
   }
 
@@ -175,29 +278,34 @@ class MeshServing implements MeshServer {
   private async reloadNow(): Promise<boolean> {
     if (this.closed) return false;
     let loaded: ReturnType<typeof loadViews>;
-    let text: string | undefined;
+    let sources: readonly MeshSource[] | undefined;
     try {
-      text = await readConfig(this.file, this.options.config);
-      if (text === this.text) return true;
-      if (text === this.failedText) return false;
-      loaded = loadViews(text, this.options.config, this.views.keys());
+      const read = await readSources(this.configs, this.stdin);
+      if (!this.closed) this.watch(read.directories);
+      sources = read.sources;
+      if (sameSources(sources, this.sources)) return true;
+      if (this.failed !== undefined && sameSources(sources, this.failed)) return false;
+      loaded = loadViews(sources, this.views.keys());
     } catch (error) {
-      this.failedText = text;
+      this.failed = sources;
       this.log(`error: reload failed, still serving the last good config: ${errorMessage(error)}`);
       return false;
     }
-    this.failedText = undefined;
+    this.failed = undefined;
     if (this.closed) return false;
     this.config = loaded.config;
-    this.text = text;
-    const changed = new Set<string>();
+    this.sources = sources;
+    const changes = new Map<string, string[]>();
     for (const [view, packed] of loaded.translated) {
-      for (const name of applyView(this.plane, view, packed, this.views.get(view) ?? new Map())) changed.add(name);
+      for (const resource of applyView(this.plane, view, packed, this.views.get(view) ?? new Map())) {
+        const views = changes.get(resource) ?? [];
+        views.push(view);
+        changes.set(resource, views);
+      }
       this.views.set(view, packed);
     }
-    const list = [...changed];
-    const shown = list.length > 8 ? `${list.slice(0, 8).join(", ")} …` : list.join(", ");
-    this.log(`reloaded ${this.options.config}: ${list.length === 0 ? "no resource changed" : `${list.length} changed: ${shown}`}`);
+    this.log(`reloaded ${this.config.file}: ${describeChanges(changes)}`);
+    this.logWarnings();
     return true;
   }
 }
@@ -220,20 +328,35 @@ function applyView(plane: ControlPlane, view: string, packed: PackedResources, p
 }
 
 /**
- * Serves a mesh config file over ADS (SotW) on loopback or any address: Istio VirtualService,
- * DestinationRule and ServiceEntry plus raw `@type` xDS resources, translated as istiod would for
- * each client — proxyless resources for a node with `GENERATOR: grpc`, sidecar resources otherwise.
- * The file is watched and reloaded on change (only changed resources get a new version); a file that
- * fails to load is logged and the last good config keeps being served. Rejects with an
- * `XdsError("INVALID_CONFIG")` naming the file, document and field when the file cannot be served at start.
+ * Loads the mesh config sources once, as `serveMesh` would, and returns what the node would be
+ * served (see `dumpMeshView`): `rxds serve --print`. Throws `XdsError("INVALID_CONFIG")` like `serveMesh`.
+ */
+export async function dumpMesh(config: string | readonly string[], node: Node, stdin: NodeJS.ReadableStream = process.stdin): Promise<Record<string, unknown>> {
+  const configs = typeof config === "string" ? [config] : [...config];
+  const { sources } = await readSources(configs, () => readStream(stdin));
+  const view = meshViewOf(node);
+  return dumpMeshView(view, loadViews(sources, [view]).translated.get(view) ?? new Map());
+}
+
+/**
+ * Serves mesh config over ADS (SotW) on loopback or any address: Istio resources, Kubernetes objects
+ * and raw `@type` xDS resources, translated as istiod would for each client — proxyless resources for
+ * a node with `GENERATOR: grpc`, sidecar resources otherwise. Every source is watched and reloaded on
+ * change (only changed resources get a new version); sources that fail to load are logged and the last
+ * good config keeps being served. Rejects with an `XdsError("INVALID_CONFIG")` naming the file,
+ * document and field when the config cannot be served at start, including anything clients would NACK.
  */
 export async function serveMesh(options: MeshServerOptions): Promise<MeshServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const file = resolve(options.config);
-  const text = await readConfig(file, options.config);
-  const { config, translated } = loadViews(text, options.config, baseViews);
-  const serving = new MeshServing(file, options, log, config, text, translated);
-  await serving.start();
-  log(`serving ${options.config} on ${serving.address} (${describeConfig(config)})`);
+  const configs = typeof options.config === "string" ? [options.config] : [...options.config];
+  if (configs.length === 0) throw new XdsError("INVALID_ARGUMENT", "serveMesh: config: expected at least one source");
+  let stdinText: Promise<string> | undefined;
+  const stdin = () => (stdinText ??= readStream(options.stdin ?? process.stdin));
+  const { sources, directories } = await readSources(configs, stdin);
+  const { config, translated } = loadViews(sources, baseViews);
+  const serving = new MeshServing(configs, options, log, stdin, config, sources, translated);
+  await serving.start(directories);
+  log(`serving ${config.file} on ${serving.address} (${describeConfig(config)})`);
+  if (serving.debugAddress !== undefined) log(`config dump at http://${serving.debugAddress}/debug/config_dump?node=GENERATOR=grpc&node=NAMESPACE=default`);
   return serving;
 }

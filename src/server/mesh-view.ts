@@ -1,9 +1,11 @@
-import type { Any } from "@bufbuild/protobuf/wkt";
-import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
+import { create, toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
+import { NodeSchema, type Node } from "../../gen/envoy/config/core/v3/base_pb.js";
+import { XdsError } from "../xds-error.js";
 import { translateForGrpc } from "./config/grpc-translation.js";
 import type { MeshConfig } from "./config/mesh-config.js";
 import { translateForSidecar } from "./config/sidecar-translation.js";
-import { packResource } from "./config/xds-resources.js";
+import { packResource, xdsResourceRegistry } from "./config/xds-resources.js";
 
 /** Packed resources, ready to serve: type URL → name → Any. */
 export type PackedResources = Map<string, Map<string, Any>>;
@@ -42,4 +44,56 @@ export function translateMeshView(config: MeshConfig, view: string): PackedResou
     packed.set(typeUrl, out);
   }
   return packed;
+}
+
+/** Where a resource type's resources go in a dump, in the order istioctl proxy-config shows them. */
+const dumpSections: readonly (readonly [string, string])[] = [
+  ["type.googleapis.com/envoy.config.listener.v3.Listener", "listeners"],
+  ["type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "routes"],
+  ["type.googleapis.com/envoy.config.cluster.v3.Cluster", "clusters"],
+  ["type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment", "endpoints"],
+  ["type.googleapis.com/istio.networking.nds.v1.NameTable", "nameTable"],
+];
+
+/**
+ * What a view serves, as proto3 JSON values (each with its `@type`), by section: listeners, routes,
+ * clusters, endpoints, nameTable; sorted by name. For `--print` and the config dump endpoint.
+ */
+export function dumpMeshView(view: string, packed: PackedResources): Record<string, unknown> {
+  const out: Record<string, unknown> = { view };
+  for (const [typeUrl, section] of dumpSections) {
+    const byName = packed.get(typeUrl);
+    if (byName === undefined || byName.size === 0) continue;
+    const names = [...byName.keys()].sort();
+    out[section] = names.map((name) => toJson(AnySchema, byName.get(name) as Any, { registry: xdsResourceRegistry }));
+  }
+  return out;
+}
+
+/**
+ * The Node a `--node` option describes: each value is a JSON object (`{"id": …, "metadata": {…}}`), a
+ * metadata entry `KEY=VALUE` (e.g. `GENERATOR=grpc`, `NAMESPACE=default`), or else the node id.
+ */
+export function nodeFromSpecs(specs: readonly string[]): Node {
+  let id = "";
+  const metadata: Record<string, JsonValue> = {};
+  for (const spec of specs) {
+    if (spec.startsWith("{")) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(spec);
+      } catch (error) {
+        throw new XdsError("INVALID_ARGUMENT", `--node: not a JSON object: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      const node = parsed as { id?: unknown; metadata?: unknown };
+      if (typeof node.id === "string") id = node.id;
+      if (node.metadata !== null && typeof node.metadata === "object") Object.assign(metadata, node.metadata);
+    } else if (/^[A-Za-z_][A-Za-z0-9_.-]*=/.test(spec)) {
+      const equals = spec.indexOf("=");
+      metadata[spec.slice(0, equals)] = spec.slice(equals + 1);
+    } else {
+      id = spec;
+    }
+  }
+  return create(NodeSchema, { id, metadata: metadata as JsonObject });
 }

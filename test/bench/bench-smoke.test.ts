@@ -13,6 +13,9 @@ import { routeWithScenario } from "../../bench/scenarios/route-with.js";
 import { rpcOverhead } from "../../bench/scenarios/rpc-overhead.js";
 import { scenarios } from "../../bench/scenarios/scenarios.js";
 import { thriftOverhead } from "../../bench/scenarios/thrift-overhead.js";
+import { serveLoad } from "../../bench/scenarios/serve-load.js";
+import { serveManyClients } from "../../bench/scenarios/serve-many-clients.js";
+import { serveReload } from "../../bench/scenarios/serve-reload.js";
 import { warmUpdate } from "../../bench/scenarios/warm-update.js";
 import { worstCaseRoute } from "../../bench/scenarios/worst-case-route.js";
 import { grpcJsXdsSubject } from "../../bench/subjects/grpc-js-xds-subject.js";
@@ -96,6 +99,12 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
 
   it("hostile regex response: times the answer to a route configuration of oversized regexes", async () => {
     await smoke(hostileRegexResponse, { routes: 20 }, ["answerMs"]);
+  });
+
+  it("rxds serve: load, reload and many clients report their figures", async () => {
+    await smoke(serveLoad, { services: 5 }, ["loadMs", "heapMB"]);
+    await smoke(serveReload, { services: 5, edits: 2 }, ["p50Ms"]);
+    await smoke(serveManyClients, { clients: 3, edits: 2 }, ["p50Ms", "p99Ms", "heapKBPerClient"]);
   });
 
   describe("grpc-js-xds subject", function () {

@@ -1,9 +1,13 @@
 // `serveMesh` and the `rxds serve` command, observed through rxds's own client over loopback.
 import { expect } from "chai";
 import { spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { filter, firstValueFrom, take, timeout, type Observable } from "rxjs";
-import { XdsClient, type ResourceUpdate } from "rxds";
+import { messageType, XdsClient, type ResourceUpdate } from "rxds";
+import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { serveMesh, type MeshServer } from "rxds/server";
 import { ConfigDir, exampleMesh, MemoryLog, routeName, target } from "../fixtures/serve-mesh.js";
 
@@ -105,9 +109,9 @@ describe("serveMesh", () => {
       const elapsed = performance.now() - written;
       expect(after.resource).to.not.equal(undefined);
       expect(elapsed, `reload took ${elapsed.toFixed(1)} ms`).to.be.below(100);
-      // Only the route configurations changed: the grpc view's and the sidecar view's.
+      // Only the route configurations changed: the proxyless views' and the sidecar view's, each named with its views.
       const reloaded = await log.line("reloaded ");
-      expect(reloaded).to.match(/: 2 changed: RDS outbound\|8888\|\|kitex-server\.default\.svc\.cluster\.local, RDS 8888$/);
+      expect(reloaded).to.match(/: 2 changed: RDS outbound\|8888\|\|kitex-server\.default\.svc\.cluster\.local \(grpc, grpc\/default\), RDS 8888 \(sidecar\)$/);
       expect(listenerUpdates.filter(present)).to.have.length(1);
     } finally {
       subscription.unsubscribe();
@@ -144,7 +148,72 @@ describe("serveMesh", () => {
     expect((failure as Error).message).to.include(`${dir.file}: document 3 (VirtualService kitex-server): spec.http[2].route[0].weight: expected an integer`);
   });
 
-  // NACKs (logged also when not verbose) are pinned with grpc-js-xds's own validation in grpc-js-xds-proof.test.ts.
+  it("NackLog: a client's NACK is logged once with its reason, also when not verbose", async () => {
+    await start(await exampleMesh({ ports: [18001, 18002] }));
+    // What rxds serve serves passes the built-in validation; a client with a stricter hook NACKs it.
+    const strict = messageType(RouteConfigurationSchema, {
+      deletedByOmission: false,
+      validate: () => {
+        throw new Error("virtual_hosts: this client takes none");
+      },
+    });
+    const xds = new XdsClient({
+      servers: [{ uri: server?.address ?? "" }],
+      node: { id: "sidecar~127.0.0.1~strict.default~default.svc.cluster.local", metadata: { GENERATOR: "grpc" } },
+      resourceTypes: [strict],
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
+    clients.push(xds);
+    // Held open so that the client keeps the subscription it answers.
+    xds.watch(strict, routeName).subscribe();
+    const update = await next(xds.watch(strict, routeName), (u: ResourceUpdate<unknown>) => u.error !== undefined);
+    expect(update.error?.message).to.include("this client takes none");
+    expect(await log.line("NACK RDS")).to.match(/^stream \d+ NACK RDS \(nonce \d+, no version yet\): .*virtual_hosts: this client takes none/);
+    expect(log.lines.filter((l) => l.includes(" NACK "))).to.have.length(1);
+  });
+
+  it("SeveralSources: a file, a directory (recursively, hidden names skipped) and stdin are served as one config; an edit in the directory reloads", async () => {
+    const text = await exampleMesh({ ports: [18001, 18002] });
+    const split = text.indexOf("---\napiVersion: networking.istio.io/v1alpha3\nkind: DestinationRule");
+    const vsAt = text.indexOf("---\napiVersion: networking.istio.io/v1alpha3\nkind: VirtualService");
+    dir = await ConfigDir.create(text.slice(0, split));
+    await mkdir(join(dir.dir, "conf", "nested"), { recursive: true });
+    await writeFile(join(dir.dir, "conf", "nested", "vs.yml"), text.slice(vsAt + 4));
+    await writeFile(join(dir.dir, "conf", ".hidden.yaml"), "not: [valid");
+    await writeFile(join(dir.dir, "conf", "notes.txt"), "not: [valid");
+    log = new MemoryLog();
+    const stdin = Readable.from([text.slice(split + 4, vsAt)]);
+    server = await serveMesh({ config: [dir.file, join(dir.dir, "conf"), "-"], port: 0, log: log.log, stdin });
+    expect(log.lines[0]).to.include("(1 ServiceEntry, 1 DestinationRule, 1 VirtualService, 0 raw)");
+    const xds = client({ GENERATOR: "grpc", NAMESPACE: "default" });
+    const before = await next(xds.routeConfiguration(routeName), present);
+    const edited = text.slice(vsAt + 4).replace("timeout: 0.5s", "timeout: 0.7s");
+    await writeFile(join(dir.dir, "conf", "nested", "vs.yml"), edited);
+    expect(await log.line("reloaded ")).to.include("RDS outbound|8888||kitex-server.default.svc.cluster.local (grpc, grpc/default)");
+    expect((await next(xds.routeConfiguration(routeName), (u: ResourceUpdate<unknown>) => u.version !== before.version)).resource).to.not.equal(undefined);
+    // A broken file in the directory names that file.
+    await writeFile(join(dir.dir, "conf", "nested", "vs.yml"), edited.replace("weight: 50", 'weight: "x"'));
+    expect(await log.line("error: reload failed")).to.include(`${join(dir.dir, "conf", "nested", "vs.yml")}: document 1 (VirtualService kitex-server): spec.http[2].route[0].weight`);
+  });
+
+  it("ConfigDump: the debug endpoint shows what a node gets, as JSON or YAML", async () => {
+    dir = await ConfigDir.create(await exampleMesh({ ports: [18001, 18002] }));
+    log = new MemoryLog();
+    server = await serveMesh({ config: dir.file, port: 0, log: log.log, debugPort: 0 });
+    expect(log.lines[1]).to.equal(`config dump at http://${server.debugAddress}/debug/config_dump?node=GENERATOR=grpc&node=NAMESPACE=default`);
+    const json = (await (await fetch(`http://${server.debugAddress}/debug/config_dump?node=GENERATOR=grpc&node=NAMESPACE=default`)).json()) as {
+      view: string;
+      listeners: { name: string }[];
+      routes: { name: string }[];
+    };
+    expect(json.view).to.equal("grpc/default");
+    expect(json.listeners.map((l) => l.name)).to.include.members([target, "kitex-server:8888", "kitex-server.default:8888"]);
+    expect(json.routes.map((r) => r.name)).to.deep.equal([routeName]);
+    const yaml = await (await fetch(`http://${server.debugAddress}/debug/config_dump?node=sidecar~10.0.0.1~a.default~default.svc.cluster.local&format=yaml`)).text();
+    expect(yaml).to.match(/^view: sidecar\/default\n/).and.include("name: 0.0.0.0_8888").and.include("nameTable:");
+    expect((await fetch(`http://${server.debugAddress}/other`)).status).to.equal(404);
+  });
+
   it("VerboseLog: connects, subscriptions and ACKs are one line each", async () => {
     await start(await exampleMesh({ ports: [18001, 18002] }), true);
     const xds = client({ GENERATOR: "grpc", NAMESPACE: "default" });
@@ -184,7 +253,7 @@ describe("rxds serve (the command)", () => {
   it("CliUsage: a usage error exits 2 with the usage; --help prints it and exits 0", async () => {
     const missing = await runCli(["serve"]);
     expect(missing.code).to.equal(2);
-    expect(missing.stderr).to.include("--config <file> is required").and.include("usage: rxds serve");
+    expect(missing.stderr).to.include("--config <path> is required").and.include("usage: rxds serve");
     const unknown = await runCli(["serve", "--config", "x.yaml", "--bogus"]);
     expect(unknown.code).to.equal(2);
     expect(unknown.stderr).to.include("--bogus");
@@ -193,7 +262,28 @@ describe("rxds serve (the command)", () => {
     expect(port.stderr).to.include("--port: expected a port number 0..65535");
     const help = await runCli(["--help"]);
     expect(help.code).to.equal(0);
-    expect(help.stdout).to.include("usage: rxds serve --config <mesh.yaml>");
+    expect(help.stdout).to.include("usage: rxds serve --config <path>...");
+  });
+
+  it("CliPrint: --print --node prints what that node would be served, as YAML or JSON, and exits 0", async () => {
+    dir = await ConfigDir.create(await exampleMesh({ ports: [18001, 18002] }));
+    const json = await runCli(["serve", "--config", dir.file, "--print", "--node", "GENERATOR=grpc", "--node", "NAMESPACE=default", "--output", "json"]);
+    expect(json.code).to.equal(0);
+    const dump = JSON.parse(json.stdout) as { view: string; clusters: { name: string }[]; endpoints: { clusterName: string }[] };
+    expect(dump.view).to.equal("grpc/default");
+    // Sorted by name ("|" sorts after letters).
+    expect(dump.clusters.map((c) => c.name)).to.deep.equal([
+      "outbound|8888|v1|kitex-server.default.svc.cluster.local",
+      "outbound|8888|v2|kitex-server.default.svc.cluster.local",
+      "outbound|8888||kitex-server.default.svc.cluster.local",
+    ]);
+    expect(dump.endpoints[0]?.clusterName).to.equal("outbound|8888|v1|kitex-server.default.svc.cluster.local");
+    const yaml = await runCli(["serve", "-c", dir.file, "--print", "--node", "sidecar~10.0.0.1~a.default~default.svc.cluster.local"]);
+    expect(yaml.code).to.equal(0);
+    expect(yaml.stdout).to.match(/^view: sidecar\/default\n/).and.include('"@type": type.googleapis.com/envoy.config.listener.v3.Listener');
+    const missing = await runCli(["serve", "-c", dir.file, "--print"]);
+    expect(missing.code).to.equal(2);
+    expect(missing.stderr).to.include("--print: needs --node <node>");
   });
 
   it("CliShutdown: serves a good file and exits 0 on SIGTERM", async () => {

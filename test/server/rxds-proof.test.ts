@@ -67,7 +67,7 @@ describe("rxds routes by what rxds serve serves, as grpc-js-xds does", function 
     expect(await tally(client, "SayHello", 10)).to.deep.equal(new Map([["v2", 10]]));
   });
 
-  it("Nack: a route configuration rxds rejects is NACKed with its reason naming the field, and traffic keeps the last good routes", async () => {
+  it("RefusedReload: a raw route configuration clients would NACK is refused at reload with the client's reason, and traffic keeps the last good routes", async () => {
     const lines = log.lines.length;
     await dir.write(`${await exampleMesh({ ports: [v1.port, v2.port], weights: [100, 0] })}---
 "@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration
@@ -79,9 +79,12 @@ virtual_hosts:
   - match: {prefix: ""}
     route: {cluster: "outbound|8888|v2|kitex-server.default.svc.cluster.local"}
 `);
-    const nack = await log.line("NACK RDS", lines);
-    expect(nack).to.match(/virtual_hosts\[0\]\.domains/);
+    const refused = await log.line("error: reload failed", lines);
+    expect(refused).to.include("document 4 (RouteConfiguration outbound|8888||kitex-server.default.svc.cluster.local): clients would NACK the RDS");
+    expect(refused).to.match(/virtual_hosts\[0\]\.domains\[0\]: "\*\*" is not a domain/);
+    expect(log.lines.slice(lines).some((l) => l.includes(" NACK RDS "))).to.equal(false);
     expect(await tally(client, "SayHello1", 20)).to.deep.equal(new Map([["v1", 20]]));
     expect(await tally(client, "SayHello", 5)).to.deep.equal(new Map([["v2", 5]]));
   });
+
 });

@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { isIP } from "node:net";
 import { DurationSchema } from "@bufbuild/protobuf/wkt";
 import { CircuitBreakersSchema } from "../../../gen/envoy/config/cluster/v3/circuit_breaker_pb.js";
 import {
@@ -95,20 +96,40 @@ function edsCluster(name: string, policy: TrafficPolicy, proxyless: boolean, ser
     edsClusterConfig: { serviceName: name, edsConfig: adsConfigSource() },
   });
   applyTrafficPolicy(cluster, policy, proxyless);
-  if (policy.tls?.mode === "ISTIO_MUTUAL") cluster.transportSocket = istioMutualTransportSocket(serviceAccountSans(service));
+  applyTls(cluster, policy, service);
   return cluster;
 }
 
-/** The instances of a service: its endpoints, or for DNS resolution without endpoints, its host. */
-function instancesOf(service: MeshService): readonly WorkloadEndpoint[] {
+/** `tls.mode: ISTIO_MUTUAL` gives the cluster the transport socket istiod's grpc generator builds, with the service's SANs. */
+function applyTls(cluster: Cluster, policy: TrafficPolicy, service: MeshService): void {
+  if (policy.tls?.mode === "ISTIO_MUTUAL") cluster.transportSocket = istioMutualTransportSocket(serviceAccountSans(service));
+}
+
+/**
+ * The DNS name a DNS-resolved service is reached by (its one host-name endpoint, or its host), or
+ * undefined when its instances are IP addresses, served over EDS.
+ */
+function dnsInstance(service: MeshService): WorkloadEndpoint | undefined {
   const entry = service.entry;
-  if (entry.endpoints.length > 0 || (entry.resolution !== "DNS" && entry.resolution !== "DNS_ROUND_ROBIN")) return entry.endpoints;
-  return [{ address: service.host, ports: {}, labels: {} }];
+  if (entry.resolution !== "DNS" && entry.resolution !== "DNS_ROUND_ROBIN") return undefined;
+  if (entry.endpoints.length === 0) return { address: service.host, ports: {}, labels: {} };
+  const only = entry.endpoints.length === 1 ? entry.endpoints[0] : undefined;
+  return only !== undefined && isIP(only.address) === 0 ? only : undefined;
+}
+
+/** A STRICT_DNS cluster (LOGICAL_DNS for DNS_ROUND_ROBIN) resolving the service's DNS name, as istiod builds for DNS ServiceEntries. */
+function dnsCluster(name: string, service: MeshService, port: ServicePort, instance: WorkloadEndpoint, policy: TrafficPolicy, proxyless: boolean): Cluster {
+  const type = service.entry.resolution === "DNS_ROUND_ROBIN" ? Cluster_DiscoveryType.LOGICAL_DNS : Cluster_DiscoveryType.STRICT_DNS;
+  const assignment = loadAssignment(name, [instance], port, undefined);
+  const cluster = create(ClusterSchema, { name, clusterDiscoveryType: { case: "type", value: type }, loadAssignment: assignment });
+  applyTrafficPolicy(cluster, policy, proxyless);
+  applyTls(cluster, policy, service);
+  return cluster;
 }
 
 /** One locality holding the matching instances, weight 1 each unless the endpoint sets one. */
-function loadAssignment(name: string, service: MeshService, port: ServicePort, subset: Subset | undefined): ClusterLoadAssignment {
-  const selected = instancesOf(service).filter((endpoint) =>
+function loadAssignment(name: string, instances: readonly WorkloadEndpoint[], port: ServicePort, subset: Subset | undefined): ClusterLoadAssignment {
+  const selected = instances.filter((endpoint) =>
     Object.entries(subset?.labels ?? {}).every(([key, value]) => endpoint.labels[key] === value),
   );
   const lbEndpoints = selected.map((endpoint) =>
@@ -140,7 +161,8 @@ function loadAssignment(name: string, service: MeshService, port: ServicePort, s
  * The clusters istiod's grpc CDS generator builds, with their EDS: per service port a default
  * cluster `outbound|<port>||<host>` (top-level traffic policy) and per DestinationRule subset a
  * cluster `outbound|<port>|<subset>|<host>` (subset policy merged over it), each with the
- * ClusterLoadAssignment of the instances whose labels match. `proxyless` limits the connection
+ * ClusterLoadAssignment of the instances whose labels match; a DNS-resolved service gets DNS clusters
+ * with the name to resolve inline, and no EDS. `proxyless` limits the connection
  * pool mapping to what the grpc generator sets (see applyTrafficPolicy).
  */
 export function translateClusters(catalog: MeshCatalog, proxyless: boolean): ClusterResources {
@@ -149,14 +171,20 @@ export function translateClusters(catalog: MeshCatalog, proxyless: boolean): Clu
   for (const service of catalog.services) {
     const rule = catalog.destinationRule(service.host);
     const topPolicy = mergeTrafficPolicy(undefined, rule?.trafficPolicy);
+    const dns = dnsInstance(service);
     for (const port of service.ports) {
       const plain = clusterName(port.number, "", service.host);
-      clusters.set(plain, edsCluster(plain, topPolicy, proxyless, service));
-      endpoints.set(plain, loadAssignment(plain, service, port, undefined));
+      const subsets: [string, Subset | undefined, TrafficPolicy][] = [[plain, undefined, topPolicy]];
       for (const subset of rule?.subsets ?? []) {
-        const name = clusterName(port.number, subset.name, service.host);
-        clusters.set(name, edsCluster(name, mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy), proxyless, service));
-        endpoints.set(name, loadAssignment(name, service, port, subset));
+        subsets.push([clusterName(port.number, subset.name, service.host), subset, mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy)]);
+      }
+      for (const [name, subset, policy] of subsets) {
+        if (dns !== undefined) {
+          clusters.set(name, dnsCluster(name, service, port, dns, policy, proxyless));
+          continue;
+        }
+        clusters.set(name, edsCluster(name, policy, proxyless, service));
+        endpoints.set(name, loadAssignment(name, service.entry.endpoints, port, subset));
       }
     }
   }

@@ -11,6 +11,8 @@ export interface DocumentPlace {
   readonly index: number;
   /** The 1-based line of the node at `path`, or of its nearest ancestor, when known. */
   readonly lineOf: (path: ConfigPath) => number | undefined;
+  /** Where the resource sits inside the document: `["items", 3]` for an item of a `kind: List`. Default: the root. */
+  readonly base?: ConfigPath;
 }
 
 /** A plain YAML mapping, as `toJS()` produces it. */
@@ -32,7 +34,9 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
-  return JSON.stringify(value);
+  const text = JSON.stringify(value);
+  // A long scalar (a whole file read as one string, say) is cut: the message names where it is, not all of it.
+  return text.length > 80 ? `${text.slice(0, 60)}… (${text.length} characters)` : text;
 }
 
 /**
@@ -43,17 +47,24 @@ export class ConfigReader {
   private label: string;
 
   constructor(private readonly place: DocumentPlace) {
-    this.label = `document ${place.index}`;
+    this.label = place.base === undefined ? `document ${place.index}` : `document ${place.index} ${formatPath(place.base)}`;
   }
 
   /** Names the resource once its kind and name are known, for every later message. */
   identify(kind: string, name: string): void {
-    this.label = `document ${this.place.index} (${kind} ${name})`;
+    const item = this.place.base === undefined ? "" : `${formatPath(this.place.base)}: `;
+    this.label = `document ${this.place.index} (${item}${kind} ${name})`;
+  }
+
+  /** Where the resource is, for messages about it as a whole: `mesh.yaml: document 2 (VirtualService reviews)`. */
+  get where(): string {
+    return `${this.place.file}: ${this.label}`;
   }
 
   /** Throws the error for `path`, with a free-form reason. */
   fail(path: ConfigPath, reason: string): never {
-    const line = this.place.lineOf(path);
+    const base = this.place.base ?? [];
+    const line = this.place.lineOf([...base, ...path]);
     const where = line === undefined ? "" : ` (line ${line})`;
     throw new XdsError("INVALID_CONFIG", `${this.place.file}: ${this.label}: ${formatPath(path)}: ${reason}${where}`);
   }
@@ -73,6 +84,13 @@ export class ConfigReader {
       }
     }
     return record;
+  }
+
+  /** A mapping whatever its keys (Kubernetes objects carry many fields rxds does not read); absent reads as empty. */
+  mapping(value: unknown, path: ConfigPath): ConfigObject {
+    if (value === undefined) return {};
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return this.expected(path, "a mapping", value);
+    return value as ConfigObject;
   }
 
   /** A list (an absent value reads as an empty list). */

@@ -1,4 +1,5 @@
 import type { ConfigPath, ConfigReader } from "./config-reader.js";
+import { readExportTo } from "./export-to.js";
 import { expandHost } from "./istio-names.js";
 import type {
   ClientTlsSettings,
@@ -145,7 +146,7 @@ function readSubset(reader: ConfigReader, value: unknown, path: ConfigPath): Sub
 /** Reads a DestinationRule's `spec`; a short host is expanded with the resource's namespace. */
 export function readDestinationRule(reader: ConfigReader, meta: ResourceMeta, spec: unknown): DestinationRule {
   const path = ["spec"];
-  const object = reader.object(spec, path, ["host", "trafficPolicy", "subsets"]);
+  const object = reader.object(spec, path, ["host", "trafficPolicy", "subsets", "exportTo"]);
   const host = expandHost(reader.string(object["host"], [...path, "host"]), meta.namespace);
   const trafficPolicy =
     object["trafficPolicy"] === undefined ? undefined : readTrafficPolicy(reader, object["trafficPolicy"], [...path, "trafficPolicy"]);
@@ -155,5 +156,6 @@ export function readDestinationRule(reader: ConfigReader, meta: ResourceMeta, sp
     if (seen.has(subset.name)) reader.fail([...path, "subsets", i, "name"], `duplicate subset "${subset.name}"`);
     seen.add(subset.name);
   });
-  return defined({ ...meta, host, trafficPolicy, subsets });
+  const exportTo = readExportTo(reader, object["exportTo"], [...path, "exportTo"]);
+  return defined({ ...meta, exportTo, host, trafficPolicy, subsets });
 }

@@ -11,7 +11,7 @@ import {
   type HttpFilter,
 } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { adsConfigSource, translateClusters } from "./cluster-translation.js";
-import { alternativeHosts, clusterName, domainName, isHttpProtocol } from "./istio-names.js";
+import { alternativeHosts, clusterName, domainName, isHttpProtocol, listenerAliases } from "./istio-names.js";
 import { buildMeshCatalog, type MeshCatalog, type MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
 import { translateRoutes } from "./route-translation.js";
@@ -75,8 +75,11 @@ export function buildVirtualHost(
   });
 }
 
-/** The api_listener istiod's grpc LDS generator builds for `<host>:<port>` (`buildOutboundListeners`). */
-function apiListener(service: MeshService, port: number): Listener {
+/**
+ * The api_listeners istiod's grpc LDS generator builds for `<host>:<port>` (`buildOutboundListeners`), one
+ * per name a client may ask for (the FQDN and the aliases of `listenerAliases`), alike but for the name.
+ */
+function apiListeners(service: MeshService, port: number, clientNamespace: string | undefined): Listener[] {
   const manager = create(HttpConnectionManagerSchema, {
     httpFilters: [faultFilter(), routerFilter()],
     routeSpecifier: {
@@ -84,16 +87,20 @@ function apiListener(service: MeshService, port: number): Listener {
       value: { configSource: adsConfigSource(), routeConfigName: clusterName(port, "", service.host) },
     },
   });
-  return create(ListenerSchema, {
-    name: domainName(service.host, port),
-    address: {
+  const api = create(ApiListenerSchema, { apiListener: anyPack(HttpConnectionManagerSchema, manager) });
+  const names = [service.host, ...listenerAliases(service.host, clientNamespace)];
+  return names.map((host) =>
+    create(ListenerSchema, {
+      name: domainName(host, port),
       address: {
-        case: "socketAddress",
-        value: { address: service.addresses[0] ?? "0.0.0.0", portSpecifier: { case: "portValue", value: port } },
+        address: {
+          case: "socketAddress",
+          value: { address: service.addresses[0] ?? "0.0.0.0", portSpecifier: { case: "portValue", value: port } },
+        },
       },
-    },
-    apiListener: create(ApiListenerSchema, { apiListener: anyPack(HttpConnectionManagerSchema, manager) }),
-  });
+      apiListener: api,
+    }),
+  );
 }
 
 /** Adds the raw `@type` resources of the config, each replacing a generated one of the same type and name. */
@@ -106,20 +113,19 @@ export function overlayRawResources(resources: XdsResources, config: MeshConfig)
  * host and port of the config:
  * - Listener `<fqdn>:<port>`: an api_listener whose HttpConnectionManager reads RDS over ADS
  *   (route config `outbound|<port>||<fqdn>`) with the filters [fault, router]. istiod names a
- *   listener exactly as the client asked (`echo:7070`, `echo.ns:7070` …); only the FQDN form is
- *   produced here, the control plane may serve it under the requested alias.
+ *   listener exactly as the client asked, so the same listener is also served under each short
+ *   name a client in `clientNamespace` may dial (`echo:7070`, `echo.ns:7070`, `echo.ns.svc:7070`).
  * - RouteConfiguration `outbound|<port>||<fqdn>`: the one virtual host `<fqdn>:<port>` (none for a
  *   non-HTTP port).
  * - Clusters and ClusterLoadAssignments `outbound|<port>|<subset>|<fqdn>`.
  * Raw `@type` documents are added last, replacing generated resources of the same name.
  */
 export function translateForGrpc(config: MeshConfig, options: TranslationOptions = {}): XdsResources {
-  const catalog = buildMeshCatalog(config);
+  const catalog = buildMeshCatalog(config, options.clientNamespace);
   const resources: XdsResources = new Map();
   for (const service of catalog.services) {
     for (const port of service.ports) {
-      const listener = apiListener(service, port.number);
-      putResource(resources, listenerTypeUrl, listener.name, listener);
+      for (const listener of apiListeners(service, port.number, options.clientNamespace)) putResource(resources, listenerTypeUrl, listener.name, listener);
       const name = clusterName(port.number, "", service.host);
       const virtualHosts = isHttpProtocol(port.protocol) ? [buildVirtualHost(catalog, service, port.number, true, options)] : [];
       putResource(resources, routeConfigurationTypeUrl, name, create(RouteConfigurationSchema, { name, virtualHosts }));

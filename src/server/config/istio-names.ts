@@ -44,6 +44,16 @@ export function alternativeHosts(host: string, clientNamespace: string, port?: n
   return out;
 }
 
+/**
+ * The other listener names a gRPC client may ask for a service by (`xds:///<name>:<port>`), besides its
+ * FQDN: from `clientNamespace`, `name`, `name.ns` and `name.ns.svc`; from another namespace, or one not
+ * known (undefined), `name.ns` and `name.ns.svc`. Without the port; none for a host outside
+ * `*.svc.cluster.local`.
+ */
+export function listenerAliases(host: string, clientNamespace: string | undefined): string[] {
+  return alternativeHosts(host, clientNamespace ?? "");
+}
+
 /** Protocols whose ports carry HTTP routes (unset means sniffed, which istiod also treats as HTTP). */
 export function isHttpProtocol(protocol: string | undefined): boolean {
   return protocol === undefined || ["HTTP", "HTTP2", "GRPC", "GRPC-WEB"].includes(protocol);

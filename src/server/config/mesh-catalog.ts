@@ -1,3 +1,4 @@
+import { visibleTo } from "./export-to.js";
 import type { DestinationRule, MeshConfig, ServiceEntry, ServicePort, VirtualService } from "./mesh-config-model.js";
 
 /** One service host of the mesh, from the ServiceEntry that declares it. */
@@ -6,7 +7,7 @@ export interface MeshService {
   readonly host: string;
   readonly namespace: string;
   readonly ports: readonly ServicePort[];
-  /** Virtual IPs; the listener address is the first, else 0.0.0.0 (as istiod does without a VIP). */
+  /** Virtual IPs (CIDR blocks left out); the listener address is the first, else 0.0.0.0 (as istiod does without a VIP). */
   readonly addresses: readonly string[];
   readonly entry: ServiceEntry;
 }
@@ -23,17 +24,21 @@ export interface MeshCatalog {
   destinationRule(host: string): DestinationRule | undefined;
 }
 
-/** Indexes a parsed mesh config by host (the parser already rejected duplicate claims). */
-export function buildMeshCatalog(config: MeshConfig): MeshCatalog {
+/**
+ * Indexes what clients in `clientNamespace` see of a parsed mesh config, by host: the resources whose
+ * `exportTo` reaches that namespace (undefined: only those exported everywhere). The parser already
+ * rejected two resources claiming the same host for a namespace that sees both.
+ */
+export function buildMeshCatalog(config: MeshConfig, clientNamespace?: string): MeshCatalog {
   const services = new Map<string, MeshService>();
   for (const entry of config.serviceEntries) {
-    for (const host of entry.hosts) {
-      services.set(host, { host, namespace: entry.namespace, ports: entry.ports, addresses: entry.addresses, entry });
-    }
+    if (!visibleTo(entry, clientNamespace)) continue;
+    const addresses = entry.addresses.filter((address) => !address.includes("/"));
+    for (const host of entry.hosts) services.set(host, { host, namespace: entry.namespace, ports: entry.ports, addresses, entry });
   }
   const virtualServices = new Map<string, VirtualService>();
-  for (const vs of config.virtualServices) for (const host of vs.hosts) virtualServices.set(host, vs);
-  const destinationRules = new Map(config.destinationRules.map((dr) => [dr.host, dr] as const));
+  for (const vs of config.virtualServices) if (visibleTo(vs, clientNamespace)) for (const host of vs.hosts) virtualServices.set(host, vs);
+  const destinationRules = new Map(config.destinationRules.filter((dr) => visibleTo(dr, clientNamespace)).map((dr) => [dr.host, dr] as const));
   const sorted = [...services.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
   return {
     services: sorted,

@@ -12,8 +12,12 @@ export interface ResourceMeta {
   readonly name: string;
   /** The resource's namespace; "default" when metadata.namespace is absent. */
   readonly namespace: string;
-  /** The resource's document in the file, counting from 1. */
+  /** The resource's document in its file, counting from 1. */
   readonly document: number;
+  /** The file and document, for messages: `mesh.yaml: document 3 (VirtualService reviews)`. */
+  readonly place: string;
+  /** The namespaces it is visible to (`exportTo`: `*`, `.` or names); absent means every namespace. */
+  readonly exportTo?: readonly string[];
 }
 
 /** One `VirtualService.spec.http[].match[]` entry (the subset of Istio's fields rxds supports). */
@@ -138,8 +142,10 @@ export interface WorkloadEndpoint {
   readonly serviceAccount?: string;
 }
 
-/** An Istio ServiceEntry: the services and their instances (rxds has no Kubernetes registry). */
+/** An Istio ServiceEntry, or a Kubernetes Service read as istiod reads it: the services and their instances. */
 export interface ServiceEntry extends ResourceMeta {
+  /** The kind of the document that declared it. */
+  readonly declaredBy: "ServiceEntry" | "Service";
   /** FQDNs (a name without a dot is expanded with the namespace, as for a Kubernetes Service). */
   readonly hosts: readonly string[];
   /** Virtual IPs (`spec.addresses`). */
@@ -149,7 +155,12 @@ export interface ServiceEntry extends ResourceMeta {
   readonly resolution: "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN";
   /** SANs the service's certificates carry (`spec.subjectAltNames`), accepted by clients with ISTIO_MUTUAL. */
   readonly subjectAltNames: readonly string[];
+  /** Labels selecting WorkloadEntries and Pods of its namespace as its instances (instead of `endpoints`). */
+  readonly workloadSelector?: Readonly<Record<string, string>>;
 }
+
+/** An Istio WorkloadEntry: one instance that ServiceEntries and Services select by its labels. */
+export interface WorkloadEntry extends ResourceMeta, WorkloadEndpoint {}
 
 /** An Envoy v3 resource written directly in proto3 JSON (`@type: …`). */
 export interface RawXdsResource {
@@ -157,13 +168,18 @@ export interface RawXdsResource {
   readonly name: string;
   readonly message: Message;
   readonly document: number;
+  /** The file and document, for messages. */
+  readonly place: string;
 }
 
-/** Everything a mesh config file declares, validated. */
+/** Everything the mesh config sources declare, validated. */
 export interface MeshConfig {
+  /** The sources, as named to the parser, joined with ", ". */
   readonly file: string;
   readonly virtualServices: readonly VirtualService[];
   readonly destinationRules: readonly DestinationRule[];
   readonly serviceEntries: readonly ServiceEntry[];
   readonly raw: readonly RawXdsResource[];
+  /** One line per document with something accepted but not served (fields, kinds), naming the file and document. */
+  readonly warnings: readonly string[];
 }

@@ -1,4 +1,6 @@
+import { ipAddressRejection } from "../../resources/endpoints-address.js";
 import type { ConfigPath, ConfigReader } from "./config-reader.js";
+import { readExportTo } from "./export-to.js";
 import { expandHost } from "./istio-names.js";
 import type { ResourceMeta, ServiceEntry, ServicePort, WorkloadEndpoint } from "./mesh-config-model.js";
 
@@ -19,13 +21,19 @@ function readPort(reader: ConfigReader, value: unknown, path: ConfigPath): Servi
   };
 }
 
-function readEndpoint(reader: ConfigReader, value: unknown, path: ConfigPath, portNames: ReadonlySet<string>): WorkloadEndpoint {
+/**
+ * Reads a WorkloadEntry (a ServiceEntry endpoint, a WorkloadEntry's spec). `portNames` limits the port names to
+ * the service's; `ipOnly` requires an IP address, as clients need for endpoints served over EDS.
+ */
+export function readWorkloadEndpoint(reader: ConfigReader, value: unknown, path: ConfigPath, portNames: ReadonlySet<string> | undefined, ipOnly: boolean): WorkloadEndpoint {
   const object = reader.object(value, path, ["address", "ports", "labels", "weight", "serviceAccount"]);
   const address = reader.string(object["address"], [...path, "address"]);
+  const rejection = ipOnly ? ipAddressRejection(address) : undefined;
+  if (rejection !== undefined) reader.fail([...path, "address"], rejection);
   const portsPath = [...path, "ports"];
   const ports: Record<string, number> = {};
   if (object["ports"] !== undefined) {
-    const map = reader.object(object["ports"], portsPath, [...portNames]);
+    const map = portNames === undefined ? reader.mapping(object["ports"], portsPath) : reader.object(object["ports"], portsPath, [...portNames]);
     for (const [name, port] of Object.entries(map)) ports[name] = reader.integer(port, [...portsPath, name], 1, 65535);
   }
   const labels = reader.stringMap(object["labels"], [...path, "labels"]);
@@ -36,12 +44,12 @@ function readEndpoint(reader: ConfigReader, value: unknown, path: ConfigPath, po
 
 /**
  * Reads a ServiceEntry's `spec`: the hosts, their ports and their instances. Unlike istiod, a host
- * without a dot is expanded with the namespace, because here a ServiceEntry stands in for a
- * Kubernetes Service.
+ * without a dot is expanded with the namespace, because here a ServiceEntry often stands in for a
+ * Kubernetes Service. Endpoint addresses must be IPs unless the resolution is DNS (clients NACK others).
  */
 export function readServiceEntry(reader: ConfigReader, meta: ResourceMeta, spec: unknown): ServiceEntry {
   const path = ["spec"];
-  const object = reader.object(spec, path, ["hosts", "addresses", "ports", "location", "resolution", "endpoints", "subjectAltNames"]);
+  const object = reader.object(spec, path, ["hosts", "addresses", "ports", "location", "resolution", "endpoints", "workloadSelector", "exportTo", "subjectAltNames"]);
   const hostsPath = [...path, "hosts"];
   const hosts = reader.list(object["hosts"], hostsPath).map((host, i) => {
     const text = reader.string(host, [...hostsPath, i]);
@@ -49,7 +57,13 @@ export function readServiceEntry(reader: ConfigReader, meta: ResourceMeta, spec:
     return expandHost(text, meta.namespace);
   });
   if (hosts.length === 0) reader.expected(hostsPath, "at least one host", object["hosts"]);
-  const addresses = reader.list(object["addresses"], [...path, "addresses"]).map((a, i) => reader.string(a, [...path, "addresses", i]));
+  const addresses = reader.list(object["addresses"], [...path, "addresses"]).map((a, i) => {
+    const text = reader.string(a, [...path, "addresses", i]);
+    const [ip, prefix, extra] = text.split("/");
+    const valid = ipAddressRejection(ip ?? "") === undefined && extra === undefined && (prefix === undefined || /^\d{1,3}$/.test(prefix));
+    if (!valid) reader.expected([...path, "addresses", i], "an IP address or CIDR block", text);
+    return text;
+  });
   const portsPath = [...path, "ports"];
   const ports = reader.list(object["ports"], portsPath).map((port, i) => readPort(reader, port, [...portsPath, i]));
   if (ports.length === 0) reader.expected(portsPath, "at least one port", object["ports"]);
@@ -67,7 +81,30 @@ export function readServiceEntry(reader: ConfigReader, meta: ResourceMeta, spec:
       ? "NONE"
       : reader.oneOf(object["resolution"], [...path, "resolution"], ["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"] as const);
   const endpointsPath = [...path, "endpoints"];
-  const endpoints = reader.list(object["endpoints"], endpointsPath).map((each, i) => readEndpoint(reader, each, [...endpointsPath, i], names));
+  const dns = resolution === "DNS" || resolution === "DNS_ROUND_ROBIN";
+  const endpoints = reader.list(object["endpoints"], endpointsPath).map((each, i) => readWorkloadEndpoint(reader, each, [...endpointsPath, i], names, !dns));
+  if (dns && endpoints.length > 1 && endpoints.some((endpoint) => ipAddressRejection(endpoint.address) !== undefined)) {
+    reader.fail(endpointsPath, "expected at most one endpoint when one is a host name: a client resolves one DNS name per cluster");
+  }
+  let workloadSelector: Readonly<Record<string, string>> | undefined;
+  if (object["workloadSelector"] !== undefined) {
+    const selectorPath = [...path, "workloadSelector"];
+    const selector = reader.object(object["workloadSelector"], selectorPath, ["labels"]);
+    workloadSelector = reader.stringMap(selector["labels"], [...selectorPath, "labels"]);
+    if (endpoints.length > 0) reader.fail(selectorPath, "expected only one of workloadSelector, endpoints");
+  }
+  const exportTo = readExportTo(reader, object["exportTo"], [...path, "exportTo"]);
   const subjectAltNames = reader.list(object["subjectAltNames"], [...path, "subjectAltNames"]).map((san, i) => reader.string(san, [...path, "subjectAltNames", i]));
-  return { ...meta, hosts, addresses, ports, endpoints, resolution, subjectAltNames };
+  return {
+    ...meta,
+    ...(exportTo === undefined ? {} : { exportTo }),
+    declaredBy: "ServiceEntry",
+    hosts,
+    addresses,
+    ports,
+    endpoints,
+    resolution,
+    subjectAltNames,
+    ...(workloadSelector === undefined ? {} : { workloadSelector }),
+  };
 }

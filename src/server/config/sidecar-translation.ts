@@ -5,10 +5,11 @@ import { FilterChainSchema, FilterSchema } from "../../../gen/envoy/config/liste
 import { ListenerSchema, type Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
 import { RouteConfigurationSchema, type RouteConfiguration } from "../../../gen/envoy/config/route/v3/route_pb.js";
 import { HttpConnectionManagerSchema } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import { TcpProxySchema } from "../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
 import { NameTable_NameInfoSchema, NameTableSchema, type NameTable, type NameTable_NameInfo } from "../../../gen/istio/networking/nds/v1/nds_pb.js";
 import { adsConfigSource, translateClusters } from "./cluster-translation.js";
 import { buildVirtualHost, overlayRawResources, routerFilter, type TranslationOptions } from "./grpc-translation.js";
-import { clusterDomain, isHttpProtocol } from "./istio-names.js";
+import { clusterDomain, clusterName, isHttpProtocol } from "./istio-names.js";
 import { buildMeshCatalog, type MeshCatalog, type MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
 import {
@@ -39,6 +40,23 @@ function outboundListener(port: number): Listener {
             configType: { case: "typedConfig", value: anyPack(HttpConnectionManagerSchema, manager) },
           }),
         ],
+      }),
+    ],
+    trafficDirection: TrafficDirection.OUTBOUND,
+    bindToPort: false,
+  });
+}
+
+/** A TCP port of a service with a VIP: listener `<vip>_<port>` proxying to the port's cluster, as istiod builds it. */
+function tcpListener(service: MeshService, vip: string, port: number): Listener {
+  const cluster = clusterName(port, "", service.host);
+  const proxy = create(TcpProxySchema, { statPrefix: cluster, clusterSpecifier: { case: "cluster", value: cluster } });
+  return create(ListenerSchema, {
+    name: `${vip}_${port}`,
+    address: { address: { case: "socketAddress", value: { address: vip, portSpecifier: { case: "portValue", value: port } } } },
+    filterChains: [
+      create(FilterChainSchema, {
+        filters: [create(FilterSchema, { name: "envoy.filters.network.tcp_proxy", configType: { case: "typedConfig", value: anyPack(TcpProxySchema, proxy) } })],
       }),
     ],
     trafficDirection: TrafficDirection.OUTBOUND,
@@ -82,17 +100,26 @@ function nameTable(catalog: MeshCatalog): NameTable {
  * translation (with the full connection-pool mapping); and the NDS name table (one resource "").
  * Raw `@type` documents are added last, replacing generated resources of the same name.
  *
- * Left out compared with istiod: TCP listeners `<clusterIP>_<port>` (non-HTTP ports get no
- * listener), virtualInbound/virtualOutbound, the `allow_any` catch-all virtual host and the
- * Passthrough/BlackHole clusters, and Envoy-only filters such as istio.stats.
+ * A TCP port of a service with a VIP gets a listener `<vip>_<port>` whose tcp_proxy sends to the
+ * port's cluster (the name a client finds through the name table).
+ *
+ * Left out compared with istiod: virtualInbound/virtualOutbound, the `allow_any` catch-all virtual
+ * host and the Passthrough/BlackHole clusters, and Envoy-only filters such as istio.stats.
  */
 export function translateForSidecar(config: MeshConfig, options: TranslationOptions = {}): XdsResources {
-  const catalog = buildMeshCatalog(config);
+  const catalog = buildMeshCatalog(config, options.clientNamespace);
   const resources: XdsResources = new Map();
   const byPort = new Map<number, MeshService[]>();
   for (const service of catalog.services) {
     for (const port of service.ports) {
-      if (!isHttpProtocol(port.protocol)) continue;
+      if (!isHttpProtocol(port.protocol)) {
+        if (port.protocol === "UDP") continue;
+        for (const vip of service.addresses) {
+          const listener = tcpListener(service, vip, port.number);
+          putResource(resources, listenerTypeUrl, listener.name, listener);
+        }
+        continue;
+      }
       const list = byPort.get(port.number) ?? [];
       list.push(service);
       byPort.set(port.number, list);

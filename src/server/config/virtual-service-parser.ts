@@ -1,5 +1,6 @@
 import { safeRegexRejection } from "../../resources/match/safe-regex.js";
 import type { ConfigPath, ConfigReader } from "./config-reader.js";
+import { readExportTo } from "./export-to.js";
 import { parseIstioDuration, type ProtoDuration } from "./istio-duration.js";
 import { expandHost } from "./istio-names.js";
 import type { HttpMatch, HttpRetry, HttpRoute, ResourceMeta, RouteDestination, StringMatch, VirtualService } from "./mesh-config-model.js";
@@ -119,10 +120,11 @@ function readHttpRoute(reader: ConfigReader, value: unknown, path: ConfigPath, n
 /** Reads a VirtualService's `spec`; short hosts are expanded with the resource's namespace. */
 export function readVirtualService(reader: ConfigReader, meta: ResourceMeta, spec: unknown): VirtualService {
   const path = ["spec"];
-  const object = reader.object(spec, path, ["hosts", "http"]);
+  const object = reader.object(spec, path, ["hosts", "http", "exportTo"]);
   const hostsPath = [...path, "hosts"];
   const hosts = reader.list(object["hosts"], hostsPath).map((host, i) => expandHost(reader.string(host, [...hostsPath, i]), meta.namespace));
   if (hosts.length === 0) reader.expected(hostsPath, "at least one host", object["hosts"]);
   const http = reader.list(object["http"], [...path, "http"]).map((each, i) => readHttpRoute(reader, each, [...path, "http", i], meta.namespace));
-  return { ...meta, hosts, http };
+  const exportTo = readExportTo(reader, object["exportTo"], [...path, "exportTo"]);
+  return { ...meta, ...(exportTo === undefined ? {} : { exportTo }), hosts, http };
 }

@@ -1,28 +1,9 @@
 import { expect } from "chai";
-import { XdsError } from "../../../src/xds-error.js";
 import { parseMeshConfig } from "../../../src/server/config/mesh-config.js";
 import { parseIstioDuration } from "../../../src/server/config/istio-duration.js";
+import { errorOf, reviewsServiceEntry } from "../../support/mesh-config-text.js";
 
-const serviceEntry = `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: reviews, namespace: bookinfo}
-spec:
-  hosts: [reviews]
-  ports: [{number: 9080, name: http, protocol: HTTP}]
-  endpoints: [{address: 10.0.0.1, labels: {version: v1}}]
-`;
-
-/** Parses `text`, expecting an INVALID_CONFIG error, and returns its message. */
-function errorOf(text: string): string {
-  try {
-    parseMeshConfig(text, "mesh.yaml");
-  } catch (error) {
-    expect(error).to.be.instanceOf(XdsError);
-    expect((error as XdsError).code).to.equal("INVALID_CONFIG");
-    return (error as XdsError).message;
-  }
-  expect.fail("expected parseMeshConfig to throw");
-}
+const serviceEntry = reviewsServiceEntry;
 
 /** A VirtualService document named reviews around one http entry. */
 function virtualService(http: string): string {
@@ -102,17 +83,17 @@ connect_timeout: 2s
       {
         behaviour: "a misspelt field inside a known kind",
         text: virtualService("  - rout: [{destination: {host: reviews}}]\n"),
-        message: 'mesh.yaml: document 2 (VirtualService reviews): spec.http[0].rout: unknown field "rout"; expected one of name, match, route, timeout, retries',
+        message: 'mesh.yaml: document 2 (VirtualService reviews): spec.http[0].rout: unknown field "rout"; Istio defines name, match, route, redirect,',
       },
       {
-        behaviour: "an unknown kind",
-        text: `apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: gw}\nspec: {}\n`,
-        message: 'mesh.yaml: document 1: kind: expected one of VirtualService, DestinationRule, ServiceEntry, got "Gateway"',
+        behaviour: "a kind Istio's API group does not have",
+        text: `apiVersion: networking.istio.io/v1\nkind: Gatway\nmetadata: {name: gw}\nspec: {}\n`,
+        message: 'mesh.yaml: document 1: kind: expected a kind of networking.istio.io: VirtualService, DestinationRule, ServiceEntry, WorkloadEntry, Gateway,',
       },
       {
-        behaviour: "an apiVersion outside networking.istio.io",
-        text: `apiVersion: v1\nkind: Service\nmetadata: {name: x}\n`,
-        message: 'mesh.yaml: document 1: apiVersion: expected one of networking.istio.io/v1, networking.istio.io/v1beta1, networking.istio.io/v1alpha3, got "v1"',
+        behaviour: "an Istio apiVersion that does not exist",
+        text: `apiVersion: networking.istio.io/v2\nkind: VirtualService\nmetadata: {name: x}\n`,
+        message: 'mesh.yaml: document 1: apiVersion: expected networking.istio.io/v1, networking.istio.io/v1beta1, networking.istio.io/v1alpha3, networking.istio.io/v1alpha1, got "networking.istio.io/v2"',
       },
       {
         behaviour: "a timeout that is not a duration",
@@ -168,7 +149,7 @@ spec:
       {
         behaviour: "a host declared by two ServiceEntries",
         text: `${serviceEntry}---\n${serviceEntry.replace("name: reviews,", "name: reviews-2,")}`,
-        message: "mesh.yaml: document 2 (ServiceEntry reviews-2): spec.hosts[0]: host reviews.bookinfo.svc.cluster.local is already declared in document 1",
+        message: "mesh.yaml: document 2 (ServiceEntry reviews-2): spec.hosts[0]: host reviews.bookinfo.svc.cluster.local is already declared in mesh.yaml: document 1 (ServiceEntry reviews)",
       },
       {
         behaviour: "a raw resource with a field its type does not have",

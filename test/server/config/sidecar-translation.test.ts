@@ -4,6 +4,7 @@ import { expect } from "chai";
 import type { Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
 import type { RouteConfiguration } from "../../../gen/envoy/config/route/v3/route_pb.js";
 import type { HttpConnectionManager } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import type { TcpProxy } from "../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
 import { NameTableSchema, type NameTable } from "../../../gen/istio/networking/nds/v1/nds_pb.js";
 import { translateForGrpc } from "../../../src/server/config/grpc-translation.js";
 import { parseMeshConfig } from "../../../src/server/config/mesh-config.js";
@@ -65,13 +66,21 @@ describe("translateForSidecar", () => {
   const resources = translateForSidecar(parseMeshConfig(mesh, "mesh.yaml"));
 
   it("serves one listener 0.0.0.0_<port> per HTTP port whose HttpConnectionManager reads RDS <port>", () => {
-    expect([...(resources.get(listenerTypeUrl)?.keys() ?? [])]).to.deep.equal(["0.0.0.0_8080"]);
+    expect([...(resources.get(listenerTypeUrl)?.keys() ?? [])].sort()).to.deep.equal(["0.0.0.0_8080", "10.96.73.130_9000"]);
     const listener = get<Listener>(resources, listenerTypeUrl, "0.0.0.0_8080");
     const filter = listener.filterChains[0]?.filters[0];
     expect(filter?.name).to.equal("envoy.filters.network.http_connection_manager");
     const manager = anyUnpack(filter?.configType.case === "typedConfig" ? filter.configType.value : undefined!, xdsResourceRegistry) as HttpConnectionManager;
     expect(manager.routeSpecifier.case === "rds" ? manager.routeSpecifier.value.routeConfigName : undefined).to.equal("8080");
     expect(manager.httpFilters.at(-1)?.name).to.equal("envoy.filters.http.router");
+  });
+
+  it("serves a TCP port of a service with a VIP as listener <vip>_<port>, a tcp_proxy to the port's cluster", () => {
+    const listener = get<Listener>(resources, listenerTypeUrl, "10.96.73.130_9000");
+    const filter = listener.filterChains[0]?.filters[0];
+    expect(filter?.name).to.equal("envoy.filters.network.tcp_proxy");
+    const proxy = anyUnpack(filter?.configType.case === "typedConfig" ? filter.configType.value : undefined!, xdsResourceRegistry) as TcpProxy;
+    expect(proxy.clusterSpecifier).to.deep.equal({ case: "cluster", value: "outbound|9000||kitex-server.proxyless.svc.cluster.local" });
   });
 
   it("shares route configuration <port> among the services on the port, one virtual host each with FQDN, port and short domains", () => {
