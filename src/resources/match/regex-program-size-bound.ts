@@ -197,7 +197,8 @@ function escapeEnd(p: string, i: number): number {
 
 /**
  * Where the class opened at `i` ends, as RE2 reads it: a "]" right after "[" or "[^" is a member, escapes are
- * skipped, and `[:name:]` runs to the next ":]" of the pattern when there is one.
+ * skipped, a range's high end is one character whatever it is, and elsewhere `[:name:]` runs to the next ":]" of
+ * the pattern when there is one.
  */
 function classEnd(p: string, i: number): number {
   let k = i + 1;
@@ -206,12 +207,15 @@ function classEnd(p: string, i: number): number {
   while (k < p.length) {
     const c = p[k];
     if (c === "]") return k + 1;
-    if (c === "\\") {
-      k = escapeEnd(p, k);
+    if (c === "\\" && "dDsSwWpP".includes(p[k + 1] ?? "")) {
+      k = escapeEnd(p, k); // a class (\d, \pL…): never the low end of a range
     } else if (c === "[" && p[k + 1] === ":" && p.indexOf(":]", k + 2) >= 0) {
       k = p.indexOf(":]", k + 2) + 2;
     } else {
-      k++;
+      k = c === "\\" ? escapeEnd(p, k) : k + 1;
+      // One character, perhaps the low end of a range: its high end is one character too, whatever it is
+      // (`[:-[:x]` is ':'..'[' then ':' and 'x', not the start of a POSIX class).
+      if (p[k] === "-" && k + 1 < p.length && p[k + 1] !== "]") k = p[k + 1] === "\\" ? escapeEnd(p, k + 1) : k + 2;
     }
   }
   return p.length;

@@ -82,6 +82,12 @@ describe("regexProgramSizeBound", () => {
     );
   });
 
+  it("reads a range whose high end is '[' as RE2 does, not as the start of a POSIX class (a property-test counterexample)", () => {
+    for (const pattern of ["[:-[:[^a]:]", "[0-[:b]", "[\\x41-[:b]:]"]) {
+      expect(regexProgramSizeBound(pattern), pattern).to.be.at.least(programSize(pattern)!);
+    }
+  });
+
   it("reads groups nested 100,000 deep without recursion, and saturates instead of overflowing", () => {
     const deep = `${"(".repeat(100_000)}a${")".repeat(100_000)}`;
     expect(regexProgramSizeBound(deep)).to.equal(200_003);
