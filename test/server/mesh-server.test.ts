@@ -10,6 +10,7 @@ import { messageType, XdsClient, type ResourceUpdate } from "rxds";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { serveMesh, type MeshServer } from "rxds/server";
 import { ConfigDir, exampleMesh, MemoryLog, routeName, target } from "../fixtures/serve-mesh.js";
+import { LogRecorder } from "../support/wire.js";
 
 const cli = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
@@ -59,7 +60,8 @@ describe("serveMesh", () => {
       servers: [{ uri: server?.address ?? "" }],
       node: { id: `sidecar~127.0.0.1~client-${clients.length}.default~default.svc.cluster.local`, metadata },
       backoff: { initialMs: 20, maxMs: 200 },
-      doesNotExistTimeoutMs: 2000,
+      doesNotExistTimeoutMs: 500,
+      logger: new LogRecorder(),
     });
     clients.push(xds);
     return xds;
