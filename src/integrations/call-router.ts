@@ -10,6 +10,9 @@
 // - a failure of the call itself (no route matches it, a route a client cannot forward) ends it at once.
 // Every wait is bounded by the call's deadline and ends when the call is cancelled or the router closed.
 //
+// Each CallRouter is one client channel for ring hash's `io.grpc.channel_id` hash policy (gRFC A42): it draws a
+// random channel id, which every call it routes carries.
+//
 // It also owns the connections to endpoints (whatever the integration dials: a grpc-js Channel, a
 // Connect transport), one per endpoint address:port, opened on first use and reused. When a snapshot
 // arrives, every connection whose endpoint is in none of its clusters is closed ("departed");
@@ -54,10 +57,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Whether a routing failure may be cured by a later snapshot, so that a wait-for-ready call waits through it:
- * everything but the failures of the call itself (no route matches it; its route cannot be forwarded) and close.
+ * everything but the failures of the call itself (no route matches it; its route cannot be forwarded), a drop by
+ * the circuit breaker (gRFC A32: dropped calls fail even when wait-for-ready) and close.
  */
 export function curableByUpdate(error: XdsError): boolean {
-  return error.code !== "NO_ROUTE" && error.code !== "UNSUPPORTED_ACTION" && error.code !== "CLOSED" && error.code !== "INVALID_ARGUMENT";
+  const code = error.code;
+  return code !== "NO_ROUTE" && code !== "UNSUPPORTED_ACTION" && code !== "CLOSED" && code !== "INVALID_ARGUMENT" && code !== "CIRCUIT_BREAKER_OPEN";
 }
 
 /** Whether a result of route() or waitForRoute() is the deadline passing. */
@@ -69,6 +74,8 @@ export function isRouteDeadline(result: unknown): result is RouteDeadline {
 export class CallRouter<C> {
   /** The target as dialled. */
   readonly target: string;
+  /** This channel's id for `io.grpc.channel_id` hash policies: uniform random below 2^53. */
+  readonly channelId = Math.floor(Math.random() * 2 ** 53);
   private router: Router | undefined;
   private closed = false;
   private readonly subscription: Subscription;
@@ -108,10 +115,11 @@ export class CallRouter<C> {
   /**
    * Routes a call synchronously by its path and headers (lower-case keys): the decision, or an XdsError
    * saying which part is missing and why (CLOSED once closed). Undefined while no snapshot has arrived.
+   * The caller must call the decision's done() once the call ends.
    */
   route(path: string, headers: RequestHeaders): RouteDecision | XdsError | undefined {
     if (this.closed) return this.closedError();
-    return this.router?.route({ path, headers });
+    return this.router?.route({ path, headers, channelId: this.channelId });
   }
 
   /**
@@ -125,14 +133,15 @@ export class CallRouter<C> {
   /**
    * Waits for the route of a call that must wait (mustWait): each new Router routes it until one decides or
    * fails it for good, the deadline passes (a RouteDeadline, with `last`, the failure it waited through), or the
-   * router closes (CLOSED). Resolves with undefined once the signal aborts. Never rejects.
+   * router closes (CLOSED). Resolves with undefined once the signal aborts. Never rejects. A decision it resolves
+   * with is the caller's to end with done().
    */
   waitForRoute(path: string, headers: RequestHeaders, options: RouteWaitOptions, last?: XdsError): Promise<RouteDecision | XdsError | RouteDeadline | undefined> {
     if (this.closed) return Promise.resolve(this.closedError());
     const delay = options.deadline - Date.now();
     if (delay <= 0) return Promise.resolve({ deadlineExceeded: true, last });
     let results: Observable<RouteDecision | XdsError | RouteDeadline> = this.updates.pipe(
-      map((router) => router.route({ path, headers })),
+      map((router) => router.route({ path, headers, channelId: this.channelId })),
       tap((result) => {
         if (result instanceof XdsError) last = result;
       }),

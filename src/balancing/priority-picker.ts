@@ -1,0 +1,112 @@
+// The picker of one priority of a cluster, by the cluster's policy, over the localities that can take traffic and
+// their usable endpoints (HEALTHY or UNKNOWN, not ejected):
+// - ROUND_ROBIN, LEAST_REQUEST, RANDOM: the locality first, by smooth weighted round robin over the locality
+//   weights (gRFC A27: a weight-0 locality takes nothing), then the endpoint within it by the policy
+//   (locality-picker.ts);
+// - RING_HASH and MAGLEV: one ring or table over every endpoint of the priority, each weighing its
+//   load_balancing_weight times its locality's weight (gRFC A42: the hash picks locality and endpoint at once);
+// - PICK_FIRST: the first endpoint, in the order the control plane sent them (shuffled when it asks).
+
+import type { LbPolicyModel } from "../resources/cluster-lb-policy.js";
+import type { RandomSource } from "../resources/match/route-match.js";
+import type { BalancingState, EndpointState } from "./balancing-state.js";
+import { createLocalityPicker, type LocalityPicker } from "./locality-picker.js";
+import { MaglevPicker } from "./maglev.js";
+import { RingHashPicker, type WeightedState } from "./ring-hash.js";
+import { smoothPick, startCredits } from "./smooth-round-robin.js";
+
+/** Picks an endpoint of one priority. */
+export interface PriorityPicker {
+  /** The endpoint for a call with request hash `hash` (used by ring hash and Maglev only). */
+  pick(hash: number): EndpointState;
+}
+
+/** One locality of a priority that can take traffic: its usable endpoints and its weight. */
+export interface LocalityGroup {
+  /** The locality's key (priority and name), under which its picker carries over. */
+  readonly key: string;
+  readonly state: BalancingState;
+  /** Its weight among the priority's localities (above 0). */
+  readonly weight: number;
+  /** Its usable endpoints' states (at least one). */
+  readonly states: readonly EndpointState[];
+}
+
+/** What building a priority's picker needs besides its localities. */
+export interface PriorityPickerContext {
+  readonly random: RandomSource;
+  /** The update the pickers are built for (see BalancingState.since). */
+  readonly since: number;
+  /** The localities' pickers of the last build, by key; the new ones are put in `pickers`. */
+  readonly previous: ReadonlyMap<string, LocalityPicker>;
+  readonly pickers: Map<string, LocalityPicker>;
+  /** The client's cap on ring sizes (gRFC A42). */
+  readonly ringSizeCap: number;
+}
+
+/** The picker of a priority's localities (at least one) under `policy`. */
+export function createPriorityPicker(policy: LbPolicyModel, groups: readonly LocalityGroup[], context: PriorityPickerContext): PriorityPicker {
+  switch (policy.kind) {
+    case "RING_HASH":
+      return RingHashPicker.build(weighted(groups), { minRingSize: policy.minRingSize, maxRingSize: policy.maxRingSize, ringSizeCap: context.ringSizeCap });
+    case "MAGLEV":
+      return MaglevPicker.build(weighted(groups), policy.tableSize);
+    case "PICK_FIRST":
+      return pickFirst(groups, policy.shuffleAddressList, context.random);
+    case "ROUND_ROBIN":
+    case "LEAST_REQUEST":
+    case "RANDOM": {
+      const pickers = groups.map((group) => {
+        const picker = createLocalityPicker(policy, group.states, context.previous.get(group.key), context.since, context.random);
+        context.pickers.set(group.key, picker);
+        return picker;
+      });
+      if (pickers.length === 1) return new OneLocality(pickers[0]!);
+      const weights = groups.map((g) => g.weight);
+      const total = weights.reduce((a, b) => a + b, 0);
+      const states = groups.map((g) => g.state);
+      startCredits(states, weights, total, context.since, context.random);
+      return new WeightedLocalities(pickers, states, weights, total);
+    }
+    case "CLUSTER_PROVIDED":
+      // An ORIGINAL_DST cluster's policy: the target balancer never builds a picker for one.
+      throw new Error("CLUSTER_PROVIDED clusters have no endpoint picker");
+  }
+}
+
+/** Every endpoint of the groups, weighing its weight times its locality's (gRFC A42). */
+function weighted(groups: readonly LocalityGroup[]): WeightedState[] {
+  const out: WeightedState[] = [];
+  for (const group of groups) for (const state of group.states) out.push({ state, weight: state.endpoint.weight * group.weight });
+  return out;
+}
+
+/** The first endpoint of the priority, in order or in an order shuffled once per build. */
+function pickFirst(groups: readonly LocalityGroup[], shuffle: boolean, random: RandomSource): PriorityPicker {
+  const states = groups.flatMap((g) => g.states);
+  const first = shuffle ? states[Math.floor(random() * states.length)]! : states[0]!;
+  return { pick: () => first };
+}
+
+/** A priority with one locality that takes traffic. */
+class OneLocality implements PriorityPicker {
+  constructor(private readonly locality: LocalityPicker) {}
+
+  pick(): EndpointState {
+    return this.locality.pick();
+  }
+}
+
+/** A priority with several localities: smooth weighted round robin over them, then the locality's pick. */
+class WeightedLocalities implements PriorityPicker {
+  constructor(
+    private readonly localities: readonly LocalityPicker[],
+    private readonly states: readonly BalancingState[],
+    private readonly weights: readonly number[],
+    private readonly total: number,
+  ) {}
+
+  pick(): EndpointState {
+    return this.localities[smoothPick(this.states, this.weights, this.total)]!.pick();
+  }
+}

@@ -1,0 +1,91 @@
+// Ring hash (gRFC A42, Envoy's ketama ring with XXH64), over one priority's usable endpoints.
+//
+// Each endpoint's weight is its load_balancing_weight times its locality's weight (A42: the ring picks the locality
+// and the endpoint in one step). The ring holds ceil(scale) entries, where scale is the smallest number not below
+// `minRingSize` that gives the lightest endpoint a whole number of entries, clamped to `maxRingSize`; both sizes are
+// first capped by the client's `ringSizeCap` (A42's local cap, default 4096, so that a control plane cannot make a
+// client build rings of millions of entries). Endpoint i gets entries until the running total reaches its share of
+// scale, hashed from `address:port_n` (IPv6 in brackets) for its n-th entry: the same ring grpc-js and gRPC build,
+// so a request hash lands on the same endpoint in either client.
+//
+// A pick takes the first entry whose hash is not below the request's, wrapping to the first: O(log ring size).
+// Rebuilding after an endpoint joins or leaves moves only the keys of the ring segments it gains or loses.
+
+import { hashTop53, xxHash64, type Hash64 } from "../routing/xx-hash64.js";
+import type { EndpointState } from "./balancing-state.js";
+
+/** An endpoint and its weight in a ring or Maglev table. */
+export interface WeightedState {
+  readonly state: EndpointState;
+  readonly weight: number;
+}
+
+/** Ring sizes, as configured and as capped. */
+export interface RingSizes {
+  readonly minRingSize: number;
+  readonly maxRingSize: number;
+  /** The client's cap on both (gRFC A42). */
+  readonly ringSizeCap: number;
+}
+
+const key: Hash64 = { hi: 0, lo: 0 };
+
+/** A ring of endpoints, searched by request hash. */
+export class RingHashPicker {
+  private constructor(
+    /** The entries' hashes (top 53 bits), ascending. */
+    private readonly hashes: Float64Array,
+    /** The entries' endpoints, index for index. */
+    private readonly states: readonly EndpointState[],
+  ) {}
+
+  /** How many entries the ring has. */
+  get size(): number {
+    return this.hashes.length;
+  }
+
+  /** The endpoint of the first entry whose hash is not below `hash`, wrapping round. */
+  pick(hash: number): EndpointState {
+    const hashes = this.hashes;
+    let low = 0;
+    let high = hashes.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (hashes[mid]! < hash) low = mid + 1;
+      else high = mid;
+    }
+    return this.states[low === hashes.length ? 0 : low]!;
+  }
+
+  /** Builds the ring of `entries` (at least one, weights above 0). */
+  static build(entries: readonly WeightedState[], sizes: RingSizes): RingHashPicker {
+    let sum = 0;
+    for (const entry of entries) sum += entry.weight;
+    let minNormalized = 1;
+    for (const entry of entries) minNormalized = Math.min(minNormalized, entry.weight / sum);
+    const minRing = Math.min(sizes.minRingSize, sizes.ringSizeCap);
+    const maxRing = Math.min(sizes.maxRingSize, sizes.ringSizeCap);
+    const scale = Math.min(Math.ceil(minNormalized * minRing) / minNormalized, maxRing);
+    const unsorted: number[] = [];
+    const owners: number[] = [];
+    let target = 0;
+    entries.forEach((entry, i) => {
+      const address = entry.state.endpoint.address;
+      const prefix = `${address.includes(":") ? `[${address}]` : address}:${entry.state.endpoint.port}_`;
+      target += (scale * entry.weight) / sum;
+      for (let n = 0; unsorted.length < target; n++) {
+        xxHash64(prefix + n, key);
+        unsorted.push(hashTop53(key));
+        owners.push(i);
+      }
+    });
+    const order = Array.from({ length: unsorted.length }, (_, i) => i).sort((a, b) => unsorted[a]! - unsorted[b]! || a - b);
+    const hashes = new Float64Array(unsorted.length);
+    const states: EndpointState[] = new Array<EndpointState>(unsorted.length);
+    order.forEach((from, to) => {
+      hashes[to] = unsorted[from]!;
+      states[to] = entries[owners[from]!]!.state;
+    });
+    return new RingHashPicker(hashes, states);
+  }
+}
