@@ -53,6 +53,7 @@ export class ClusterBalancer implements EndpointPicker, EndpointOwner {
   private states = new Map<string, EndpointState>();
   private localityStates = new Map<string, BalancingState>();
   private localityPickers = new Map<string, LocalityPicker>();
+  private rings = new Map<string, PriorityPicker>();
   private builds = 0;
   private cluster: ClusterModel | undefined;
   private endpoints: EndpointsModel | undefined;
@@ -202,7 +203,15 @@ export class ClusterBalancer implements EndpointPicker, EndpointOwner {
     const endpoints = this.endpoints!;
     const since = ++this.builds;
     const previous = this.localityPickers;
-    const context = { random: this.options.random, since, previous, pickers: new Map<string, LocalityPicker>(), ringSizeCap: this.options.ringSizeCap };
+    const context = {
+      random: this.options.random,
+      since,
+      previous,
+      pickers: new Map<string, LocalityPicker>(),
+      ringSizeCap: this.options.ringSizeCap,
+      previousRings: this.rings,
+      rings: new Map<string, PriorityPicker>(),
+    };
     const healthy: number[] = [];
     const total: number[] = [];
     this.usable = false;
@@ -224,12 +233,13 @@ export class ClusterBalancer implements EndpointPicker, EndpointOwner {
       cumulative.push(sum);
     });
     this.localityPickers = context.pickers;
+    this.rings = context.rings;
     this.plan = priorities.length === 0 ? undefined : { priorities, cumulative };
   }
 
   /**
-   * A priority's localities that can take traffic, how many of its endpoints can, of how many, and whether any
-   * could but for ejection.
+   * A priority's localities that could take traffic but for ejections, how many of its endpoints can, of how many,
+   * and whether any could but for ejection.
    */
   private groups(priority: number, localities: readonly LocalityModel[]): { groups: LocalityGroup[]; healthy: number; total: number; usable: boolean } {
     const weighted = localities.some((l) => l.weight > 0);
@@ -240,22 +250,21 @@ export class ClusterBalancer implements EndpointPicker, EndpointOwner {
     for (const locality of localities) {
       total += locality.endpoints.length;
       const states: EndpointState[] = [];
+      const usableStates: EndpointState[] = [];
       let usableWeight = 0;
-      let usableCount = 0;
       for (const endpoint of locality.endpoints) {
         if (!endpoint.usable) continue;
-        usableCount++;
-        usableWeight += endpoint.weight;
         const state = this.states.get(keyOf(endpoint))!;
+        usableStates.push(state);
+        usableWeight += endpoint.weight;
         if (state.ejection === undefined) states.push(state);
       }
       const weight = weighted ? locality.weight : usableWeight;
-      if (usableCount === 0 || weight === 0) continue;
+      if (usableStates.length === 0 || weight === 0) continue;
       usable = true;
-      if (states.length === 0) continue;
       healthy += states.length;
       const key = localityKey(priority, locality);
-      groups.push({ key, state: this.localityStates.get(key)!, weight, states });
+      groups.push({ key, state: this.localityStates.get(key)!, weight, usable: usableStates, states });
     }
     return { groups, healthy, total, usable };
   }

@@ -24,9 +24,23 @@ export class MaglevPicker {
     private readonly states: readonly EndpointState[],
   ) {}
 
-  /** The endpoint of slot `hash` mod the table size. */
+  /** The endpoint of slot `hash` mod the table size; an ejected endpoint's slot passes the pick on to the next slot. */
   pick(hash: number): EndpointState {
-    return this.states[this.table[hash % this.table.length]!]!;
+    const table = this.table;
+    const n = table.length;
+    let slot = hash % n;
+    for (let tries = 1; this.states[table[slot]!]!.ejection !== undefined && tries < n; tries++) slot = slot + 1 === n ? 0 : slot + 1;
+    return this.states[table[slot]!]!;
+  }
+
+  /** Each endpoint's share of the table: the chance that a uniformly random request hash picks it. */
+  shares(): Map<EndpointState, number> {
+    const out = new Map<EndpointState, number>();
+    for (const index of this.table) {
+      const state = this.states[index]!;
+      out.set(state, (out.get(state) ?? 0) + 1 / this.table.length);
+    }
+    return out;
   }
 
   /** Builds the table of `entries` (at least one, weights above 0) with `tableSize` slots (a prime). */

@@ -4,7 +4,7 @@
 //   count them). Consecutive 5xx-class failures (statuses Envoy maps to HTTP 5xx: UNKNOWN, DEADLINE_EXCEEDED,
 //   UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS) and gateway-class ones (UNAVAILABLE and DEADLINE_EXCEEDED: 503
 //   and 504; a transport failure reaches here as UNAVAILABLE) eject at once when they reach their threshold, as in
-//   Envoy; a success resets both counts.
+//   Envoy; a status outside a count's class (a success, say) ends its run.
 // - Every `interval`, the sweep: the counts of the interval that ends become the ones judged; success-rate ejection
 //   (an endpoint whose success rate is below mean − stdev × factor among those with enough calls) and
 //   failure-percentage ejection (an endpoint whose failure percentage is above the threshold) run as A50 says;
@@ -90,6 +90,9 @@ export class OutlierDetector {
       return false;
     }
     state.failures++;
+    // As in Envoy, a status outside a count's class ends its run.
+    if (!is5xx(status)) state.consecutive5xx = 0;
+    if (!isGatewayFailure(status)) state.consecutiveGateway = 0;
     if (state.ejection !== undefined) return false;
     const { consecutive5xx, consecutiveGatewayFailure } = this.config;
     if (consecutive5xx !== undefined && is5xx(status) && ++state.consecutive5xx >= consecutive5xx.threshold) {

@@ -3,8 +3,11 @@
 // - ROUND_ROBIN, LEAST_REQUEST, RANDOM: the locality first, by smooth weighted round robin over the locality
 //   weights (gRFC A27: a weight-0 locality takes nothing), then the endpoint within it by the policy
 //   (locality-picker.ts);
-// - RING_HASH and MAGLEV: one ring or table over every endpoint of the priority, each weighing its
-//   load_balancing_weight times its locality's weight (gRFC A42: the hash picks locality and endpoint at once);
+// - RING_HASH and MAGLEV: one ring or table over every usable endpoint of the priority, ejected or not, each
+//   weighing its load_balancing_weight times its locality's weight (gRFC A42: the hash picks locality and endpoint
+//   at once); a pick landing on an ejected endpoint goes on to the next entry, as gRPC skips a subchannel in
+//   TRANSIENT_FAILURE, so an ejection moves only that endpoint's keys, and the ring is reused while the endpoints
+//   and weights stay the same (istiod re-sends unchanged endpoint sets);
 // - PICK_FIRST: the first endpoint, in the order the control plane sent them (shuffled when it asks).
 
 import type { LbPolicyModel } from "../resources/cluster-lb-policy.js";
@@ -28,7 +31,9 @@ export interface LocalityGroup {
   readonly state: BalancingState;
   /** Its weight among the priority's localities (above 0). */
   readonly weight: number;
-  /** Its usable endpoints' states (at least one). */
+  /** Its usable endpoints' states, ejected or not (at least one). */
+  readonly usable: readonly EndpointState[];
+  /** Those not ejected (maybe none). */
   readonly states: readonly EndpointState[];
 }
 
@@ -42,29 +47,32 @@ export interface PriorityPickerContext {
   readonly pickers: Map<string, LocalityPicker>;
   /** The client's cap on ring sizes (gRFC A42). */
   readonly ringSizeCap: number;
+  /** The rings and tables of the last build, by priority and what they were built from; the new ones are put in `rings`. */
+  readonly previousRings: ReadonlyMap<string, PriorityPicker>;
+  readonly rings: Map<string, PriorityPicker>;
 }
 
-/** The picker of a priority's localities (at least one) under `policy`. */
+/** The picker of a priority's localities (at least one, and at least one endpoint not ejected) under `policy`. */
 export function createPriorityPicker(policy: LbPolicyModel, groups: readonly LocalityGroup[], context: PriorityPickerContext): PriorityPicker {
   switch (policy.kind) {
     case "RING_HASH":
-      return RingHashPicker.build(weighted(groups), { minRingSize: policy.minRingSize, maxRingSize: policy.maxRingSize, ringSizeCap: context.ringSizeCap });
     case "MAGLEV":
-      return MaglevPicker.build(weighted(groups), policy.tableSize);
+      return hashPicker(policy, groups, context);
     case "PICK_FIRST":
       return pickFirst(groups, policy.shuffleAddressList, context.random);
     case "ROUND_ROBIN":
     case "LEAST_REQUEST":
     case "RANDOM": {
-      const pickers = groups.map((group) => {
+      const available = groups.filter((g) => g.states.length > 0);
+      const pickers = available.map((group) => {
         const picker = createLocalityPicker(policy, group.states, context.previous.get(group.key), context.since, context.random);
         context.pickers.set(group.key, picker);
         return picker;
       });
       if (pickers.length === 1) return new OneLocality(pickers[0]!);
-      const weights = groups.map((g) => g.weight);
+      const weights = available.map((g) => g.weight);
       const total = weights.reduce((a, b) => a + b, 0);
-      const states = groups.map((g) => g.state);
+      const states = available.map((g) => g.state);
       startCredits(states, weights, total, context.since, context.random);
       return new WeightedLocalities(pickers, states, weights, total);
     }
@@ -74,14 +82,30 @@ export function createPriorityPicker(policy: LbPolicyModel, groups: readonly Loc
   }
 }
 
-/** Every endpoint of the groups, weighing its weight times its locality's (gRFC A42). */
+/** A ring or Maglev table over the groups' usable endpoints, reused when built from the same endpoints and weights. */
+function hashPicker(policy: LbPolicyModel & { readonly kind: "RING_HASH" | "MAGLEV" }, groups: readonly LocalityGroup[], context: PriorityPickerContext): PriorityPicker {
+  const entries = weighted(groups);
+  const parameters = policy.kind === "RING_HASH" ? `${policy.minRingSize}/${policy.maxRingSize}/${context.ringSizeCap}` : String(policy.tableSize);
+  const signature = `${policy.kind}/${parameters}|${entries.map((e) => `${e.state.key}*${e.weight}`).join(",")}`;
+  let table = context.previousRings.get(signature);
+  if (table === undefined) {
+    table =
+      policy.kind === "RING_HASH"
+        ? RingHashPicker.build(entries, { minRingSize: policy.minRingSize, maxRingSize: policy.maxRingSize, ringSizeCap: context.ringSizeCap })
+        : MaglevPicker.build(entries, policy.tableSize);
+  }
+  context.rings.set(signature, table);
+  return table;
+}
+
+/** Every usable endpoint of the groups, weighing its weight times its locality's (gRFC A42). */
 function weighted(groups: readonly LocalityGroup[]): WeightedState[] {
   const out: WeightedState[] = [];
-  for (const group of groups) for (const state of group.states) out.push({ state, weight: state.endpoint.weight * group.weight });
+  for (const group of groups) for (const state of group.usable) out.push({ state, weight: state.endpoint.weight * group.weight });
   return out;
 }
 
-/** The first endpoint of the priority, in order or in an order shuffled once per build. */
+/** The first endpoint of the priority not ejected, in order or in an order shuffled once per build. */
 function pickFirst(groups: readonly LocalityGroup[], shuffle: boolean, random: RandomSource): PriorityPicker {
   const states = groups.flatMap((g) => g.states);
   const first = shuffle ? states[Math.floor(random() * states.length)]! : states[0]!;

@@ -8,8 +8,9 @@
 // scale, hashed from `address:port_n` (IPv6 in brackets) for its n-th entry: the same ring grpc-js and gRPC build,
 // so a request hash lands on the same endpoint in either client.
 //
-// A pick takes the first entry whose hash is not below the request's, wrapping to the first: O(log ring size).
-// Rebuilding after an endpoint joins or leaves moves only the keys of the ring segments it gains or loses.
+// A pick takes the first entry whose hash is not below the request's, wrapping to the first: O(log ring size); an
+// ejected endpoint's entries pass the pick on to the next entry. When an endpoint joins, the others keep all but
+// their last entries (the ring keeps its size), so about 2/n of the keys move, half of them to the newcomer.
 
 import { hashTop53, xxHash64, type Hash64 } from "../routing/xx-hash64.js";
 import type { EndpointState } from "./balancing-state.js";
@@ -44,17 +45,37 @@ export class RingHashPicker {
     return this.hashes.length;
   }
 
-  /** The endpoint of the first entry whose hash is not below `hash`, wrapping round. */
+  /**
+   * The endpoint of the first entry whose hash is not below `hash`, wrapping round; an ejected endpoint's entry
+   * passes the pick on to the next entry, as gRPC passes over a subchannel in TRANSIENT_FAILURE.
+   */
   pick(hash: number): EndpointState {
     const hashes = this.hashes;
+    const n = hashes.length;
     let low = 0;
-    let high = hashes.length;
+    let high = n;
     while (low < high) {
       const mid = (low + high) >>> 1;
       if (hashes[mid]! < hash) low = mid + 1;
       else high = mid;
     }
-    return this.states[low === hashes.length ? 0 : low]!;
+    let at = low === n ? 0 : low;
+    for (let tries = 1; this.states[at]!.ejection !== undefined && tries < n; tries++) at = at + 1 === n ? 0 : at + 1;
+    return this.states[at]!;
+  }
+
+  /** Each endpoint's share of the hash space: the chance that a uniformly random request hash picks it. */
+  shares(): Map<EndpointState, number> {
+    const hashes = this.hashes;
+    const out = new Map<EndpointState, number>();
+    const span = 2 ** 53;
+    for (let i = 0; i < hashes.length; i++) {
+      // Entry i takes the hashes above the previous entry's up to its own; entry 0 also those above the last.
+      const arc = i === 0 ? hashes[0]! + 1 + (span - 1 - hashes[hashes.length - 1]!) : hashes[i]! - hashes[i - 1]!;
+      const state = this.states[i]!;
+      out.set(state, (out.get(state) ?? 0) + arc / span);
+    }
+    return out;
   }
 
   /** Builds the ring of `entries` (at least one, weights above 0). */
