@@ -48,6 +48,12 @@ export interface XdsOptions extends XdsClientOptions {
 
 /** The xDS client: validated resources, and per-target service snapshots and routers derived from them. */
 export class XdsClient extends AdsClient {
+  /**
+   * This client's own IP address, the first of node metadata INSTANCE_IPS (as Istio's injector and init() set it);
+   * undefined when unknown. The integrations give it to each call as its source IP, so that a `source_ip` hash
+   * policy (Istio's useSourceIp) keeps this client on one endpoint, as a sidecar hashing the pod's address would.
+   */
+  readonly sourceIp: string | undefined;
   private readonly naming: ListenerNaming;
   private readonly namespace: string;
   private readonly domain: string;
@@ -70,6 +76,9 @@ export class XdsClient extends AdsClient {
     this.domain = options.clusterDomain ?? "cluster.local";
     this.resolver = options.hostResolver ?? platformResolver;
     this.dnsRefreshMs = options.dnsRefreshMs ?? 30000;
+    const ips = metadata["INSTANCE_IPS"];
+    const first = typeof ips === "string" ? ips.split(",")[0]!.trim() : "";
+    this.sourceIp = first === "" ? undefined : first;
     const cap = options.ringSizeCap ?? DEFAULT_RING_SIZE_CAP;
     if (!Number.isInteger(cap) || cap < 1 || cap > 8_388_608) {
       throw new XdsError("INVALID_ARGUMENT", `ringSizeCap: expected an integer in 1..8388608, got ${String(options.ringSizeCap)}`);

@@ -11,7 +11,8 @@
 // Every wait is bounded by the call's deadline and ends when the call is cancelled or the router closed.
 //
 // Each CallRouter is one client channel for ring hash's `io.grpc.channel_id` hash policy (gRFC A42): it draws a
-// random channel id, which every call it routes carries.
+// random channel id, which every call it routes carries, with the client's own IP as the call's source IP (for
+// `source_ip` hash policies) when the XdsClient knows it.
 //
 // It also owns the connections to endpoints (whatever the integration dials: a grpc-js Channel, a
 // Connect transport), one per endpoint address:port, opened on first use and reused. When a snapshot
@@ -20,7 +21,7 @@
 
 import { endWith, filter, firstValueFrom, fromEvent, map, Subject, take, takeUntil, tap, timeout, type Observable, type Subscription } from "rxjs";
 import type { SocketAddressModel } from "../resources/endpoints.js";
-import type { RequestHeaders } from "../resources/match/route-match.js";
+import type { RequestHeaders, RouteRequest } from "../resources/match/route-match.js";
 import type { RouteDecision, Router } from "../routing/router.js";
 import type { XdsClient } from "../xds-client.js";
 import { XdsError } from "../xds-error.js";
@@ -76,6 +77,7 @@ export class CallRouter<C> {
   readonly target: string;
   /** This channel's id for `io.grpc.channel_id` hash policies: uniform random below 2^53. */
   readonly channelId = Math.floor(Math.random() * 2 ** 53);
+  private readonly sourceIp: string | undefined;
   private router: Router | undefined;
   private closed = false;
   private readonly subscription: Subscription;
@@ -89,6 +91,7 @@ export class CallRouter<C> {
     private readonly connector: EndpointConnector<C>,
   ) {
     this.target = target;
+    this.sourceIp = xds.sourceIp;
     // router() throws synchronously on a malformed target: construction fails, not the first call.
     this.subscription = xds.router(target).subscribe({
       next: (router) => this.update(router),
@@ -119,7 +122,7 @@ export class CallRouter<C> {
    */
   route(path: string, headers: RequestHeaders): RouteDecision | XdsError | undefined {
     if (this.closed) return this.closedError();
-    return this.router?.route({ path, headers, channelId: this.channelId });
+    return this.router?.route(this.request(path, headers));
   }
 
   /**
@@ -141,7 +144,7 @@ export class CallRouter<C> {
     const delay = options.deadline - Date.now();
     if (delay <= 0) return Promise.resolve({ deadlineExceeded: true, last });
     let results: Observable<RouteDecision | XdsError | RouteDeadline> = this.updates.pipe(
-      map((router) => router.route({ path, headers, channelId: this.channelId })),
+      map((router) => router.route(this.request(path, headers))),
       tap((result) => {
         if (result instanceof XdsError) last = result;
       }),
@@ -174,6 +177,11 @@ export class CallRouter<C> {
   /** Unsubscribes, closes every pooled connection and ends the waits of waiting calls (with CLOSED). Idempotent. */
   close(): void {
     this.shutdown();
+  }
+
+  private request(path: string, headers: RequestHeaders): RouteRequest {
+    const sourceIp = this.sourceIp;
+    return sourceIp === undefined ? { path, headers, channelId: this.channelId } : { path, headers, channelId: this.channelId, sourceIp };
   }
 
   private closedError(): XdsError {

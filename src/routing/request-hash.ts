@@ -6,8 +6,9 @@
 // What each policy hashes:
 // - `header`: the header's value (several values joined with ","), after its `regex_rewrite`; a `-bin` header yields
 //   nothing (gRFC A28's rule for header matching, which A42 follows);
-// - `filter_state` `io.grpc.channel_id`: the request's channelId, itself a uniform random number per channel, so it
-//   is used as its own hash (as grpc-go does); other filter state keys yield nothing;
+// - `filter_state` `io.grpc.channel_id`: the request's channelId, itself a uniform random number below 2^53 per
+//   channel, so it is used as its own hash (its top 53 bits; as grpc-go uses its random channel id); other filter
+//   state keys yield nothing;
 // - `connection_properties.source_ip`: the request's sourceIp, when the caller gives one (a server-side call);
 // - `query_parameter`: the first value of that parameter in the path's query string, as Envoy does;
 // - `cookie`: the cookie of that name in the `cookie` header, when present (a client cannot set one as Envoy does).
@@ -70,8 +71,9 @@ function policyHash(policy: HashPolicyModel, request: RouteRequest, out: Hash64)
     case "filter_state": {
       const id = request.channelId;
       if (policy.key !== FILTER_STATE_CHANNEL_ID || id === undefined) return false;
-      out.hi = Math.floor(id / 2 ** 32) >>> 0;
-      out.lo = id >>> 0;
+      // The id is the hash's top 53 bits: uniform over the ring like any other hash.
+      out.hi = Math.floor(id / 2 ** 21) >>> 0;
+      out.lo = ((id % 2 ** 21) * 2 ** 11) >>> 0;
       return true;
     }
     case "source_ip":

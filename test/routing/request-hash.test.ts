@@ -68,11 +68,10 @@ describe("request hash (gRFC A42)", () => {
     expect(hash([header("x-missing", {}, true), header("x-region")], request)).to.equal(hashOf("eu"));
   });
 
-  it("hashes filter state io.grpc.channel_id to the channel's id (one value per channel), and other keys to nothing", () => {
+  it("hashes filter state io.grpc.channel_id to the channel's id itself (uniform over the hash space), and other keys to nothing", () => {
+    const channel: PolicyInit = { policySpecifier: { case: "filterState", value: { key: "io.grpc.channel_id" } } };
+    for (const channelId of [0, 7, 2 ** 21 + 5, 2 ** 52 + 12345, 2 ** 53 - 1]) expect(hash([channel], { channelId })).to.equal(channelId);
     const channelId = 2 ** 52 + 12345;
-    const byChannel = hash([{ policySpecifier: { case: "filterState", value: { key: "io.grpc.channel_id" } } }], { channelId });
-    expect(byChannel).to.equal(hash([{ policySpecifier: { case: "filterState", value: { key: "io.grpc.channel_id" } } }], { channelId }));
-    expect(byChannel).to.not.equal(hash([{ policySpecifier: { case: "filterState", value: { key: "io.grpc.channel_id" } } }], { channelId: 7 }));
     expect(hash([{ policySpecifier: { case: "filterState", value: { key: "other" } } }], { channelId })).to.equal(undefined);
     expect(hash([{ policySpecifier: { case: "filterState", value: { key: "io.grpc.channel_id" } } }], {})).to.equal(undefined);
   });
