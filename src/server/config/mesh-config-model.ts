@@ -64,10 +64,32 @@ export type HashKey =
   | { readonly kind: "sourceIp" }
   | { readonly kind: "queryParameter"; readonly name: string };
 
+/** `loadBalancer.consistentHash`: the key, and the ring (ring hash, the default) or Maglev table it goes through. */
+export interface ConsistentHashSettings {
+  readonly key: HashKey;
+  /** `maglev` when `consistentHash.maglev` is set, else ring hash. */
+  readonly algorithm: "ringHash" | "maglev";
+  /** `ringHash.minimumRingSize` (or the deprecated `minimumRingSize`); 1024 when unset, as istiod sets it. */
+  readonly minimumRingSize?: number;
+  /** `maglev.tableSize`; Envoy's default (65537) when unset. */
+  readonly tableSize?: number;
+}
+
+/** `loadBalancer.localityLbSetting`: how traffic is spread over localities, seen from the client's own. */
+export interface LocalityLbSettings {
+  /** false turns locality load balancing off. */
+  readonly enabled?: boolean;
+  /** For clients in `from` (`region/zone/subzone`, `*` for any part), the share of traffic each locality `to` gets. */
+  readonly distribute?: readonly { readonly from: string; readonly to: Readonly<Record<string, number>> }[];
+  /** For clients in region `from`, the region failover goes to after its own. */
+  readonly failover?: readonly { readonly from: string; readonly to: string }[];
+}
+
 /** `loadBalancer` of a traffic policy. */
 export interface LoadBalancerSettings {
   readonly simple?: "UNSPECIFIED" | "ROUND_ROBIN" | "LEAST_REQUEST" | "LEAST_CONN" | "RANDOM";
-  readonly consistentHash?: { readonly key: HashKey; readonly minimumRingSize?: number };
+  readonly consistentHash?: ConsistentHashSettings;
+  readonly localityLbSetting?: LocalityLbSettings;
 }
 
 /** `outlierDetection` of a traffic policy. */
@@ -91,11 +113,21 @@ export interface ConnectionPoolSettings {
   };
 }
 
+/** The settings a `portLevelSettings` entry gives one port (replacing the policy's own, not merged with them). */
+export interface PortTrafficPolicy {
+  readonly port: number;
+  readonly loadBalancer?: LoadBalancerSettings;
+  readonly outlierDetection?: OutlierDetectionSettings;
+  readonly connectionPool?: ConnectionPoolSettings;
+}
+
 /** A DestinationRule traffic policy (top level or per subset). */
 export interface TrafficPolicy {
   readonly loadBalancer?: LoadBalancerSettings;
   readonly outlierDetection?: OutlierDetectionSettings;
   readonly connectionPool?: ConnectionPoolSettings;
+  /** Per-port overrides. */
+  readonly portLevelSettings?: readonly PortTrafficPolicy[];
 }
 
 /** A named group of endpoints selected by labels. */
@@ -128,6 +160,8 @@ export interface WorkloadEndpoint {
   readonly ports: Readonly<Record<string, number>>;
   readonly labels: Readonly<Record<string, string>>;
   readonly weight?: number;
+  /** `region/zone/subzone` (parts may be missing); "" when unset. */
+  readonly locality?: string;
 }
 
 /** An Istio ServiceEntry: the services and their instances (rxds has no Kubernetes registry). */

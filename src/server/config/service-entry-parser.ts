@@ -20,7 +20,7 @@ function readPort(reader: ConfigReader, value: unknown, path: ConfigPath): Servi
 }
 
 function readEndpoint(reader: ConfigReader, value: unknown, path: ConfigPath, portNames: ReadonlySet<string>): WorkloadEndpoint {
-  const object = reader.object(value, path, ["address", "ports", "labels", "weight"]);
+  const object = reader.object(value, path, ["address", "ports", "labels", "weight", "locality"]);
   const address = reader.string(object["address"], [...path, "address"]);
   const portsPath = [...path, "ports"];
   const ports: Record<string, number> = {};
@@ -30,7 +30,8 @@ function readEndpoint(reader: ConfigReader, value: unknown, path: ConfigPath, po
   }
   const labels = reader.stringMap(object["labels"], [...path, "labels"]);
   const weight = reader.optionalInteger(object["weight"], [...path, "weight"], 1, 4294967295);
-  return { address, ports, labels, ...(weight === undefined ? {} : { weight }) };
+  const locality = reader.optionalString(object["locality"], [...path, "locality"]);
+  return { address, ports, labels, ...(weight === undefined ? {} : { weight }), ...(locality === undefined ? {} : { locality }) };
 }
 
 /**
