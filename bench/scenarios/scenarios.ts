@@ -1,10 +1,13 @@
 import type { Scenario } from "../support/scenario.js";
+import { balancingHeap } from "./balancing-heap.js";
 import { coldStart } from "./cold-start.js";
 import { hostileRegexResponse } from "./hostile-regex-response.js";
 import { importCost } from "./import-cost.js";
 import { largeEndpointUpdate } from "./large-endpoint-update.js";
 import { manyClusters } from "./many-clusters.js";
 import { perCallRouting } from "./per-call-routing.js";
+import { policyPicks } from "./policy-picks.js";
+import { ringBuild } from "./ring-build.js";
 import { rpcOverhead } from "./rpc-overhead.js";
 import { soak } from "./soak.js";
 import { warmUpdate } from "./warm-update.js";
@@ -18,8 +21,11 @@ export const scenarios: readonly Scenario<unknown>[] = [
   manyClusters,
   warmUpdate,
   perCallRouting,
+  policyPicks,
+  ringBuild,
   worstCaseRoute,
   hostileRegexResponse,
   rpcOverhead,
   soak,
+  balancingHeap,
 ];

@@ -50,8 +50,6 @@ export class EndpointState extends BalancingState implements PickedEndpoint {
   ejection: Ejection | undefined;
   /** How many ejections in a row lengthen the next (gRFC A50's multiplier): up by one per ejection, down by one per interval without. */
   ejections = 0;
-  /** Smoothed latency of the calls that reached it, ms (each new call weighs 1/8, as TCP smooths round-trip times); 0 before any. */
-  latencyMs = 0;
 
   constructor(
     since: number,
@@ -68,9 +66,8 @@ export class EndpointState extends BalancingState implements PickedEndpoint {
     return this.owner.name;
   }
 
-  release(status: number | undefined, latencyMs: number): void {
+  release(status: number | undefined): void {
     this.inFlight--;
-    if (status !== undefined) this.latencyMs = this.latencyMs === 0 ? latencyMs : this.latencyMs + (latencyMs - this.latencyMs) / 8;
     this.owner.released(this, status);
   }
 }

@@ -1,5 +1,5 @@
 // What a target's balancing looks like from outside: each cluster's policy and circuit breaker, and each endpoint's
-// calls in flight, latency and ejection. `XdsClient.balancing(target)` emits one whenever an endpoint set changes or
+// calls in flight and ejection. `XdsClient.balancing(target)` emits one whenever an endpoint set changes or
 // outlier detection ejects or brings back an endpoint; the figures are those of that moment.
 
 import type { LbPolicyModel } from "../resources/cluster-lb-policy.js";
@@ -22,8 +22,6 @@ export interface EndpointBalancingStatus {
   readonly weight: number;
   /** Calls picked for it and not done yet. */
   readonly inFlight: number;
-  /** Smoothed latency of its calls, ms (0 before any). */
-  readonly latencyMs: number;
   /** Its outlier ejection, if it is ejected: why, since when, until when. */
   readonly ejection: Ejection | undefined;
 }

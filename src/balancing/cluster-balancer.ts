@@ -153,7 +153,6 @@ export class ClusterBalancer implements EndpointPicker, EndpointOwner {
             health: endpoint.health,
             weight: endpoint.weight,
             inFlight: state.inFlight,
-            latencyMs: state.latencyMs,
             ejection: state.ejection,
           });
         }

@@ -15,9 +15,9 @@ export interface PickedEndpoint {
   readonly clusterName: string;
   /**
    * Ends one call picked here: `status` is its gRPC status code (0 OK), or undefined when it never reached the
-   * endpoint; `latencyMs` is how long it took from the pick. Counts it out of the in-flight figures.
+   * endpoint. Counts it out of the in-flight figures.
    */
-  release(status: number | undefined, latencyMs: number): void;
+  release(status: number | undefined): void;
 }
 
 /** Picks endpoints of one cluster. */

@@ -54,7 +54,6 @@ export class Decision implements RouteDecision {
   readonly timeoutMs: number | undefined;
   readonly retryPolicy: RetryPolicyModel | undefined;
   readonly hashPolicy: readonly HashPolicyModel[];
-  private readonly startedAt = performance.now();
   private open = true;
 
   constructor(
@@ -74,6 +73,6 @@ export class Decision implements RouteDecision {
   done(status?: number): void {
     if (!this.open) return;
     this.open = false;
-    this.picked.release(status, performance.now() - this.startedAt);
+    this.picked.release(status);
   }
 }

@@ -48,11 +48,11 @@ describe("ClusterBalancer: least request (gRFC A48)", () => {
     while (busy.length < 3) {
       const picked = held(balancer);
       if (picked.endpoint.address === "10.0.0.1") busy.push(picked);
-      else picked.release(0, 1);
+      else picked.release(0);
     }
     const n = 2000;
     expectBinomial(tally(n, () => pickAddress(balancer)), n, { "10.0.0.1": 0.25 });
-    for (const call of busy) call.release(0, 1);
+    for (const call of busy) call.release(0);
     // With no calls in flight, ties go to the first draw: each endpoint half the time.
     expectBinomial(tally(n, () => pickAddress(balancer)), n, { "10.0.0.1": 0.5 });
   });
@@ -105,7 +105,7 @@ describe("ClusterBalancer: ring hash and Maglev", () => {
     const hashes = Array.from({ length: 500 }, () => Math.floor(random() * 2 ** 53));
     const before = hashes.map((h) => pickAddress(balancer, h));
     const victim = held(balancer, hashes[0]!);
-    victim.release(14, 1);
+    victim.release(14);
     const during = hashes.map((h) => pickAddress(balancer, h));
     hashes.forEach((_, i) => {
       if (before[i] === victim.endpoint.address) expect(during[i]).to.not.equal(victim.endpoint.address);
@@ -155,8 +155,8 @@ describe("ClusterBalancer: priorities with the overprovisioning factor", () => {
       const picked = held(balancer);
       if (picked.endpoint.address.startsWith("10.0.") && !ejected.has(picked.endpoint.address)) {
         ejected.add(picked.endpoint.address);
-        picked.release(14, 1);
-      } else picked.release(0, 1);
+        picked.release(14);
+      } else picked.release(0);
     }
     const n = 3000;
     const counts = tally(n, () => pickAddress(balancer));
@@ -175,8 +175,8 @@ describe("ClusterBalancer: circuit breaking (gRFC A32)", () => {
       code: "CIRCUIT_BREAKER_OPEN",
       message: `cluster "c" has 3 calls in flight, the most its circuit breaker allows (max_requests)`,
     });
-    calls[0]!.release(0, 1);
-    held(balancer).release(undefined, 0);
+    calls[0]!.release(0);
+    held(balancer).release(undefined);
     expect(balancer.status().inFlight).to.equal(2);
   });
 
@@ -186,7 +186,7 @@ describe("ClusterBalancer: circuit breaking (gRFC A32)", () => {
     const call = held(balancer);
     updated(balancer, endpoints("c", [locality("a", 1, [ep("10.0.0.2")])]), cluster);
     expect(isPickFailure(balancer.pick(0))).to.equal(true);
-    call.release(0, 1);
+    call.release(0);
     expect(pickAddress(balancer)).to.equal("10.0.0.2");
   });
 });
@@ -199,14 +199,14 @@ describe("ClusterBalancer: outlier ejections through released calls", () => {
     const balancer = updated(testBalancer("c", seededRandom(22), { log: (l) => lines.push(l), changed: () => changes++ }), endpoints("c", [locality("a", 1, five.map((a) => ep(a)))]), cluster);
     // Two UNAVAILABLE outcomes on one endpoint; the others' successes do not end its run.
     const victim = held(balancer);
-    victim.release(14, 5);
+    victim.release(14);
     let failures = 1;
     while (failures < 2) {
       const picked = held(balancer);
       if (picked.endpoint === victim.endpoint) {
-        picked.release(14, 5);
+        picked.release(14);
         failures++;
-      } else picked.release(0, 5);
+      } else picked.release(0);
     }
     expect(changes).to.equal(1);
     expect(lines).to.have.length(1);

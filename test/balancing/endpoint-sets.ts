@@ -54,6 +54,6 @@ export function updated(balancer: ClusterBalancer, set: EndpointsModel, cluster:
 export function pickAddress(picker: EndpointPicker, hash = 0): string {
   const picked = picker.pick(hash);
   if (isPickFailure(picked)) throw new Error(picked.message);
-  picked.release(0, 0);
+  picked.release(0);
   return picked.endpoint.address;
 }

@@ -76,7 +76,7 @@ describe("TargetBalancer: what each cluster of a snapshot gives a call", () => {
     if (isPickFailure(result)) throw new Error(result.message);
     expect(result.clusterName).to.equal("leaf-ok");
     expect(result.endpoint.address).to.equal("10.1.0.1");
-    result.release(0, 0);
+    result.release(0);
   });
 
   it("reports NO_HEALTHY_ENDPOINT for an aggregate none of whose children can serve, naming them", () => {
