@@ -3,10 +3,12 @@
 // calls. Distributions are checked with exact binomial bounds at p < 1e-6, also with a new endpoint set (an EDS
 // push) between picks.
 import { create } from "@bufbuild/protobuf";
+import { anyPack } from "@bufbuild/protobuf/wkt";
 import { expect } from "chai";
 import { Cluster_LbPolicy } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { HealthStatus } from "../../gen/envoy/config/core/v3/health_check_pb.js";
 import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import { PickFirstSchema } from "../../gen/envoy/extensions/load_balancing_policies/pick_first/v3/pick_first_pb.js";
 import type { ClusterBalancer } from "../../src/balancing/cluster-balancer.js";
 import { validateClusterLoadAssignment, type EndpointsModel } from "../../src/resources/endpoints.js";
 import { isPickFailure, type PickedEndpoint } from "../../src/routing/cluster-picking.js";
@@ -116,10 +118,25 @@ describe("ClusterBalancer: ring hash and Maglev", () => {
 });
 
 describe("ClusterBalancer: pick first", () => {
+  const pickFirst = (shuffleAddressList: boolean) =>
+    clusterModel("c", { loadBalancingPolicy: { policies: [{ typedExtensionConfig: { name: "pf", typedConfig: anyPack(PickFirstSchema, create(PickFirstSchema, { shuffleAddressList })) } }] } });
+
   it("sends every call to the first usable endpoint, in the order sent", () => {
-    const cluster = clusterModel("c", { loadBalancingPolicy: { policies: [{ typedExtensionConfig: { name: "pf", typedConfig: { $typeName: "google.protobuf.Any", typeUrl: "type.googleapis.com/envoy.extensions.load_balancing_policies.pick_first.v3.PickFirst", value: new Uint8Array() } } }] } });
-    const balancer = updated(testBalancer("c"), endpoints("c", [locality("a", 1, [ep("10.0.0.1", { health: HealthStatus.DRAINING }), ep("10.0.0.2"), ep("10.0.0.3")])]), cluster);
+    const balancer = updated(testBalancer("c"), endpoints("c", [locality("a", 1, [ep("10.0.0.1", { health: HealthStatus.DRAINING }), ep("10.0.0.2"), ep("10.0.0.3")])]), pickFirst(false));
     expect(tally(50, () => pickAddress(balancer))).to.deep.equal(new Map([["10.0.0.2", 50]]));
+  });
+
+  it("with shuffle_address_list, sends every call to one endpoint drawn at random (each equally often over fresh balancers)", () => {
+    const random = seededRandom(23);
+    const set = endpoints("c", [locality("a", 1, five.map((a) => ep(a)))]);
+    const n = 1000;
+    const firsts = tally(n, () => {
+      const balancer = updated(testBalancer("c", random), set, pickFirst(true));
+      const first = pickAddress(balancer);
+      expect(pickAddress(balancer)).to.equal(first);
+      return first;
+    });
+    expectBinomial(firsts, n, Object.fromEntries(five.map((a) => [a, 0.2])));
   });
 });
 

@@ -222,6 +222,7 @@ for (const [integration, makeCaller] of Object.entries(integrations)) {
       })();
       const ejection = (await ejected)!;
       expect(ejection.ejection!.reason).to.match(/^failure percentage \d+% over \d+ calls is above the threshold 30%$/);
+      expect(h.log.at("info").some((line) => line.startsWith(`target "${target}": cluster "lb": endpoint 127.0.0.1:${bad.port} ejected for 0.5 s`))).to.equal(true);
       const callsWhenEjected = bad.calls.length;
       const back = await firstValueFrom(ejections.pipe(filter((e) => e === undefined)));
       const backAt = Date.now();
@@ -231,6 +232,7 @@ for (const [integration, makeCaller] of Object.entries(integrations)) {
       expect(bad.calls.length - callsWhenEjected).to.be.at.most(1);
       const countBack = bad.calls.length;
       await eventually(() => bad.calls.length > countBack, "a call reaches the backend again after its ejection");
+      expect(h.log.at("info").some((line) => line.includes(`endpoint 127.0.0.1:${bad.port} is back after its ejection (failure percentage`))).to.equal(true);
       stop = true;
       await load;
     });
