@@ -377,8 +377,11 @@ describe("route configuration (RDS)", () => {
           }),
         }),
       );
+      const header = r.hashPolicy[0];
+      const rewrite = header?.kind === "header" ? header.regexRewrite?.rewrite : undefined;
+      expect(rewrite?.("u-alice")).to.equal("alice");
       expect(r.hashPolicy).to.deep.equal([
-        { kind: "header", headerName: "x-user", regexRewrite: { regex: "u-(.*)", substitution: "\\1" }, terminal: true },
+        { kind: "header", headerName: "x-user", regexRewrite: { regex: "u-(.*)", substitution: "\\1", rewrite }, terminal: true },
         { kind: "filter_state", key: "io.grpc.channel_id", terminal: false },
         { kind: "source_ip", terminal: false },
         { kind: "query_parameter", name: "user", terminal: false },
