@@ -3,6 +3,7 @@ import { anyPack } from "@bufbuild/protobuf/wkt";
 import { Cluster_DiscoveryType, Cluster_LbPolicy, ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { withLoopback } from "../support/loopback.js";
+import { nsPerRoutedCall } from "../support/stats.js";
 import type { BenchMode, Scenario } from "../support/scenario.js";
 import { assignmentResource, CDS, EDS, istioNames, LDS, listenerResource, RDS } from "../support/xds-fixtures.js";
 import type { CallSpec } from "../subjects/xds-subject.js";
@@ -70,22 +71,6 @@ export const policyPicks: Scenario<PolicyPicksParams> = {
       const calls: CallSpec[] = Array.from({ length: 20 }, (_, i) => ({ path: "/picks.Service/Call", headers: { "x-user": `user-${i}` } }));
       const routeCall = router.prepare(calls);
       if (routeCall(0) !== names.cluster) throw new Error(`${subject.name}: the call did not route to ${names.cluster}`);
-      const batch = calls.length * 50;
-      let sink = 0;
-      const runFor = (ms: number): { calls: number; elapsed: number } => {
-        const start = performance.now();
-        let done = 0;
-        let elapsed = 0;
-        do {
-          for (let k = 0; k < batch; k++) sink += routeCall(k % calls.length).length;
-          done += batch;
-          elapsed = performance.now() - start;
-        } while (elapsed < ms);
-        return { calls: done, elapsed };
-      };
-      runFor(warmUpMs);
-      const { calls: n, elapsed } = runFor(measureMs);
-      if (sink === 0) throw new Error("bench: no call was routed");
-      return { nsPerCall: (elapsed * 1e6) / n };
+      return { nsPerCall: nsPerRoutedCall(routeCall, calls.length, warmUpMs, measureMs) };
     }),
 };

@@ -10,34 +10,13 @@ import { xdsClientOptions } from "rxds/grpc";
 import { serveMesh, type MeshServer } from "rxds/server";
 import { setTimeout as sleep } from "node:timers/promises";
 import { binomialBounds } from "../integrations/split-bounds.js";
+import { echoHost, echoMesh } from "../support/echo-mesh.js";
 import { GrpcGreetBackend } from "../support/greet-backend.js";
 import { LogRecorder } from "../support/wire.js";
 import { call, ConfigDir, MemoryLog } from "../fixtures/serve-mesh.js";
 
-const host = "echo.default.svc.cluster.local";
-const target = `${host}:8080`;
-const clusterName = `outbound|8080||${host}`;
-
-/** The echo service on the backends' ports, with `trafficPolicy` (YAML flow text) on its DestinationRule, and `extra` documents. */
-function mesh(ports: number[], trafficPolicy: string, extra = ""): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: echo, namespace: default}
-spec:
-  hosts: [echo]
-  ports: [{number: 8080, name: grpc, protocol: GRPC}]
-  resolution: STATIC
-  endpoints:
-${ports.map((port) => `  - {address: 127.0.0.1, ports: {grpc: ${port}}}`).join("\n")}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: echo, namespace: default}
-spec:
-  host: echo
-  trafficPolicy: ${trafficPolicy}
-${extra}`;
-}
+const target = `${echoHost}:8080`;
+const clusterName = `outbound|8080||${echoHost}`;
 
 /** The cluster of the echo service as a raw resource, with failure-percentage outlier detection only. */
 function outlierCluster(): string {
@@ -116,7 +95,7 @@ describe("grpc-js-xds and rxds balance alike against rxds serve", function () {
   }
 
   it("RingHash: for each x-user, both clients pick the same backend, every time", async () => {
-    await serve(mesh(backends.map((b) => b.port), "{loadBalancer: {consistentHash: {httpHeaderName: x-user}}}"));
+    await serve(echoMesh(backends.map((b) => b.port), "{loadBalancer: {consistentHash: {httpHeaderName: x-user}}}"));
     const peer = peerClient();
     const ours = rxdsClient();
     const homes = new Set<string>();
@@ -130,7 +109,7 @@ describe("grpc-js-xds and rxds balance alike against rxds serve", function () {
   });
 
   it("RoundRobin: both clients spread calls evenly over the backends (binomial bounds, p < 1e-6)", async () => {
-    await serve(mesh(backends.map((b) => b.port), "{loadBalancer: {simple: ROUND_ROBIN}}"));
+    await serve(echoMesh(backends.map((b) => b.port), "{loadBalancer: {simple: ROUND_ROBIN}}"));
     const [lo, hi] = binomialBounds(150, 1 / 3);
     for (const client of [peerClient(), rxdsClient()]) {
       const counts = new Map<string, number>();
@@ -143,7 +122,7 @@ describe("grpc-js-xds and rxds balance alike against rxds serve", function () {
   });
 
   it("OutlierEjection: both clients eject the backend that fails half its calls, and send it nothing more", async () => {
-    await serve(mesh(backends.map((b) => b.port), "{}", outlierCluster()));
+    await serve(echoMesh(backends.map((b) => b.port), "{}") + outlierCluster());
     const bad = backends[1]!;
     bad.failEvery = 2;
     for (const [name, client] of [

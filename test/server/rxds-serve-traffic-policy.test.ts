@@ -8,11 +8,11 @@ import { xdsClientOptions } from "rxds/grpc";
 import { serveMesh, type MeshServer } from "rxds/server";
 import { call, ConfigDir, greetMethods, MemoryLog } from "../fixtures/serve-mesh.js";
 import { eventually } from "../integrations/eventually.js";
+import { echoHost, echoMesh } from "../support/echo-mesh.js";
 import { GrpcGreetBackend, hello } from "../support/greet-backend.js";
 import { LogRecorder } from "../support/wire.js";
 
-const host = "echo.default.svc.cluster.local";
-const target = `${host}:8080`;
+const target = `${echoHost}:8080`;
 
 describe("rxds serve's trafficPolicy, applied by rxds clients to real calls", function () {
   this.timeout(20000);
@@ -38,24 +38,7 @@ describe("rxds serve's trafficPolicy, applied by rxds clients to real calls", fu
 
   /** Serves the echo service on the three backends (b0 in us-east/a/x, the others in eu-west/c/z) with `trafficPolicy`. */
   async function serve(trafficPolicy: string, node: Partial<XdsNodeOptions> = {}): Promise<Client> {
-    const localities = ["us-east/a/x", "eu-west/c/z", "eu-west/c/z"];
-    dir = await ConfigDir.create(`apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: echo, namespace: default}
-spec:
-  hosts: [echo]
-  ports: [{number: 8080, name: grpc, protocol: GRPC}]
-  resolution: STATIC
-  endpoints:
-${backends.map((b, i) => `  - {address: 127.0.0.1, ports: {grpc: ${b.port}}, locality: ${localities[i]}}`).join("\n")}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: echo, namespace: default}
-spec:
-  host: echo
-  trafficPolicy: ${trafficPolicy}
-`);
+    dir = await ConfigDir.create(echoMesh(backends.map((b) => b.port), trafficPolicy, ["us-east/a/x", "eu-west/c/z", "eu-west/c/z"]));
     server = await serveMesh({ config: dir.file, port: 0, log: new MemoryLog().log });
     xds = new XdsClient({
       servers: [{ uri: server.address }],
