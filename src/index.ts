@@ -10,5 +10,7 @@ export type { ConnectionState, ResourceState, ResourceStatus, XdsStatus } from "
 export type { BackoffOptions } from "./transport/backoff.js";
 export { createLogger, parseLogLevel } from "./logger.js";
 export type { Logger, LogLevel } from "./logger.js";
+export type { RouteDecision } from "./routing/route-decision.js";
+export type { BalancingStatus, ClusterBalancingStatus, Ejection, EndpointBalancingStatus } from "./balancing/balancing-status.js";
 export { XdsError } from "./xds-error.js";
 export type { XdsErrorCode } from "./xds-error.js";

@@ -19,7 +19,7 @@
 // Building is O(n) in endpoints (O(ring or table size) for ring hash and Maglev); a pick allocates nothing.
 
 import type { ClusterModel } from "../resources/cluster.js";
-import type { EndpointsModel, LocalityModel } from "../resources/endpoints.js";
+import type { EndpointModel, EndpointsModel, LocalityModel } from "../resources/endpoints.js";
 import type { RandomSource } from "../resources/match/route-match.js";
 import type { EndpointPicker, PickedEndpoint, PickFailure } from "../routing/cluster-picking.js";
 import { BalancingState, EndpointState, type EndpointOwner } from "./balancing-state.js";
@@ -27,7 +27,7 @@ import type { ClusterBalancingStatus, EndpointBalancingStatus } from "./balancin
 import type { LocalityPicker } from "./locality-picker.js";
 import { OutlierDetector } from "./outlier-detector.js";
 import { priorityLoads } from "./priority-load.js";
-import { createPriorityPicker, type LocalityGroup, type PriorityPicker } from "./priority-picker.js";
+import { createPriorityPicker, type HashPicker, type LocalityGroup, type PriorityPicker } from "./priority-picker.js";
 
 /** What a ClusterBalancer needs from its target's balancer. */
 export interface ClusterBalancerOptions {
@@ -51,9 +51,11 @@ interface PickPlan {
 /** Picks endpoints of one cluster, keeping per-endpoint and per-locality state across endpoint sets. */
 export class ClusterBalancer implements EndpointPicker, EndpointOwner {
   private states = new Map<string, EndpointState>();
+  /** The same states by the current endpoint set's models, so that building looks them up without making keys. */
+  private byEndpoint = new Map<EndpointModel, EndpointState>();
   private localityStates = new Map<string, BalancingState>();
   private localityPickers = new Map<string, LocalityPicker>();
-  private rings = new Map<string, PriorityPicker>();
+  private rings: readonly HashPicker[] = [];
   private builds = 0;
   private cluster: ClusterModel | undefined;
   private endpoints: EndpointsModel | undefined;
@@ -144,7 +146,7 @@ export class ClusterBalancer implements EndpointPicker, EndpointOwner {
       for (const locality of localities) {
         const name = `${locality.region}/${locality.zone}/${locality.subZone}`;
         for (const endpoint of locality.endpoints) {
-          const state = this.states.get(keyOf(endpoint))!;
+          const state = this.byEndpoint.get(endpoint)!;
           endpoints.push({
             address: endpoint.address,
             port: endpoint.port,
@@ -179,6 +181,7 @@ export class ClusterBalancer implements EndpointPicker, EndpointOwner {
     const before = { endpoints: this.states, localities: this.localityStates };
     const since = this.builds + 1;
     this.states = new Map();
+    this.byEndpoint = new Map();
     this.localityStates = new Map();
     endpoints.priorities.forEach((localities, priority) => {
       for (const locality of localities) {
@@ -188,6 +191,7 @@ export class ClusterBalancer implements EndpointPicker, EndpointOwner {
           if (state === undefined) state = new EndpointState(since, key, endpoint, this);
           else state.endpoint = endpoint;
           this.states.set(key, state);
+          this.byEndpoint.set(endpoint, state);
         }
         const key = localityKey(priority, locality);
         this.localityStates.set(key, before.localities.get(key) ?? new BalancingState(since));
@@ -209,7 +213,7 @@ export class ClusterBalancer implements EndpointPicker, EndpointOwner {
       pickers: new Map<string, LocalityPicker>(),
       ringSizeCap: this.options.ringSizeCap,
       previousRings: this.rings,
-      rings: new Map<string, PriorityPicker>(),
+      rings: [] as HashPicker[],
     };
     const healthy: number[] = [];
     const total: number[] = [];
@@ -253,7 +257,7 @@ export class ClusterBalancer implements EndpointPicker, EndpointOwner {
       let usableWeight = 0;
       for (const endpoint of locality.endpoints) {
         if (!endpoint.usable) continue;
-        const state = this.states.get(keyOf(endpoint))!;
+        const state = this.byEndpoint.get(endpoint)!;
         usableStates.push(state);
         usableWeight += endpoint.weight;
         if (state.ejection === undefined) states.push(state);

@@ -22,6 +22,10 @@ export class MaglevPicker {
     /** Slot → index into `states`. */
     private readonly table: Int32Array,
     private readonly states: readonly EndpointState[],
+    /** The endpoints and weights it was built from. */
+    readonly entries: readonly WeightedState[],
+    /** Its table size, as the caller names it (tables of the same entries and parameters are the same table). */
+    readonly parameters: string,
   ) {}
 
   /** The endpoint of slot `hash` mod the table size; an ejected endpoint's slot passes the pick on to the next slot. */
@@ -43,8 +47,8 @@ export class MaglevPicker {
     return out;
   }
 
-  /** Builds the table of `entries` (at least one, weights above 0) with `tableSize` slots (a prime). */
-  static build(entries: readonly WeightedState[], tableSize: number): MaglevPicker {
+  /** Builds the table of `entries` (at least one, weights above 0) with `tableSize` slots (a prime); `parameters` names it for reuse. */
+  static build(entries: readonly WeightedState[], tableSize: number, parameters = ""): MaglevPicker {
     const n = entries.length;
     const offsets = new Float64Array(n);
     const skips = new Float64Array(n);
@@ -80,6 +84,8 @@ export class MaglevPicker {
     return new MaglevPicker(
       table,
       entries.map((e) => e.state),
+      entries,
+      parameters,
     );
   }
 }

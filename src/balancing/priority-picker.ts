@@ -47,10 +47,13 @@ export interface PriorityPickerContext {
   readonly pickers: Map<string, LocalityPicker>;
   /** The client's cap on ring sizes (gRFC A42). */
   readonly ringSizeCap: number;
-  /** The rings and tables of the last build, by priority and what they were built from; the new ones are put in `rings`. */
-  readonly previousRings: ReadonlyMap<string, PriorityPicker>;
-  readonly rings: Map<string, PriorityPicker>;
+  /** The rings and tables of the last build; the new ones are put in `rings`. */
+  readonly previousRings: readonly HashPicker[];
+  readonly rings: HashPicker[];
 }
+
+/** A ring or Maglev table, and what it was built from. */
+export type HashPicker = RingHashPicker | MaglevPicker;
 
 /** The picker of a priority's localities (at least one, and at least one endpoint not ejected) under `policy`. */
 export function createPriorityPicker(policy: LbPolicyModel, groups: readonly LocalityGroup[], context: PriorityPickerContext): PriorityPicker {
@@ -85,17 +88,23 @@ export function createPriorityPicker(policy: LbPolicyModel, groups: readonly Loc
 /** A ring or Maglev table over the groups' usable endpoints, reused when built from the same endpoints and weights. */
 function hashPicker(policy: LbPolicyModel & { readonly kind: "RING_HASH" | "MAGLEV" }, groups: readonly LocalityGroup[], context: PriorityPickerContext): PriorityPicker {
   const entries = weighted(groups);
-  const parameters = policy.kind === "RING_HASH" ? `${policy.minRingSize}/${policy.maxRingSize}/${context.ringSizeCap}` : String(policy.tableSize);
-  const signature = `${policy.kind}/${parameters}|${entries.map((e) => `${e.state.key}*${e.weight}`).join(",")}`;
-  let table = context.previousRings.get(signature);
+  const parameters = policy.kind === "RING_HASH" ? `ring ${policy.minRingSize}/${policy.maxRingSize}/${context.ringSizeCap}` : `maglev ${policy.tableSize}`;
+  let table = context.previousRings.find((t) => t.parameters === parameters && sameEntries(t.entries, entries));
   if (table === undefined) {
     table =
       policy.kind === "RING_HASH"
-        ? RingHashPicker.build(entries, { minRingSize: policy.minRingSize, maxRingSize: policy.maxRingSize, ringSizeCap: context.ringSizeCap })
-        : MaglevPicker.build(entries, policy.tableSize);
+        ? RingHashPicker.build(entries, { minRingSize: policy.minRingSize, maxRingSize: policy.maxRingSize, ringSizeCap: context.ringSizeCap }, parameters)
+        : MaglevPicker.build(entries, policy.tableSize, parameters);
   }
-  context.rings.set(signature, table);
+  context.rings.push(table);
   return table;
+}
+
+/** Whether two entry lists hold the same endpoints' states with the same weights, in the same order. */
+function sameEntries(a: readonly WeightedState[], b: readonly WeightedState[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.state !== b[i]!.state || a[i]!.weight !== b[i]!.weight) return false;
+  return true;
 }
 
 /** Every usable endpoint of the groups, weighing its weight times its locality's (gRFC A42). */

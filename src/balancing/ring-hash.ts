@@ -38,6 +38,10 @@ export class RingHashPicker {
     private readonly hashes: Float64Array,
     /** The entries' endpoints, index for index. */
     private readonly states: readonly EndpointState[],
+    /** The endpoints and weights it was built from. */
+    readonly entries: readonly WeightedState[],
+    /** How it was sized, as the caller names it (rings of the same entries and parameters are the same ring). */
+    readonly parameters: string,
   ) {}
 
   /** How many entries the ring has. */
@@ -78,8 +82,8 @@ export class RingHashPicker {
     return out;
   }
 
-  /** Builds the ring of `entries` (at least one, weights above 0). */
-  static build(entries: readonly WeightedState[], sizes: RingSizes): RingHashPicker {
+  /** Builds the ring of `entries` (at least one, weights above 0); `parameters` names the sizes for reuse. */
+  static build(entries: readonly WeightedState[], sizes: RingSizes, parameters = ""): RingHashPicker {
     let sum = 0;
     for (const entry of entries) sum += entry.weight;
     let minNormalized = 1;
@@ -107,6 +111,6 @@ export class RingHashPicker {
       hashes[to] = unsorted[from]!;
       states[to] = entries[owners[from]!]!.state;
     });
-    return new RingHashPicker(hashes, states);
+    return new RingHashPicker(hashes, states, entries, parameters);
   }
 }
