@@ -2,7 +2,7 @@
 // hash policies and rings, so that rxds, Envoy and gRPC put the same request on the same endpoint of the same ring.
 //
 // JavaScript has no 64-bit integers but BigInt, which allocates on every operation; the request hash is computed on
-// the call path, so the 64-bit arithmetic here works on pairs of unsigned 32-bit halves held in module registers
+// the call path, so the 64-bit arithmetic here works on pairs of unsigned 32-bit halves held in a register object
 // (no allocation), and the bytes go through a reused scratch buffer. Callers keep a result as a Hash64 they own, or
 // as its top 53 bits (`hashTop53`), which a JavaScript number holds exactly and which orders hashes as the full 64
 // bits do (two hashes that differ only below bit 11 compare equal, a chance of 2^-53).
@@ -24,79 +24,62 @@ const P4L = 0xc2b2ae63;
 const P5H = 0x27d4eb2f;
 const P5L = 0x165667c5;
 
-/** The result registers of mul, add, rotl and round. */
-let rh = 0;
-let rl = 0;
+/** The result registers of mul, add, rotl and round (a constant object: its fields are faster to reach than module variables). */
+const R = { h: 0, l: 0 };
 
-/** (ah:al) × (bh:bl) mod 2^64, by 16-bit limbs so that every partial product is exact. */
+/**
+ * (ah:al) × (bh:bl) mod 2^64: the full 64-bit product of the low halves by 16-bit limbs (every partial product
+ * exact), plus the cross products, whose low 32 bits are all that reach the result (Math.imul).
+ */
 function mul(ah: number, al: number, bh: number, bl: number): void {
-  const a48 = ah >>> 16;
-  const a32 = ah & 0xffff;
-  const a16 = al >>> 16;
-  const a00 = al & 0xffff;
-  const b48 = bh >>> 16;
-  const b32 = bh & 0xffff;
-  const b16 = bl >>> 16;
-  const b00 = bl & 0xffff;
-  let c00 = a00 * b00;
-  let c16 = c00 >>> 16;
-  c00 &= 0xffff;
-  c16 += a16 * b00;
-  let c32 = c16 >>> 16;
-  c16 &= 0xffff;
-  c16 += a00 * b16;
-  c32 += c16 >>> 16;
-  c16 &= 0xffff;
-  c32 += a32 * b00;
-  let c48 = c32 >>> 16;
-  c32 &= 0xffff;
-  c32 += a16 * b16;
-  c48 += c32 >>> 16;
-  c32 &= 0xffff;
-  c32 += a00 * b32;
-  c48 += c32 >>> 16;
-  c32 &= 0xffff;
-  c48 += a48 * b00 + a32 * b16 + a16 * b32 + a00 * b48;
-  c48 &= 0xffff;
-  rh = ((c48 << 16) | c32) >>> 0;
-  rl = ((c16 << 16) | c00) >>> 0;
+  const a0 = al & 0xffff;
+  const a1 = al >>> 16;
+  const b0 = bl & 0xffff;
+  const b1 = bl >>> 16;
+  const p00 = a0 * b0;
+  const p10 = a1 * b0;
+  const p01 = a0 * b1;
+  const mid = (p00 >>> 16) + (p10 & 0xffff) + (p01 & 0xffff);
+  const high = a1 * b1 + (p10 >>> 16) + (p01 >>> 16) + (mid >>> 16);
+  R.l = ((mid << 16) | (p00 & 0xffff)) >>> 0;
+  R.h = (high + Math.imul(al, bh) + Math.imul(ah, bl)) >>> 0;
 }
 
 /** (ah:al) + (bh:bl) mod 2^64. */
 function add(ah: number, al: number, bh: number, bl: number): void {
   const low = al + bl;
-  rl = low >>> 0;
-  rh = (ah + bh + (low > 0xffffffff ? 1 : 0)) >>> 0;
+  R.l = low >>> 0;
+  R.h = (ah + bh + (low > 0xffffffff ? 1 : 0)) >>> 0;
 }
 
 /** (h:l) rotated left by 0 < r < 32. */
 function rotl(h: number, l: number, r: number): void {
-  rh = ((h << r) | (l >>> (32 - r))) >>> 0;
-  rl = ((l << r) | (h >>> (32 - r))) >>> 0;
+  R.h = ((h << r) | (l >>> (32 - r))) >>> 0;
+  R.l = ((l << r) | (h >>> (32 - r))) >>> 0;
 }
 
 /** XXH64's round: rotl(acc + input × P2, 31) × P1. */
 function round(acch: number, accl: number, inh: number, inl: number): void {
   mul(inh, inl, P2H, P2L);
-  add(acch, accl, rh, rl);
-  rotl(rh, rl, 31);
-  mul(rh, rl, P1H, P1L);
+  add(acch, accl, R.h, R.l);
+  rotl(R.h, R.l, 31);
+  mul(R.h, R.l, P1H, P1L);
 }
 
 /** XXH64's mergeRound: (acc ^ round(0, v)) × P1 + P4. */
 function mergeRound(acch: number, accl: number, vh: number, vl: number): void {
   round(0, 0, vh, vl);
-  mul((acch ^ rh) >>> 0, (accl ^ rl) >>> 0, P1H, P1L);
-  add(rh, rl, P4H, P4L);
+  mul((acch ^ R.h) >>> 0, (accl ^ R.l) >>> 0, P1H, P1L);
+  add(R.h, R.l, P4H, P4L);
 }
 
 /** The UTF-8 bytes of the string being hashed; grown when a longer one comes. */
-let scratch = new Uint8Array(256);
+const S = { bytes: new Uint8Array(256) };
 
-/** Writes the UTF-8 encoding of `text` into `scratch` (an unpaired surrogate as U+FFFD, as TextEncoder does); returns its length. */
+/** Writes the UTF-8 encoding of `text` into S.bytes (an unpaired surrogate as U+FFFD, as TextEncoder does); returns its length. */
 function encode(text: string): number {
-  if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
-  const out = scratch;
+  if (S.bytes.length < text.length * 3) S.bytes = new Uint8Array(text.length * 3);
+  const out = S.bytes;
   let n = 0;
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
@@ -139,104 +122,104 @@ function u32(bytes: Uint8Array, at: number): number {
  */
 export function xxHash64(text: string, out: Hash64, seed = 0): void {
   const length = encode(text);
-  const b = scratch;
+  const b = S.bytes;
   let p = 0;
   let hh: number;
   let hl: number;
   if (length >= 32) {
     add(P1H, P1L, P2H, P2L);
-    add(rh, rl, 0, seed);
-    let v1h = rh;
-    let v1l = rl;
+    add(R.h, R.l, 0, seed);
+    let v1h = R.h;
+    let v1l = R.l;
     add(P2H, P2L, 0, seed);
-    let v2h = rh;
-    let v2l = rl;
+    let v2h = R.h;
+    let v2l = R.l;
     let v3h = 0;
     let v3l = seed;
     // seed - P1, mod 2^64
     add(~P1H >>> 0, ~P1L >>> 0, 0, 1 + seed);
-    let v4h = rh;
-    let v4l = rl;
+    let v4h = R.h;
+    let v4l = R.l;
     const limit = length - 32;
     do {
       round(v1h, v1l, u32(b, p + 4), u32(b, p));
-      v1h = rh;
-      v1l = rl;
+      v1h = R.h;
+      v1l = R.l;
       round(v2h, v2l, u32(b, p + 12), u32(b, p + 8));
-      v2h = rh;
-      v2l = rl;
+      v2h = R.h;
+      v2l = R.l;
       round(v3h, v3l, u32(b, p + 20), u32(b, p + 16));
-      v3h = rh;
-      v3l = rl;
+      v3h = R.h;
+      v3l = R.l;
       round(v4h, v4l, u32(b, p + 28), u32(b, p + 24));
-      v4h = rh;
-      v4l = rl;
+      v4h = R.h;
+      v4l = R.l;
       p += 32;
     } while (p <= limit);
     rotl(v1h, v1l, 1);
-    hh = rh;
-    hl = rl;
+    hh = R.h;
+    hl = R.l;
     rotl(v2h, v2l, 7);
-    add(hh, hl, rh, rl);
-    hh = rh;
-    hl = rl;
+    add(hh, hl, R.h, R.l);
+    hh = R.h;
+    hl = R.l;
     rotl(v3h, v3l, 12);
-    add(hh, hl, rh, rl);
-    hh = rh;
-    hl = rl;
+    add(hh, hl, R.h, R.l);
+    hh = R.h;
+    hl = R.l;
     rotl(v4h, v4l, 18);
-    add(hh, hl, rh, rl);
-    hh = rh;
-    hl = rl;
+    add(hh, hl, R.h, R.l);
+    hh = R.h;
+    hl = R.l;
     mergeRound(hh, hl, v1h, v1l);
-    mergeRound(rh, rl, v2h, v2l);
-    mergeRound(rh, rl, v3h, v3l);
-    mergeRound(rh, rl, v4h, v4l);
-    hh = rh;
-    hl = rl;
+    mergeRound(R.h, R.l, v2h, v2l);
+    mergeRound(R.h, R.l, v3h, v3l);
+    mergeRound(R.h, R.l, v4h, v4l);
+    hh = R.h;
+    hl = R.l;
   } else {
     add(P5H, P5L, 0, seed);
-    hh = rh;
-    hl = rl;
+    hh = R.h;
+    hl = R.l;
   }
   add(hh, hl, 0, length);
-  hh = rh;
-  hl = rl;
+  hh = R.h;
+  hl = R.l;
   while (p + 8 <= length) {
     round(0, 0, u32(b, p + 4), u32(b, p));
-    rotl((hh ^ rh) >>> 0, (hl ^ rl) >>> 0, 27);
-    mul(rh, rl, P1H, P1L);
-    add(rh, rl, P4H, P4L);
-    hh = rh;
-    hl = rl;
+    rotl((hh ^ R.h) >>> 0, (hl ^ R.l) >>> 0, 27);
+    mul(R.h, R.l, P1H, P1L);
+    add(R.h, R.l, P4H, P4L);
+    hh = R.h;
+    hl = R.l;
     p += 8;
   }
   if (p + 4 <= length) {
     mul(0, u32(b, p), P1H, P1L);
-    rotl((hh ^ rh) >>> 0, (hl ^ rl) >>> 0, 23);
-    mul(rh, rl, P2H, P2L);
-    add(rh, rl, P3H, P3L);
-    hh = rh;
-    hl = rl;
+    rotl((hh ^ R.h) >>> 0, (hl ^ R.l) >>> 0, 23);
+    mul(R.h, R.l, P2H, P2L);
+    add(R.h, R.l, P3H, P3L);
+    hh = R.h;
+    hl = R.l;
     p += 4;
   }
   while (p < length) {
     mul(0, b[p]!, P5H, P5L);
-    rotl((hh ^ rh) >>> 0, (hl ^ rl) >>> 0, 11);
-    mul(rh, rl, P1H, P1L);
-    hh = rh;
-    hl = rl;
+    rotl((hh ^ R.h) >>> 0, (hl ^ R.l) >>> 0, 11);
+    mul(R.h, R.l, P1H, P1L);
+    hh = R.h;
+    hl = R.l;
     p++;
   }
   // avalanche
   hl = (hl ^ (hh >>> 1)) >>> 0;
   mul(hh, hl, P2H, P2L);
-  hh = rh;
-  hl = (rl ^ ((rl >>> 29) | (rh << 3))) >>> 0;
+  hh = R.h;
+  hl = (R.l ^ ((R.l >>> 29) | (R.h << 3))) >>> 0;
   hh = (hh ^ (hh >>> 29)) >>> 0;
   mul(hh, hl, P3H, P3L);
-  out.hi = rh;
-  out.lo = (rl ^ rh) >>> 0;
+  out.hi = R.h;
+  out.lo = (R.l ^ R.h) >>> 0;
 }
 
 /** `acc` ← rotl(acc, 1) XOR `next`: how Envoy and gRPC combine the hashes of several hash policies (gRFC A42). */
