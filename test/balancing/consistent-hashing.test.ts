@@ -73,8 +73,9 @@ describe("RingHashPicker (gRFC A42)", () => {
     entries.forEach(({ state, weight }) => expect(shares.get(state)).to.be.closeTo(weight / 10, 0.03));
   });
 
-  it("spreads uniformly random hashes by each endpoint's share (binomial bounds, p < 1e-6)", () => {
+  it("spreads uniformly random hashes by each endpoint's share (binomial bounds, p < 1e-6), also after an endpoint joins", () => {
     expectSpreadByShares(ring(weighted([1, 1, 1, 1, 1])), 3000, 1);
+    expectSpreadByShares(ring(weighted([1, 1, 1, 1, 1, 1])), 3000, 5);
     expectSpreadByShares(ring(weighted([1, 3, 5])), 3000, 2);
   });
 
@@ -103,8 +104,9 @@ describe("MaglevPicker", () => {
     entries.forEach(({ state, weight }) => expect(shares.get(state)).to.be.closeTo(weight / 10, 1 / 65_537));
   });
 
-  it("spreads uniformly random hashes by each endpoint's share (binomial bounds, p < 1e-6)", () => {
+  it("spreads uniformly random hashes by each endpoint's share (binomial bounds, p < 1e-6), also after an endpoint joins", () => {
     expectSpreadByShares(MaglevPicker.build(weighted([1, 1, 1, 1, 1]), 65_537), 3000, 3);
+    expectSpreadByShares(MaglevPicker.build(weighted([1, 1, 1, 1, 1, 1]), 65_537), 3000, 6);
     expectSpreadByShares(MaglevPicker.build(weighted([1, 3, 5]), 251), 3000, 4);
   });
 

@@ -13,6 +13,7 @@ import { xdsClientOptions } from "rxds/grpc";
 import { filter, firstValueFrom, map } from "rxjs";
 import { Cluster_DiscoveryType, Cluster_LbPolicy, ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import type { RouteAction_HashPolicySchema } from "../../gen/envoy/config/route/v3/route_components_pb.js";
+import { PickFirstSchema } from "../../gen/envoy/extensions/load_balancing_policies/pick_first/v3/pick_first_pb.js";
 import { GreetService, type HelloResponse } from "../../gen/proxyless/greet_pb.js";
 import type { BalancingStatus, EndpointBalancingStatus } from "../../src/balancing/balancing-status.js";
 import { GreetServiceClient, GrpcGreetBackend, hello } from "../support/greet-backend.js";
@@ -158,6 +159,11 @@ for (const [integration, makeCaller] of Object.entries(integrations)) {
         for (const [user, home] of homes) expect(await caller().call({ "x-user": user })).to.equal(home);
       });
     }
+
+    it("pick_first (load_balancing_policy): every call goes to the first backend", async () => {
+      serve({ loadBalancingPolicy: { policies: [{ typedExtensionConfig: { name: "pf", typedConfig: anyPack(PickFirstSchema, create(PickFirstSchema)) } }] } });
+      expect(await tally(caller(), 20)).to.deep.equal(new Map([[backends[0]!.name, 20]]));
+    });
 
     it("ring_hash on io.grpc.channel_id: each client's calls stay on one backend, and clients spread", async () => {
       serve({ lbPolicy: Cluster_LbPolicy.RING_HASH }, [{ policySpecifier: { case: "filterState", value: { key: "io.grpc.channel_id" } } }]);
