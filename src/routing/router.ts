@@ -49,9 +49,9 @@ export type { RouteDecision } from "./route-decision.js";
 export interface Router {
   /** The snapshot this router was built from. */
   readonly snapshot: ServiceSnapshot;
-  /** Routes an HTTP/gRPC call by its path and headers. */
+  /** Routes an HTTP/gRPC call by its path and headers; the decision holds its endpoint until its done(). */
   route(request: RouteRequest): RouteDecision | XdsError;
-  /** Routes a Thrift call with the listener's ThriftProxy routes. */
+  /** Routes a Thrift call with the listener's ThriftProxy routes; the decision holds its endpoint until its done(). */
   routeThrift(call: { readonly service: string; readonly method: string; readonly headers: RequestHeaders }): RouteDecision | XdsError;
 }
 
