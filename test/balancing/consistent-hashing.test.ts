@@ -65,6 +65,8 @@ describe("RingHashPicker (gRFC A42)", () => {
     expect(ring(weighted([1, 2])).size).to.equal(1026);
     expect(ring(weighted([1, 1]), 10_000).size).to.equal(4096); // capped by the client's ring size cap
     expect(ring(weighted([1, 1]), 10_000, 20_000).size).to.equal(10_000);
+    // More endpoints than the capped ring has entries: some have no entry at all (as in gRPC).
+    expect(ring(weighted(Array(5000).fill(1))).shares().size).to.equal(4096);
   });
 
   it("gives each endpoint entries in proportion to its weight, so its share of the hash space follows its weight", () => {
