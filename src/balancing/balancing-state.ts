@@ -38,6 +38,8 @@ export interface Ejection {
 export class EndpointState extends BalancingState implements PickedEndpoint {
   /** Calls picked here and not released yet. */
   inFlight = 0;
+  /** Set once the endpoint has left its cluster's endpoint set: its outcomes no longer count. */
+  retired = false;
   /** Successes and failures of the current outlier detection interval, and of the last complete one. */
   successes = 0;
   failures = 0;

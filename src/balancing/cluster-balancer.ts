@@ -131,8 +131,8 @@ export class ClusterBalancer implements EndpointPicker, EndpointOwner {
   released(state: EndpointState, status: number | undefined): void {
     this.inFlight--;
     const detector = this.detector;
-    if (status === undefined || detector === undefined || this.states.get(state.key) !== state) return;
-    if (detector.record(state, status, this.options.now())) {
+    if (status === undefined || detector === undefined || state.retired) return;
+    if (detector.record(state, status, this.options.now)) {
       this.options.log(ejectedLine(this.name, state));
       this.rebuild();
       this.options.changed();
@@ -197,6 +197,7 @@ export class ClusterBalancer implements EndpointPicker, EndpointOwner {
         this.localityStates.set(key, before.localities.get(key) ?? new BalancingState(since));
       }
     });
+    for (const [key, state] of before.endpoints) if (this.states.get(key) !== state) state.retired = true;
     this.detector?.recount(this.states.values());
   }
 

@@ -79,10 +79,10 @@ export class OutlierDetector {
   }
 
   /**
-   * Counts one call's outcome on `state`; ejects it at once (at `now`) when it reaches a consecutive-failure
-   * threshold. True when it was ejected.
+   * Counts one call's outcome on `state`; ejects it at once (at `now()`, read only then) when it reaches a
+   * consecutive-failure threshold. True when it was ejected.
    */
-  record(state: EndpointState, status: number, now: number): boolean {
+  record(state: EndpointState, status: number, now: () => number): boolean {
     if (status === 0) {
       state.successes++;
       state.consecutive5xx = 0;
@@ -98,12 +98,12 @@ export class OutlierDetector {
     if (consecutive5xx !== undefined && is5xx(status) && ++state.consecutive5xx >= consecutive5xx.threshold) {
       state.consecutive5xx = 0;
       const reason = `${consecutive5xx.threshold} consecutive 5xx-class failures (the last ${statusName(status)})`;
-      if (this.enforced(consecutive5xx.enforcementPercentage) && this.mayEject()) return this.eject(state, reason, now);
+      if (this.enforced(consecutive5xx.enforcementPercentage) && this.mayEject()) return this.eject(state, reason, now());
     }
     if (consecutiveGatewayFailure !== undefined && isGatewayFailure(status) && ++state.consecutiveGateway >= consecutiveGatewayFailure.threshold) {
       state.consecutiveGateway = 0;
       const reason = `${consecutiveGatewayFailure.threshold} consecutive gateway failures (the last ${statusName(status)})`;
-      if (this.enforced(consecutiveGatewayFailure.enforcementPercentage) && this.mayEject()) return this.eject(state, reason, now);
+      if (this.enforced(consecutiveGatewayFailure.enforcementPercentage) && this.mayEject()) return this.eject(state, reason, now());
     }
     return false;
   }

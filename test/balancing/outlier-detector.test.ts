@@ -31,7 +31,7 @@ function detector(init: OutlierInit, all: EndpointState[], random = () => 0): Ou
 
 /** `calls` outcomes on `state`, every `failEvery`-th one failing with `status` (0: none fail). */
 function calls(d: OutlierDetector, state: EndpointState, calls: number, failEvery: number, status = UNAVAILABLE, now = 0): void {
-  for (let i = 1; i <= calls; i++) d.record(state, failEvery > 0 && i % failEvery === 0 ? status : OK, now);
+  for (let i = 1; i <= calls; i++) d.record(state, failEvery > 0 && i % failEvery === 0 ? status : OK, () => now);
 }
 
 const seconds = (s: number) => ({ seconds: BigInt(s), nanos: 0 });
@@ -133,45 +133,45 @@ describe("OutlierDetector: Envoy's consecutive failures", () => {
   it("ejects at once on the consecutive_5xx-th 5xx-class failure in a row, which a success resets", () => {
     const all = states(2);
     const d = detector({ consecutive5xx: 3, maxEjectionPercent: 50 }, all);
-    expect(d.record(all[0]!, INTERNAL, 5)).to.equal(false);
-    expect(d.record(all[0]!, UNAVAILABLE, 5)).to.equal(false);
-    d.record(all[0]!, OK, 5);
-    d.record(all[0]!, UNAVAILABLE, 5);
-    d.record(all[0]!, UNAVAILABLE, 5);
-    expect(d.record(all[0]!, UNAVAILABLE, 7)).to.equal(true);
+    expect(d.record(all[0]!, INTERNAL, () => 5)).to.equal(false);
+    expect(d.record(all[0]!, UNAVAILABLE, () => 5)).to.equal(false);
+    d.record(all[0]!, OK, () => 5);
+    d.record(all[0]!, UNAVAILABLE, () => 5);
+    d.record(all[0]!, UNAVAILABLE, () => 5);
+    expect(d.record(all[0]!, UNAVAILABLE, () => 7)).to.equal(true);
     expect(all[0]!.ejection).to.deep.equal({ reason: "3 consecutive 5xx-class failures (the last UNAVAILABLE)", since: 7, until: 30_007 });
   });
 
   it("does not count statuses that are not 5xx-class (INVALID_ARGUMENT is a 400)", () => {
     const all = states(2);
     const d = detector({ consecutive5xx: 2, maxEjectionPercent: 50 }, all);
-    for (let i = 0; i < 10; i++) d.record(all[0]!, INVALID_ARGUMENT, 0);
+    for (let i = 0; i < 10; i++) d.record(all[0]!, INVALID_ARGUMENT, () => 0);
     expect(all[0]!.ejection).to.equal(undefined);
   });
 
   it("counts only UNAVAILABLE and DEADLINE_EXCEEDED as gateway failures, and only when enforced", () => {
     const all = states(2);
     const d = detector({ enforcingConsecutive5xx: 0, consecutiveGatewayFailure: 2, enforcingConsecutiveGatewayFailure: 100, maxEjectionPercent: 50 }, all);
-    d.record(all[0]!, INTERNAL, 0);
-    d.record(all[0]!, INTERNAL, 0);
+    d.record(all[0]!, INTERNAL, () => 0);
+    d.record(all[0]!, INTERNAL, () => 0);
     expect(all[0]!.ejection).to.equal(undefined);
-    d.record(all[0]!, 4, 0);
-    expect(d.record(all[0]!, UNAVAILABLE, 0)).to.equal(true);
+    d.record(all[0]!, 4, () => 0);
+    expect(d.record(all[0]!, UNAVAILABLE, () => 0)).to.equal(true);
     expect(all[0]!.ejection!.reason).to.equal("2 consecutive gateway failures (the last UNAVAILABLE)");
   });
 
   it("applies Envoy's defaults: consecutive_5xx 5, enforced; gateway failures not enforced", () => {
     const all = states(2);
     const d = detector({ maxEjectionPercent: 50 }, all);
-    for (let i = 0; i < 4; i++) d.record(all[0]!, UNAVAILABLE, 0);
+    for (let i = 0; i < 4; i++) d.record(all[0]!, UNAVAILABLE, () => 0);
     expect(all[0]!.ejection).to.equal(undefined);
-    expect(d.record(all[0]!, UNAVAILABLE, 0)).to.equal(true);
+    expect(d.record(all[0]!, UNAVAILABLE, () => 0)).to.equal(true);
   });
 
   it("ends every ejection when outlier detection is turned off", () => {
     const all = states(2);
     const d = detector({ consecutive5xx: 1, maxEjectionPercent: 50 }, all);
-    d.record(all[0]!, UNAVAILABLE, 0);
+    d.record(all[0]!, UNAVAILABLE, () => 0);
     expect(d.uneject(all)).to.equal(true);
     expect(all.map((s) => [s.ejection, s.ejections])).to.deep.equal([
       [undefined, 0],
