@@ -63,7 +63,9 @@ const held: Subscription = xds.router(target).subscribe((r) => (router = r));
 /** What the client's Router says a call matches (the same decision the call itself takes). */
 function matched(method: string, headers: Record<string, string>): string {
   const decision = router.route({ path: `/proxyless.GreetService/${method}`, headers: { ...headers, "content-type": "application/grpc" } });
-  return decision instanceof XdsError ? decision.code : `${decision.routeName || "(unnamed)"} (timeout ${decision.timeoutMs ?? "none"} ms)`;
+  if (decision instanceof XdsError) return decision.code;
+  decision.done(); // this decision is only looked at, never sent: it gives its endpoint back at once
+  return `${decision.routeName || "(unnamed)"} (timeout ${decision.timeoutMs ?? "none"} ms)`;
 }
 
 console.log(`\nrxds demo: ${target} on the embedded control plane at ${mesh.address}, backends v1 :${v1.port} and v2 :${v2.port}\n`);

@@ -37,6 +37,9 @@ const tally = await lastValueFrom(
     scan((counts, { job, result }) => {
       const kind = job.headers["stage"] === "canary" ? "canary" : "other";
       const where = result instanceof XdsError ? result.code : subsetOf(result);
+      // A decision holds its endpoint until done(): a real job calls it with the status it ended with; these are
+      // only looked at, never sent, so they give their endpoint back at once.
+      if (!(result instanceof XdsError)) result.done();
       if (job.id <= 10) {
         const how = result instanceof XdsError ? result.message : `route ${result.routeName || "(unnamed)"} → ${where} ${result.endpoint.address}:${result.endpoint.port}`;
         console.log(`job ${job.id} (${kind}): ${how}`);

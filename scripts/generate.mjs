@@ -51,6 +51,8 @@ const files = [
   "envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto",
   "envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto",
   "envoy/extensions/load_balancing_policies/pick_first/v3/pick_first.proto",
+  "envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto",
+  "envoy/extensions/load_balancing_policies/random/v3/random.proto",
   // Filters and transport sockets istiod puts in sidecar listeners and clusters that a proxyless client
   // may read (mTLS, fault injection, TCP-only listeners). Together 7 files, ~170 KB of gen/.
   "envoy/extensions/transport_sockets/tls/v3/tls.proto",

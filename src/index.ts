@@ -21,5 +21,7 @@ export type {
 } from "./bootstrap/credentials-config.js";
 export { createLogger, parseLogLevel } from "./logger.js";
 export type { Logger, LogLevel } from "./logger.js";
+export type { RouteDecision } from "./routing/route-decision.js";
+export type { BalancingStatus, ClusterBalancingStatus, Ejection, EndpointBalancingStatus } from "./balancing/balancing-status.js";
 export { XdsError } from "./xds-error.js";
 export type { XdsErrorCode } from "./xds-error.js";

@@ -1,5 +1,6 @@
-import { defer, finalize, map, ReplaySubject, share, type Observable } from "rxjs";
-import { TargetBalancer } from "./balancing/target-balancer.js";
+import { defer, distinctUntilChanged, filter, finalize, map, ReplaySubject, share, switchMap, type Observable } from "rxjs";
+import type { BalancingStatus } from "./balancing/balancing-status.js";
+import { DEFAULT_RING_SIZE_CAP, TargetBalancer } from "./balancing/target-balancer.js";
 import type { CertificateFilesConfig } from "./bootstrap/credentials-config.js";
 import { AdsClient, type XdsClientOptions } from "./client/ads-client.js";
 import type { ResourceUpdate } from "./client/resource-update.js";
@@ -45,10 +46,22 @@ export interface XdsOptions extends XdsClientOptions {
    * an instance not here is NACKed. Default: none.
    */
   readonly certificateProviders?: Readonly<Record<string, CertificateFilesConfig>>;
+  /**
+   * The largest ring a RING_HASH cluster may build (gRFC A42's local cap): minimum_ring_size and maximum_ring_size
+   * above it are taken as it, so that a control plane cannot make the client build rings of millions of entries.
+   * Default 4096, as gRPC's; at most 8,388,608.
+   */
+  readonly ringSizeCap?: number;
 }
 
 /** The xDS client: validated resources, and per-target service snapshots and routers derived from them. */
 export class XdsClient extends AdsClient {
+  /**
+   * This client's own IP address, the first of node metadata INSTANCE_IPS (as Istio's injector and init() set it);
+   * undefined when unknown. The integrations give it to each call as its source IP, so that a `source_ip` hash
+   * policy (Istio's useSourceIp) keeps this client on one endpoint, as a sidecar hashing the pod's address would.
+   */
+  readonly sourceIp: string | undefined;
   private readonly naming: ListenerNaming;
   private readonly namespace: string;
   private readonly domain: string;
@@ -56,6 +69,9 @@ export class XdsClient extends AdsClient {
   private readonly dnsRefreshMs: number;
   private readonly snapshots = new Map<string, Observable<ServiceSnapshot>>();
   private readonly routers = new Map<string, Observable<Router>>();
+  /** The balancing state of each target's router stream, while it has subscribers. */
+  private readonly balancers = new Map<string, TargetBalancer>();
+  private readonly ringSizeCap: number;
   private readonly validated: ValidatedResourceTypes;
   private readonly providers: Readonly<Record<string, CertificateFilesConfig>>;
   private readonly certificateFiles = new Map<string, CertificateFiles>();
@@ -71,6 +87,14 @@ export class XdsClient extends AdsClient {
     this.resolver = options.hostResolver ?? platformResolver;
     this.dnsRefreshMs = options.dnsRefreshMs ?? 30000;
     this.providers = options.certificateProviders ?? {};
+    const ips = metadata["INSTANCE_IPS"];
+    const first = typeof ips === "string" ? ips.split(",")[0]!.trim() : "";
+    this.sourceIp = first === "" ? undefined : first;
+    const cap = options.ringSizeCap ?? DEFAULT_RING_SIZE_CAP;
+    if (!Number.isInteger(cap) || cap < 1 || cap > 8_388_608) {
+      throw new XdsError("INVALID_ARGUMENT", `ringSizeCap: expected an integer in 1..8388608, got ${String(options.ringSizeCap)}`);
+    }
+    this.ringSizeCap = cap;
   }
 
   /**
@@ -126,17 +150,40 @@ export class XdsClient extends AdsClient {
   }
 
   /**
-   * The Router stream of `target`: `router.route({ path, headers })` picks a route, cluster and endpoint synchronously.
-   * Endpoint picking state (round-robin positions) is carried from each Router to the next, and dropped when the
-   * stream's last subscriber leaves.
+   * The Router stream of `target`: `router.route({ path, headers })` picks a route, cluster and endpoint synchronously;
+   * the decision's `done(status)` reports how the call ended. Balancing state (round-robin positions, calls in
+   * flight, outlier ejections) is carried from each Router to the next, and dropped when the stream's last
+   * subscriber leaves.
    */
   router(target: string): Observable<Router> {
     const key = parseTarget(target, { namespace: this.namespace, domain: this.domain }).authority;
     return sharedWhileSubscribed(this.routers, key, () =>
       defer(() => {
-        const picking = new TargetBalancer();
-        return this.resolve(target).pipe(map((snapshot) => createRouter(snapshot, { picking })));
+        const picking = new TargetBalancer({ target: key, logger: this.log, ringSizeCap: this.ringSizeCap });
+        this.balancers.set(key, picking);
+        return this.resolve(target).pipe(
+          map((snapshot) => createRouter(snapshot, { picking })),
+          finalize(() => {
+            picking.close();
+            if (this.balancers.get(key) === picking) this.balancers.delete(key);
+          }),
+        );
       }),
+    );
+  }
+
+  /**
+   * The balancing of `target`'s router stream (which it subscribes to): each cluster's policy and circuit breaker,
+   * each endpoint's calls in flight and outlier ejection (why, until when). Emits at once and whenever an endpoint
+   * set changes or an endpoint is ejected or comes back.
+   */
+  balancing(target: string): Observable<BalancingStatus> {
+    const key = parseTarget(target, { namespace: this.namespace, domain: this.domain }).authority;
+    return this.router(target).pipe(
+      map(() => this.balancers.get(key)),
+      filter((balancer): balancer is TargetBalancer => balancer !== undefined),
+      distinctUntilChanged(),
+      switchMap((balancer) => balancer.status$),
     );
   }
 }

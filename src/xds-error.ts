@@ -18,6 +18,8 @@ export type XdsErrorCode =
   | "CLUSTER_ABSENT"
   /** The picked cluster has no healthy endpoint. */
   | "NO_HEALTHY_ENDPOINT"
+  /** The picked cluster has as many calls in flight as its circuit breaker allows (max_requests): the call is dropped. */
+  | "CIRCUIT_BREAKER_OPEN"
   /** The picked cluster is valid but of a kind a client cannot send to (e.g. ORIGINAL_DST, Istio's PassthroughCluster). */
   | "UNSUPPORTED_CLUSTER"
   /** The listener holds no HTTP routes (e.g. only tcp_proxy filters), so no call can be routed with it. */

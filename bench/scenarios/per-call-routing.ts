@@ -3,6 +3,7 @@ import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
 import type { HeaderMatcherSchema, RouteMatchSchema, RouteSchema } from "../../gen/envoy/config/route/v3/route_components_pb.js";
 import { withLoopback } from "../support/loopback.js";
+import { nsPerRoutedCall } from "../support/stats.js";
 import type { BenchMode, Scenario } from "../support/scenario.js";
 import { assignmentResource, CDS, clusterResource, EDS, istioNames, LDS, listenerResource, RDS } from "../support/xds-fixtures.js";
 import type { CallSpec } from "../subjects/xds-subject.js";
@@ -189,23 +190,6 @@ export const perCallRouting: Scenario<PerCallRoutingParams> = {
         });
       }
 
-      // Each batch goes round the mix several times between clock reads; the sink keeps the results live.
-      const batch = mix.length * 50;
-      let sink = 0;
-      const runFor = (ms: number): { calls: number; elapsed: number } => {
-        const start = performance.now();
-        let calls = 0;
-        let elapsed = 0;
-        do {
-          for (let k = 0; k < batch; k++) sink += route(k % mix.length).length;
-          calls += batch;
-          elapsed = performance.now() - start;
-        } while (elapsed < ms);
-        return { calls, elapsed };
-      };
-      runFor(warmUpMs);
-      const { calls, elapsed } = runFor(measureMs);
-      if (sink === 0) throw new Error("bench: no call was routed");
-      return { nsPerCall: (elapsed * 1e6) / calls };
+      return { nsPerCall: nsPerRoutedCall(route, mix.length, warmUpMs, measureMs) };
     }),
 };

@@ -1,4 +1,5 @@
 import type { Scenario } from "../support/scenario.js";
+import { balancingHeap } from "./balancing-heap.js";
 import { coldStart } from "./cold-start.js";
 import { endpointChangesScenario } from "./endpoint-changes.js";
 import { hostileRegexResponse } from "./hostile-regex-response.js";
@@ -7,6 +8,8 @@ import { largeEndpointUpdate } from "./large-endpoint-update.js";
 import { manyClusters } from "./many-clusters.js";
 import { perCallRouting } from "./per-call-routing.js";
 import { routeWithScenario } from "./route-with.js";
+import { policyPicks } from "./policy-picks.js";
+import { ringBuild } from "./ring-build.js";
 import { rpcOverhead } from "./rpc-overhead.js";
 import { serveLoad } from "./serve-load.js";
 import { serveManyClients } from "./serve-many-clients.js";
@@ -24,6 +27,8 @@ export const scenarios: readonly Scenario<unknown>[] = [
   manyClusters,
   warmUpdate,
   perCallRouting,
+  policyPicks,
+  ringBuild,
   worstCaseRoute,
   routeWithScenario,
   hostileRegexResponse,
@@ -34,4 +39,5 @@ export const scenarios: readonly Scenario<unknown>[] = [
   serveLoad,
   serveReload,
   serveManyClients,
+  balancingHeap,
 ];

@@ -61,7 +61,10 @@ class RxdsSubjectClient implements XdsSubjectClient {
         const requests: RouteRequest[] = calls.map((call) => ({ path: call.path, headers: { ...call.headers } }));
         return (i) => {
           const decision = router.route(requests[i]!);
-          return decision instanceof XdsError ? "" : decision.cluster;
+          if (decision instanceof XdsError) return "";
+          // As the integrations do when the call ends: the endpoint is released (in-flight counts, outlier detection).
+          decision.done(0);
+          return decision.cluster;
         };
       },
     };

@@ -10,6 +10,10 @@
 // - a failure of the call itself (no route matches it, a route a client cannot forward) ends it at once.
 // Every wait is bounded by the call's deadline and ends when the call is cancelled or the router closed.
 //
+// Each CallRouter is one client channel for ring hash's `io.grpc.channel_id` hash policy (gRFC A42): it draws a
+// random channel id, which every call it routes carries, with the client's own IP as the call's source IP (for
+// `source_ip` hash policies) when the XdsClient knows it.
+//
 // It also owns the connections to endpoints (whatever the integration dials: a grpc-js Channel, a
 // Connect transport), one per endpoint address:port, opened on first use and reused. When a snapshot
 // arrives, every connection whose endpoint is in none of its clusters is closed ("departed");
@@ -58,10 +62,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Whether a routing failure may be cured by a later snapshot, so that a wait-for-ready call waits through it:
- * everything but the failures of the call itself (no route matches it; its route cannot be forwarded) and close.
+ * everything but the failures of the call itself (no route matches it; its route cannot be forwarded), a drop by
+ * the circuit breaker (gRFC A32: dropped calls fail even when wait-for-ready) and close.
  */
 export function curableByUpdate(error: XdsError): boolean {
-  return error.code !== "NO_ROUTE" && error.code !== "UNSUPPORTED_ACTION" && error.code !== "CLOSED" && error.code !== "INVALID_ARGUMENT";
+  const code = error.code;
+  return code !== "NO_ROUTE" && code !== "UNSUPPORTED_ACTION" && code !== "CLOSED" && code !== "INVALID_ARGUMENT" && code !== "CIRCUIT_BREAKER_OPEN";
 }
 
 /** Whether a result of route() or waitForRoute() is the deadline passing. */
@@ -73,6 +79,9 @@ export function isRouteDeadline(result: unknown): result is RouteDeadline {
 export class CallRouter<C> {
   /** The target as dialled. */
   readonly target: string;
+  /** This channel's id for `io.grpc.channel_id` hash policies: uniform random below 2^53. */
+  readonly channelId = Math.floor(Math.random() * 2 ** 53);
+  private readonly sourceIp: string | undefined;
   private router: Router | undefined;
   private closed = false;
   private readonly subscription: Subscription;
@@ -87,6 +96,7 @@ export class CallRouter<C> {
     private readonly connector: EndpointConnector<C>,
   ) {
     this.target = target;
+    this.sourceIp = xds.sourceIp;
     // router() throws synchronously on a malformed target: construction fails, not the first call.
     this.subscription = xds.router(target).subscribe({
       next: (router) => this.update(router),
@@ -113,9 +123,10 @@ export class CallRouter<C> {
   /**
    * Routes a call synchronously by its path and headers (lower-case keys): the decision, or an XdsError
    * saying which part is missing and why (CLOSED once closed). Undefined while no snapshot has arrived.
+   * The caller must call the decision's done() once the call ends.
    */
   route(path: string, headers: RequestHeaders): RouteDecision | XdsError | undefined {
-    return this.routeBy(routeByPath, { path, headers });
+    return this.routeBy(routeByPath, this.request(path, headers));
   }
 
   /**
@@ -138,10 +149,11 @@ export class CallRouter<C> {
   /**
    * Waits for the route of a call that must wait (mustWait): each new Router routes it until one decides or
    * fails it for good, the deadline passes (a RouteDeadline, with `last`, the failure it waited through), or the
-   * router closes (CLOSED). Resolves with undefined once the signal aborts. Never rejects.
+   * router closes (CLOSED). Resolves with undefined once the signal aborts. Never rejects. A decision it resolves
+   * with is the caller's to end with done().
    */
   waitForRoute(path: string, headers: RequestHeaders, options: RouteWaitOptions, last?: XdsError): Promise<RouteDecision | XdsError | RouteDeadline | undefined> {
-    return this.waitForRouteBy(routeByPath, { path, headers }, options, last);
+    return this.waitForRouteBy(routeByPath, this.request(path, headers), options, last);
   }
 
   /** waitForRoute for a call routed with `decide` (see routeBy). */
@@ -204,6 +216,11 @@ export class CallRouter<C> {
   /** Unsubscribes, closes every pooled connection and ends the waits of waiting calls (with CLOSED). Idempotent. */
   close(): void {
     this.shutdown();
+  }
+
+  private request(path: string, headers: RequestHeaders): RouteRequest {
+    const sourceIp = this.sourceIp;
+    return sourceIp === undefined ? { path, headers, channelId: this.channelId } : { path, headers, channelId: this.channelId, sourceIp };
   }
 
   private closedError(): XdsError {

@@ -7,14 +7,16 @@ import {
 } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import type { LocalityLbConfig } from "../../gen/envoy/extensions/load_balancing_policies/common/v3/common_pb.js";
 import { LeastRequestSchema } from "../../gen/envoy/extensions/load_balancing_policies/least_request/v3/least_request_pb.js";
+import { MaglevSchema } from "../../gen/envoy/extensions/load_balancing_policies/maglev/v3/maglev_pb.js";
 import { PickFirstSchema } from "../../gen/envoy/extensions/load_balancing_policies/pick_first/v3/pick_first_pb.js";
+import { RandomSchema } from "../../gen/envoy/extensions/load_balancing_policies/random/v3/random_pb.js";
 import { RingHash_HashFunction, RingHashSchema } from "../../gen/envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash_pb.js";
 import { RoundRobinSchema } from "../../gen/envoy/extensions/load_balancing_policies/round_robin/v3/round_robin_pb.js";
 import { WrrLocalitySchema } from "../../gen/envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality_pb.js";
 import { fieldPath, type Reject } from "./field-error.js";
 import { anyTypeName, unpackAny } from "./field-types.js";
 
-/** How endpoints are picked within a locality. */
+/** How endpoints are picked (src/balancing applies each). */
 export type LbPolicyModel =
   | { readonly kind: "ROUND_ROBIN" }
   /** Power of `choiceCount` choices (2..10; gRFC A48 caps it at 10). */
@@ -41,7 +43,8 @@ const MAX_POLICY_DEPTH = 16;
 
 /**
  * Reads the cluster's load balancing. `load_balancing_policy` (gRFC A52) wins when set: the first policy rxds supports
- * is used, and none supported is an error; otherwise `lb_policy` with its `lb_config`.
+ * (round_robin, least_request, ring_hash, maglev, random, pick_first, and wrr_locality around one of them) is used,
+ * and none supported is an error; otherwise `lb_policy` with its `lb_config`. Every policy read here is applied.
  */
 export function buildLbChoice(cluster: Cluster, reject: Reject): LbChoice {
   if (cluster.loadBalancingPolicy !== undefined) {
@@ -113,6 +116,14 @@ function typedPolicy(any: Any, path: string, depth: number, reject: Reject): LbC
         reject(fieldPath(path, "hash_function"), "only XX_HASH is supported");
       }
       return choice(ringHash(config.minimumRingSize, config.maximumRingSize, path, reject), config.localityWeightedLbConfig !== undefined);
+    }
+    case MaglevSchema.typeName: {
+      const config = unpackAny(any, MaglevSchema, path, reject);
+      return choice(maglev(config.tableSize, fieldPath(path, "table_size"), reject), config.localityWeightedLbConfig !== undefined);
+    }
+    case RandomSchema.typeName: {
+      const config = unpackAny(any, RandomSchema, path, reject);
+      return choice(RANDOM, weightedBy(config.localityLbConfig));
     }
     case PickFirstSchema.typeName: {
       const config = unpackAny(any, PickFirstSchema, path, reject);

@@ -26,7 +26,18 @@ export interface FailurePercentageEjectionModel {
   readonly requestVolume: number;
 }
 
-/** A cluster's outlier detection, as gRFC A50 maps it: only the success-rate and failure-percentage algorithms. */
+/** An Envoy consecutive-failure ejection (consecutive_5xx, consecutive_gateway_failure), present when it can eject. */
+export interface ConsecutiveEjectionModel {
+  /** How many failures in a row eject (at least 1). */
+  readonly threshold: number;
+  /** enforcing_*, 0..100 (above 0 when present). */
+  readonly enforcementPercentage: number;
+}
+
+/**
+ * A cluster's outlier detection: gRFC A50's success-rate and failure-percentage algorithms, and Envoy's
+ * consecutive 5xx and consecutive gateway failure ones (which A50 leaves out, and Istio's outlierDetection sets).
+ */
 export interface OutlierDetectionModel {
   /** Time between ejection sweeps, ms; default 10 s. */
   readonly intervalMs: number;
@@ -38,6 +49,10 @@ export interface OutlierDetectionModel {
   readonly maxEjectionPercent: number;
   readonly successRate: SuccessRateEjectionModel | undefined;
   readonly failurePercentage: FailurePercentageEjectionModel | undefined;
+  /** consecutive_5xx (default 5) when enforcing_consecutive_5xx (default 100) is above 0. */
+  readonly consecutive5xx: ConsecutiveEjectionModel | undefined;
+  /** consecutive_gateway_failure (default 5) when enforcing_consecutive_gateway_failure (default 0) is above 0. */
+  readonly consecutiveGatewayFailure: ConsecutiveEjectionModel | undefined;
 }
 
 /** The fields holding a percentage (Envoy: `uint32 lte 100`), checked whether or not gRPC acts on them. */
@@ -53,8 +68,16 @@ const PERCENT_FIELDS = [
   ["enforcingFailurePercentageLocalOrigin", "enforcing_failure_percentage_local_origin"],
 ] as const;
 
-/** Validates a cluster's outlier_detection (gRFC A50: durations valid and non-negative, percentages ≤ 100) into its model. */
+/**
+ * Validates a cluster's outlier_detection (gRFC A50: durations valid and non-negative, percentages ≤ 100) into its
+ * model. split_external_local_origin_errors is rejected: rxds does not tell local failures from the endpoint's, so it
+ * cannot count them apart. The other fields neither A50 nor this model names (local-origin thresholds, jitter,
+ * active health check, monitors) are ignored, as gRPC ignores them.
+ */
 export function buildOutlierDetection(od: OutlierDetection, path: string, reject: Reject): OutlierDetectionModel {
+  if (od.splitExternalLocalOriginErrors) {
+    reject(fieldPath(path, "split_external_local_origin_errors"), "is not supported: a client does not count local-origin failures apart");
+  }
   for (const [field, protoName] of PERCENT_FIELDS) {
     const value = od[field];
     if (value !== undefined && value > 100) reject(fieldPath(path, protoName), `must be at most 100, got ${value}`);
@@ -92,5 +115,12 @@ export function buildOutlierDetection(od: OutlierDetection, path: string, reject
             minimumHosts: od.failurePercentageMinimumHosts ?? 5,
             requestVolume: od.failurePercentageRequestVolume ?? 50,
           }),
+    consecutive5xx: consecutive(od.consecutive5xx ?? 5, od.enforcingConsecutive5xx ?? 100),
+    consecutiveGatewayFailure: consecutive(od.consecutiveGatewayFailure ?? 5, od.enforcingConsecutiveGatewayFailure ?? 0),
   });
+}
+
+/** A consecutive-failure ejection, or undefined when it cannot eject (a threshold of 0, as in Envoy, or no enforcement). */
+function consecutive(threshold: number, enforcementPercentage: number): ConsecutiveEjectionModel | undefined {
+  return threshold === 0 || enforcementPercentage === 0 ? undefined : Object.freeze({ threshold, enforcementPercentage });
 }

@@ -15,10 +15,10 @@
 // - `per_try_timeout` is kept (ms); gRPC ignores it (A44), HTTP integrations may not.
 // - `retriable_status_codes` (HTTP statuses) are kept.
 //
-// Hash (A42): `header` (with an optional `regex_rewrite`, whose regex is checked here and kept
-// as text: applying it is the balancer's job), `filter_state` (gRPC knows only
-// `io.grpc.channel_id`), `connection_properties.source_ip`, and also `query_parameter` and
-// `cookie` (which gRPC ignores but an HTTP client can honour); `terminal` is kept on each.
+// Hash (A42): `header` (with an optional `regex_rewrite`, compiled here through safe-regex.ts and
+// applied by routing/request-hash.ts), `filter_state` (gRPC knows only `io.grpc.channel_id`),
+// `connection_properties.source_ip`, and also `query_parameter` and `cookie` (which gRPC ignores
+// but an HTTP client can honour); `terminal` is kept on each.
 
 import type {
   RetryPolicy,
@@ -28,7 +28,7 @@ import type {
 import { XdsError } from "../xds-error.js";
 import { durationMillis, optionalDurationMillis } from "./duration.js";
 import { fieldPath, type Reject } from "./field-error.js";
-import { compileRegexMatcher, type RegexLimits } from "./match/safe-regex.js";
+import { compileRegexMatcher, compileSafeRewrite, type RegexLimits } from "./match/safe-regex.js";
 
 /** The gRPC status codes an xDS retry policy can name (gRFC A44). */
 export type GrpcRetryCode = "CANCELLED" | "DEADLINE_EXCEEDED" | "INTERNAL" | "RESOURCE_EXHAUSTED" | "UNAVAILABLE";
@@ -57,14 +57,22 @@ export type HashPolicyModel =
       readonly kind: "header";
       /** The header name, lower-cased. */
       readonly headerName: string;
-      /** `regex_rewrite`: pattern (checked to compile) and substitution, applied to the value before hashing. */
-      readonly regexRewrite: { readonly regex: string; readonly substitution: string } | undefined;
+      /** `regex_rewrite`: the pattern, the substitution, and the compiled rewrite applied to the value before hashing. */
+      readonly regexRewrite: HeaderRewriteModel | undefined;
       readonly terminal: boolean;
     }
   | { readonly kind: "filter_state"; readonly key: string; readonly terminal: boolean }
   | { readonly kind: "source_ip"; readonly terminal: boolean }
   | { readonly kind: "query_parameter"; readonly name: string; readonly terminal: boolean }
   | { readonly kind: "cookie"; readonly name: string; readonly path: string; readonly ttlMs: number | undefined; readonly terminal: boolean };
+
+/** A hash policy's `regex_rewrite` (RE2 search and replace-all, `\N` for group N). */
+export interface HeaderRewriteModel {
+  readonly regex: string;
+  readonly substitution: string;
+  /** The value with every match of `regex` replaced by `substitution`. */
+  readonly rewrite: (value: string) => string;
+}
 
 /** A route's max_stream_duration (gRFC A31); each field undefined when unset, 0 meaning "no limit". */
 export interface MaxStreamDurationModel {
@@ -140,11 +148,12 @@ function buildHashPolicy(policy: RouteAction_HashPolicy, path: string, reject: R
       const at = fieldPath(path, "header");
       if (spec.value.headerName === "") reject(fieldPath(at, "header_name"), "must not be empty");
       const rewrite = spec.value.regexRewrite;
-      let regexRewrite: { regex: string; substitution: string } | undefined;
+      let regexRewrite: HeaderRewriteModel | undefined;
       if (rewrite !== undefined) {
-        const pattern = fieldPath(at, "regex_rewrite.pattern");
-        const regex = checked(() => compileRegexMatcher(rewrite.pattern, pattern, limits), reject);
-        regexRewrite = Object.freeze({ regex: regex.source, substitution: rewrite.substitution });
+        const rewritePath = fieldPath(at, "regex_rewrite");
+        const regex = checked(() => compileRegexMatcher(rewrite.pattern, fieldPath(rewritePath, "pattern"), limits), reject).source;
+        const apply = checked(() => compileSafeRewrite(regex, rewrite.substitution, rewritePath, limits), reject);
+        regexRewrite = Object.freeze({ regex, substitution: rewrite.substitution, rewrite: apply });
       }
       return Object.freeze({ kind: "header", headerName: spec.value.headerName.toLowerCase(), regexRewrite, terminal });
     }

@@ -1,24 +1,40 @@
 // What a Router needs from endpoint picking, and nothing more. The balancing layer implements it and keeps the
-// state that outlives a snapshot (round-robin positions, and later in-flight counts, ejections, rings); routing
-// only asks it, once per Router, for the pickers of the snapshot's clusters.
+// state that outlives a snapshot (round-robin positions, in-flight counts, ejections, rings); routing only asks it,
+// once per Router, for the pickers of the snapshot's clusters, and hands each pick's outcome back through
+// PickedEndpoint.release.
 
 import type { EndpointModel } from "../resources/endpoints.js";
 import type { XdsErrorCode } from "../xds-error.js";
 import type { ClusterSnapshot } from "./service-snapshot.js";
 
+/** An endpoint picked for one call, and where that call's outcome goes. One object per endpoint, not per call. */
+export interface PickedEndpoint {
+  /** The endpoint. */
+  readonly endpoint: EndpointModel;
+  /** The leaf cluster it belongs to (for an aggregate cluster, the child that served the pick). */
+  readonly clusterName: string;
+  /**
+   * Ends one call picked here: `status` is its gRPC status code (0 OK), or undefined when it never reached the
+   * endpoint. Counts it out of the in-flight figures.
+   */
+  release(status: number | undefined): void;
+}
+
 /** Picks endpoints of one cluster. */
 export interface EndpointPicker {
-  /** The cluster the endpoints belong to: the cluster itself, or for an aggregate the child serving the picks. */
-  readonly clusterName: string;
-  /** The priority level picks come from. */
-  readonly priority: number;
-  /** The next endpoint; always a usable one. Allocates nothing. */
-  pick(): EndpointModel;
+  /** Whether picks depend on the request's hash (ring hash, Maglev): routing computes one only for these. */
+  readonly hashed: boolean;
+  /**
+   * The endpoint for one call, counted in flight until its release; or why there is none now (NO_HEALTHY_ENDPOINT,
+   * CIRCUIT_BREAKER_OPEN). `hash` is the request's hash (a 53-bit integer; see xx-hash64.ts), used only when
+   * `hashed`. Allocates nothing.
+   */
+  pick(hash: number): PickedEndpoint | PickFailure;
 }
 
 /** Why a cluster cannot be picked from. */
 export interface PickFailure {
-  /** CLUSTER_ABSENT, NO_HEALTHY_ENDPOINT, UNSUPPORTED_CLUSTER, or the code of the cluster's resource error. */
+  /** CLUSTER_ABSENT, NO_HEALTHY_ENDPOINT, UNSUPPORTED_CLUSTER, CIRCUIT_BREAKER_OPEN, or the code of the cluster's resource error. */
   readonly code: XdsErrorCode;
   /** A message naming the cluster and the reason. */
   readonly message: string;
@@ -33,7 +49,7 @@ export interface ClusterPicking {
   pickers(clusters: ReadonlyMap<string, ClusterSnapshot>): ClusterPickers;
 }
 
-/** True when a picker lookup is a failure. */
-export function isPickFailure(result: EndpointPicker | PickFailure): result is PickFailure {
+/** True when a picker lookup or a pick is a failure. */
+export function isPickFailure<T extends object>(result: T | PickFailure): result is PickFailure {
   return "code" in result;
 }

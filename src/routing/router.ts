@@ -4,7 +4,9 @@
 // the cluster (fixed, weighted random, or named by a header), whose endpoint picker gives the
 // endpoint. The pickers come from the `picking` option (cluster-picking.ts; the balancing layer
 // implements it and keeps their state across Routers). Every matcher and per-route constant is
-// built by createRouter; a successful route() allocates only its decision object. Routes whose
+// built by createRouter; a successful route() allocates only its decision object, which holds the
+// picked endpoint until its done() (route-decision.ts). The request hash (request-hash.ts) is
+// computed only for clusters whose policy uses it (ring hash, Maglev). Routes whose
 // literal path prefix (exact path, prefix, a regex's literal prefix) the request's path lacks are
 // skipped without calling their matcher (match/prefix-index.ts): they cannot match, and a matcher
 // that fails on the path draws no random number, so the first match is the same as trying them all.
@@ -22,12 +24,12 @@
 // routes carry both, equal, so both readings agree there. Thrift routes carry no timeout.
 //
 // Errors are returned, not thrown: LISTENER_ABSENT, ROUTE_CONFIGURATION_ABSENT, NO_HTTP_ROUTES,
-// NO_ROUTE, UNSUPPORTED_ACTION, CLUSTER_ABSENT, UNSUPPORTED_CLUSTER, NO_HEALTHY_ENDPOINT, each naming
+// NO_ROUTE, UNSUPPORTED_ACTION, CLUSTER_ABSENT, UNSUPPORTED_CLUSTER, NO_HEALTHY_ENDPOINT,
+// CIRCUIT_BREAKER_OPEN, each naming
 // what is missing; a listener, route configuration or cluster with a resource error (gRFC A88) gives
 // that error's code (INVALID_RESOURCE, CONTROL_PLANE_UNAVAILABLE) and names the resource and reason.
 
 import type { HttpConnectionManagerEntry } from "../resources/listener.js";
-import type { EndpointModel } from "../resources/endpoints.js";
 import { createPrefixIndex } from "../resources/match/prefix-index.js";
 import type { RandomSource, RouteRequest } from "../resources/match/route-match.js";
 import type { RequestHeaders } from "../resources/match/route-match.js";
@@ -37,35 +39,19 @@ import type { HashPolicyModel, RetryPolicyModel } from "../resources/route-polic
 import type { ThriftCall, ThriftRouteConfigurationModel } from "../resources/thrift-route-configuration.js";
 import { XdsError, type XdsErrorCode } from "../xds-error.js";
 import { isPickFailure, type ClusterPickers, type ClusterPicking, type EndpointPicker, type PickFailure } from "./cluster-picking.js";
+import { requestHasher, type RequestHasher } from "./request-hash.js";
+import { Decision, type RouteDecision } from "./route-decision.js";
 import type { ServiceSnapshot } from "./service-snapshot.js";
 
-/** Where a call goes, and how. */
-export interface RouteDecision {
-  /** The matched route's name; "" when unnamed (always for Thrift routes). */
-  readonly routeName: string;
-  /** The matched route's index in its virtual host (or Thrift route configuration). */
-  readonly routeIndex: number;
-  /** The cluster the route picked. */
-  readonly cluster: string;
-  /** The cluster the endpoint belongs to: `cluster`, or for an aggregate cluster the child serving it. */
-  readonly leafCluster: string;
-  /** The picked endpoint (address, port, weight, metadata…). */
-  readonly endpoint: EndpointModel;
-  /** The call's timeout in ms (see the top of router.ts); undefined for none. */
-  readonly timeoutMs: number | undefined;
-  /** The retry policy (gRFC A44), undefined for none. */
-  readonly retryPolicy: RetryPolicyModel | undefined;
-  /** The hash policies (gRFC A42), in order; empty for none. */
-  readonly hashPolicy: readonly HashPolicyModel[];
-}
+export type { RouteDecision } from "./route-decision.js";
 
 /** Routes calls with one snapshot; immutable, synchronous. */
 export interface Router {
   /** The snapshot this router was built from. */
   readonly snapshot: ServiceSnapshot;
-  /** Routes an HTTP/gRPC call by its path and headers. */
+  /** Routes an HTTP/gRPC call by its path and headers; the decision holds its endpoint until its done(). */
   route(request: RouteRequest): RouteDecision | XdsError;
-  /** Routes a Thrift call with the listener's ThriftProxy routes. */
+  /** Routes a Thrift call with the listener's ThriftProxy routes; the decision holds its endpoint until its done(). */
   routeThrift(call: { readonly service: string; readonly method: string; readonly headers: RequestHeaders }): RouteDecision | XdsError;
 }
 
@@ -73,7 +59,7 @@ export interface Router {
 export interface RouterOptions {
   /** Where the endpoint pickers come from (the balancing layer's TargetBalancer, one per target's router stream). */
   readonly picking: ClusterPicking;
-  /** The random source for weighted clusters and runtime fractions; default Math.random. */
+  /** The random source for weighted clusters, runtime fractions and the hash of a request no hash policy hashes; default Math.random. */
   readonly random?: RandomSource;
 }
 
@@ -103,6 +89,8 @@ interface CompiledRoute {
   readonly timeoutMs: number | undefined;
   readonly retryPolicy: RetryPolicyModel | undefined;
   readonly hashPolicy: readonly HashPolicyModel[];
+  /** The request hash of the route's hash policies; undefined when it has none. */
+  readonly hasher: RequestHasher | undefined;
 }
 
 const NO_HASH: readonly HashPolicyModel[] = Object.freeze([]);
@@ -128,7 +116,7 @@ export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions):
   const thrift = compileThrift(snapshot, entryFor);
   const candidatesFor = createPrefixIndex(http.map((route) => route.pathPrefix));
 
-  function decide(route: CompiledRoute, headers: RequestHeaders): RouteDecision | XdsError {
+  function decide(route: CompiledRoute, request: RouteRequest): RouteDecision | XdsError {
     let entry: ClusterEntry | undefined = route.fixed;
     const action = route.action;
     if (entry === undefined) {
@@ -144,25 +132,20 @@ export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions):
         return new XdsError("UNSUPPORTED_ACTION", `${route.label} has a ${action.action} action, which a client cannot forward`);
       }
       if (header !== undefined) {
-        name = firstValue(headers[header]);
+        name = firstValue(request.headers[header]);
         if (name === undefined || name === "") {
           return new XdsError("CLUSTER_ABSENT", `${route.label} names its cluster by header ${JSON.stringify(header)}, which the request lacks`);
         }
       }
       entry = entries.get(name!) ?? { name: name!, result: pickerFor(name!) };
     }
-    const result = entry.result;
-    if (isPickFailure(result)) return new XdsError(result.code, `${result.message} (picked by ${route.label})`);
-    return {
-      routeName: route.name,
-      routeIndex: route.index,
-      cluster: entry.name,
-      leafCluster: result.clusterName,
-      endpoint: result.pick(),
-      timeoutMs: route.timeoutMs,
-      retryPolicy: route.retryPolicy,
-      hashPolicy: route.hashPolicy,
-    };
+    const picker = entry.result;
+    if (isPickFailure(picker)) return new XdsError(picker.code, `${picker.message} (picked by ${route.label})`);
+    // A request no hash policy hashes gets a random hash, as in gRPC: a random endpoint of the ring.
+    const hash = picker.hashed ? (route.hasher?.(request) ?? Math.floor(random() * 2 ** 53)) : 0;
+    const picked = picker.pick(hash);
+    if (isPickFailure(picked)) return new XdsError(picked.code, `${picked.message} (picked by ${route.label})`);
+    return new Decision(route, entry.name, picked);
   }
 
   return Object.freeze({
@@ -174,7 +157,7 @@ export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions):
       const candidates = candidatesFor(path, queryAt < 0 ? path.length : queryAt);
       for (let i = 0; i < candidates.length; i++) {
         const route = http[candidates[i]!]!;
-        if (route.matches(request, random)) return decide(route, request.headers);
+        if (route.matches(request, random)) return decide(route, request);
       }
       const host = snapshot.virtualHost!;
       return new XdsError("NO_ROUTE", `no route of virtual host ${JSON.stringify(host.name)} (target ${JSON.stringify(snapshot.target)}) matches path ${JSON.stringify(request.path)}`);
@@ -189,7 +172,7 @@ export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions):
           `no route of thrift route configuration ${JSON.stringify(model.name)} (target ${JSON.stringify(snapshot.target)}) matches service ${JSON.stringify(call.service)} method ${JSON.stringify(call.method)}`,
         );
       }
-      return decide(thrift.routes[matched.index]!, call.headers);
+      return decide(thrift.routes[matched.index]!, { path: "", headers: call.headers });
     },
   });
 }
@@ -243,6 +226,7 @@ function compileHttp(snapshot: ServiceSnapshot, entryFor: (name: string) => Clus
         timeoutMs: effectiveTimeoutMs(route, hcmMs),
         retryPolicy: route.retryPolicy,
         hashPolicy: route.hashPolicy,
+        hasher: requestHasher(route.hashPolicy),
       };
     }),
   );
@@ -300,6 +284,7 @@ function compileThrift(snapshot: ServiceSnapshot, entryFor: (name: string) => Cl
     timeoutMs: undefined,
     retryPolicy: undefined,
     hashPolicy: NO_HASH,
+    hasher: undefined,
   }));
   return { failure: undefined, model, routes };
 }

@@ -5,6 +5,7 @@ import { XdsError } from "../xds-error.js";
 import { translateForGrpc } from "./config/grpc-translation.js";
 import type { MeshConfig } from "./config/mesh-config.js";
 import { translateForSidecar } from "./config/sidecar-translation.js";
+import { parseLocality } from "./config/locality-load-balancing.js";
 import { packResource, xdsResourceRegistry } from "./config/xds-resources.js";
 
 /** Packed resources, ready to serve: type URL → name → Any. */
@@ -15,13 +16,17 @@ export type PackedResources = Map<string, Map<string, Any>>;
  * `GENERATOR: grpc` (proxyless resources), else `sidecar` (Envoy-style resources); followed by
  * `/<namespace>` when the client's namespace is known (metadata `NAMESPACE`, or the
  * `<pod>.<namespace>` part of an Istio node id `sidecar~<ip>~<pod>.<namespace>~…`), since the
- * namespace decides the short domains of its virtual hosts.
+ * namespace decides the short domains of its virtual hosts; then by `@<region>/<zone>/<subzone>`
+ * when its node has a locality, which a DestinationRule's localityLbSetting is applied for.
  */
 export function meshViewOf(node: Node | undefined): string {
   const metadata = node?.metadata ?? {};
   const generator = metadata["GENERATOR"] === "grpc" ? "grpc" : "sidecar";
   const namespace = typeof metadata["NAMESPACE"] === "string" && metadata["NAMESPACE"] !== "" ? metadata["NAMESPACE"] : namespaceFromId(node?.id ?? "");
-  return namespace === undefined ? generator : `${generator}/${namespace}`;
+  const view = namespace === undefined ? generator : `${generator}/${namespace}`;
+  const locality = node?.locality;
+  if (locality === undefined || (locality.region === "" && locality.zone === "" && locality.subZone === "")) return view;
+  return `${view}@${locality.region}/${locality.zone}/${locality.subZone}`;
 }
 
 function namespaceFromId(id: string): string | undefined {
@@ -33,9 +38,14 @@ function namespaceFromId(id: string): string | undefined {
 
 /** Translates a config for one view (as named by `meshViewOf`) and packs every resource. */
 export function translateMeshView(config: MeshConfig, view: string): PackedResources {
-  const slash = view.indexOf("/");
-  const generator = slash < 0 ? view : view.slice(0, slash);
-  const options = slash < 0 ? {} : { clientNamespace: view.slice(slash + 1) };
+  const at = view.indexOf("@");
+  const named = at < 0 ? view : view.slice(0, at);
+  const slash = named.indexOf("/");
+  const generator = slash < 0 ? named : named.slice(0, slash);
+  const options = {
+    ...(slash < 0 ? {} : { clientNamespace: named.slice(slash + 1) }),
+    ...(at < 0 ? {} : { clientLocality: parseLocality(view.slice(at + 1)) }),
+  };
   const resources = generator === "grpc" ? translateForGrpc(config, options) : translateForSidecar(config, options);
   const packed: PackedResources = new Map();
   for (const [typeUrl, byName] of resources) {

@@ -96,6 +96,14 @@ describe("balancing across snapshots, over a real ADS stream", () => {
     for (const port of ports) expect(firsts.filter((p) => p === port).length, `first calls to port ${port} of ${cycles}`).to.be.within(lo, hi);
   });
 
+  it("RingSizeCap_Checked: a cap outside 1..8388608 is an INVALID_ARGUMENT naming the option", () => {
+    for (const ringSizeCap of [0, 8_388_609, 1.5]) {
+      expect(() => h.xds({ ringSizeCap }))
+        .to.throw(XdsError, `ringSizeCap: expected an integer in 1..8388608, got ${ringSizeCap}`)
+        .with.property("code", "INVALID_ARGUMENT");
+    }
+  });
+
   it("RoundRobin_StateDroppedWithLastSubscriber: a new stream of the target does not go on from where the last one stopped", async () => {
     const cycles = 40;
     const streams = await freshStreams(cycles, 3);

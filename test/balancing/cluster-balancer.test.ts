@@ -1,24 +1,21 @@
 import { expect } from "chai";
 import { HealthStatus } from "../../gen/envoy/config/core/v3/health_check_pb.js";
-import { ClusterBalancer } from "../../src/balancing/cluster-balancer.js";
 import type { EndpointPicker } from "../../src/routing/cluster-picking.js";
 import { binomialBounds } from "../integrations/split-bounds.js";
 import { seededRandom } from "../support/seeded-random.js";
-import { endpoints, ep, locality, type LocalityInit } from "./endpoint-sets.js";
+import { clusterModel, endpoints, ep, locality, pickAddress, testBalancer, updated, type LocalityInit } from "./endpoint-sets.js";
 
 function counts(picker: EndpointPicker, n: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (let i = 0; i < n; i++) {
-    const e = picker.pick();
-    out[e.address] = (out[e.address] ?? 0) + 1;
+    const address = pickAddress(picker);
+    out[address] = (out[address] ?? 0) + 1;
   }
   return out;
 }
 
 function picker(name: string, localities: LocalityInit[], random: () => number = Math.random): EndpointPicker {
-  const p = new ClusterBalancer(name, random).update(endpoints(name, localities));
-  if (p === undefined) throw new Error("no picker");
-  return p;
+  return updated(testBalancer(name, random), endpoints(name, localities));
 }
 
 const tenAddresses = Array.from({ length: 10 }, (_, i) => `10.0.0.${i + 1}`);
@@ -26,7 +23,6 @@ const tenAddresses = Array.from({ length: 10 }, (_, i) => `10.0.0.${i + 1}`);
 describe("ClusterBalancer: picking (priority, locality weight, endpoint weight, smooth WRR)", () => {
   it("uses only the lowest priority that has a usable endpoint", () => {
     const p = picker("c", [locality("a", 1, [ep("10.0.0.1"), ep("10.0.0.2")]), locality("b", 1, [ep("10.0.1.1")], 1)]);
-    expect(p.priority).to.equal(0);
     expect(counts(p, 10)).to.deep.equal({ "10.0.0.1": 5, "10.0.0.2": 5 });
   });
 
@@ -35,7 +31,6 @@ describe("ClusterBalancer: picking (priority, locality weight, endpoint weight, 
       locality("a", 1, [ep("10.0.0.1", { health: HealthStatus.UNHEALTHY }), ep("10.0.0.2", { health: HealthStatus.DRAINING })]),
       locality("b", 1, [ep("10.0.1.1")], 1),
     ]);
-    expect(p.priority).to.equal(1);
     expect(counts(p, 3)).to.deep.equal({ "10.0.1.1": 3 });
   });
 
@@ -61,7 +56,7 @@ describe("ClusterBalancer: picking (priority, locality weight, endpoint weight, 
 
   it("splits within a locality exactly by endpoint weight over any full cycle, interleaved (smooth)", () => {
     const p = picker("c", [locality("a", 1, [ep("10.0.0.1", { weight: 1 }), ep("10.0.0.2", { weight: 2 }), ep("10.0.0.3", { weight: 3 })])]);
-    const sequence = Array.from({ length: 60 }, () => p.pick().address);
+    const sequence = Array.from({ length: 60 }, () => pickAddress(p));
     for (let start = 0; start + 6 <= sequence.length; start++) {
       const window = sequence.slice(start, start + 6);
       expect(window.filter((a) => a === "10.0.0.3")).to.have.length(3);
@@ -91,7 +86,6 @@ describe("ClusterBalancer: picking (priority, locality weight, endpoint weight, 
       locality("b", 5, [ep("10.0.1.1", { health: HealthStatus.UNHEALTHY })]),
       locality("c", 1, [ep("10.0.2.1")], 1),
     ]);
-    expect(p.priority).to.equal(1);
     expect(counts(p, 2)).to.deep.equal({ "10.0.2.1": 2 });
   });
 
@@ -100,59 +94,60 @@ describe("ClusterBalancer: picking (priority, locality weight, endpoint weight, 
     expect(counts(p, 300)).to.deep.equal({ "10.0.0.1": 100, "10.0.0.2": 100, "10.0.1.1": 100 });
   });
 
-  it("has no picker when no endpoint is usable", () => {
-    const balancer = new ClusterBalancer("c", Math.random);
-    expect(balancer.update(endpoints("c", [locality("a", 1, [ep("10.0.0.1", { health: HealthStatus.UNHEALTHY })])]))).to.equal(undefined);
-    expect(balancer.update(endpoints("c", []))).to.equal(undefined);
+  it("has no usable endpoint, and picks fail with NO_HEALTHY_ENDPOINT naming the cluster, when no endpoint is HEALTHY or UNKNOWN", () => {
+    const balancer = testBalancer("c");
+    expect(balancer.update(clusterModel("c"), endpoints("c", [locality("a", 1, [ep("10.0.0.1", { health: HealthStatus.UNHEALTHY })])]))).to.equal(false);
+    expect(balancer.pick(0)).to.deep.equal({ code: "NO_HEALTHY_ENDPOINT", message: `cluster "c" has no healthy endpoint` });
+    expect(balancer.update(clusterModel("c"), endpoints("c", []))).to.equal(false);
   });
 });
 
 describe("ClusterBalancer: state carried across endpoint sets", () => {
   it("goes on round robin where the last set left off when the same endpoints are sent again (an EDS push per pick)", () => {
-    const balancer = new ClusterBalancer("c", seededRandom(1));
+    const balancer = testBalancer("c", seededRandom(1));
     const picked: string[] = [];
-    for (let i = 0; i < 30; i++) picked.push(balancer.update(endpoints("c", [locality("a", 1, tenAddresses.map((a) => ep(a)))]))!.pick().address);
+    for (let i = 0; i < 30; i++) picked.push(pickAddress(updated(balancer, endpoints("c", [locality("a", 1, tenAddresses.map((a) => ep(a)))]))));
     const start = tenAddresses.indexOf(picked[0]!);
     expect(picked).to.deep.equal(Array.from({ length: 30 }, (_, i) => tenAddresses[(start + i) % 10]));
   });
 
   it("follows the upcoming endpoint by address when endpoints are added, removed or reordered", () => {
-    const balancer = new ClusterBalancer("c", () => 0);
-    const first = balancer.update(endpoints("c", [locality("a", 1, ["10.0.0.1", "10.0.0.2", "10.0.0.3"].map((a) => ep(a)))]))!;
-    expect([first.pick().address, first.pick().address]).to.deep.equal(["10.0.0.1", "10.0.0.2"]);
+    const balancer = testBalancer("c", () => 0);
+    const first = updated(balancer, endpoints("c", [locality("a", 1, ["10.0.0.1", "10.0.0.2", "10.0.0.3"].map((a) => ep(a)))]));
+    expect([pickAddress(first), pickAddress(first)]).to.deep.equal(["10.0.0.1", "10.0.0.2"]);
     // 10.0.0.3 is next: it stays next though it moved, and a new endpoint does not reset the round.
-    const second = balancer.update(endpoints("c", [locality("a", 1, ["10.0.0.3", "10.0.0.9", "10.0.0.1", "10.0.0.2"].map((a) => ep(a)))]))!;
-    expect(Array.from({ length: 4 }, () => second.pick().address)).to.deep.equal(["10.0.0.3", "10.0.0.9", "10.0.0.1", "10.0.0.2"]);
+    const second = updated(balancer, endpoints("c", [locality("a", 1, ["10.0.0.3", "10.0.0.9", "10.0.0.1", "10.0.0.2"].map((a) => ep(a)))]));
+    expect(Array.from({ length: 4 }, () => pickAddress(second))).to.deep.equal(["10.0.0.3", "10.0.0.9", "10.0.0.1", "10.0.0.2"]);
   });
 
   it("keeps each endpoint's weighted credit, so the split stays exact with a new set between every pick", () => {
-    const balancer = new ClusterBalancer("c", seededRandom(2));
+    const balancer = testBalancer("c", seededRandom(2));
     const set = () => endpoints("c", [locality("a", 1, [ep("10.0.0.1", { weight: 1 }), ep("10.0.0.2", { weight: 2 }), ep("10.0.0.3", { weight: 3 })])]);
     const tally: Record<string, number> = {};
     for (let i = 0; i < 600; i++) {
-      const address = balancer.update(set())!.pick().address;
+      const address = pickAddress(updated(balancer, set()));
       tally[address] = (tally[address] ?? 0) + 1;
     }
     expect(tally).to.deep.equal({ "10.0.0.1": 100, "10.0.0.2": 200, "10.0.0.3": 300 });
   });
 
   it("keeps each locality's credit, so the locality split stays exact with a new set between every pick", () => {
-    const balancer = new ClusterBalancer("c", seededRandom(3));
+    const balancer = testBalancer("c", seededRandom(3));
     const set = () => endpoints("c", [locality("a", 1, [ep("10.0.0.1")]), locality("b", 3, [ep("10.0.1.1"), ep("10.0.1.2")])]);
     const tally: Record<string, number> = {};
     for (let i = 0; i < 400; i++) {
-      const address = balancer.update(set())!.pick().address;
+      const address = pickAddress(updated(balancer, set()));
       tally[address] = (tally[address] ?? 0) + 1;
     }
     expect(tally).to.deep.equal({ "10.0.0.1": 100, "10.0.1.1": 150, "10.0.1.2": 150 });
   });
 
-  it("returns the same picker for the same endpoint set, and keeps state only for the endpoints of the latest set", () => {
-    const balancer = new ClusterBalancer("c", Math.random);
+  it("keeps state only for the endpoints of the latest set", () => {
+    const balancer = testBalancer("c");
     const set = endpoints("c", [locality("a", 1, [ep("10.0.0.1"), ep("10.0.0.2", { health: HealthStatus.UNHEALTHY })])]);
-    expect(balancer.update(set)).to.equal(balancer.update(set));
+    updated(balancer, set);
     expect(balancer.size).to.equal(2);
-    balancer.update(endpoints("c", [locality("a", 1, [ep("10.0.0.3")])]));
+    updated(balancer, endpoints("c", [locality("a", 1, [ep("10.0.0.3")])]));
     expect(balancer.size).to.equal(1);
   });
 });
@@ -166,7 +161,7 @@ describe("ClusterBalancer: random start (a fleet of clients does not all begin w
     const set = endpoints("c", localities);
     const tally = new Map<string, number>();
     for (let i = 0; i < fresh; i++) {
-      const address = new ClusterBalancer("c", random).update(set)!.pick().address;
+      const address = pickAddress(updated(testBalancer("c", random), set));
       tally.set(address, (tally.get(address) ?? 0) + 1);
     }
     return tally;

@@ -9,7 +9,7 @@ import { validateCluster } from "../../src/resources/cluster.js";
 import { isPickFailure, type EndpointPicker, type PickFailure } from "../../src/routing/cluster-picking.js";
 import type { ClusterSnapshot } from "../../src/routing/service-snapshot.js";
 import { XdsError } from "../../src/xds-error.js";
-import { endpoints, ep, locality, type LocalityInit } from "./endpoint-sets.js";
+import { endpoints, ep, locality, pickAddress, type LocalityInit } from "./endpoint-sets.js";
 
 const ads = { configSourceSpecifier: { case: "ads" as const, value: {} } };
 
@@ -72,9 +72,11 @@ describe("TargetBalancer: what each cluster of a snapshot gives a call", () => {
   });
 
   it("serves an aggregate cluster from its first child with a usable endpoint", () => {
-    const result = picked(pickers("agg"));
+    const result = picked(pickers("agg")).pick(0);
+    if (isPickFailure(result)) throw new Error(result.message);
     expect(result.clusterName).to.equal("leaf-ok");
-    expect(result.pick().address).to.equal("10.1.0.1");
+    expect(result.endpoint.address).to.equal("10.1.0.1");
+    result.release(0);
   });
 
   it("reports NO_HEALTHY_ENDPOINT for an aggregate none of whose children can serve, naming them", () => {
@@ -95,7 +97,7 @@ describe("TargetBalancer: what each cluster of a snapshot gives a call", () => {
       name,
     );
     const result = new TargetBalancer().pickers(snapshotClusters({ name, cluster, endpoints: undefined, error: undefined, children: [] }))(name);
-    expect(picked(result).pick().address).to.equal("127.0.0.1");
+    expect(pickAddress(picked(result))).to.equal("127.0.0.1");
   });
 
   it("gives a cluster with a resource error (its own or its endpoints') that error's code, naming the cluster and the reason", () => {
@@ -129,7 +131,7 @@ describe("TargetBalancer: state from one snapshot to the next", () => {
     const sequence: string[] = [];
     for (let i = 0; i < 20; i++) {
       const pickers = balancer.pickers(snapshotClusters(edsCluster("a", [locality("z", 1, ten)]), aggregate("agg", ["a"])));
-      sequence.push(picked(pickers(i % 2 === 0 ? "a" : "agg")).pick().address);
+      sequence.push(pickAddress(picked(pickers(i % 2 === 0 ? "a" : "agg"))));
     }
     expect(sequence).to.deep.equal([...addresses, ...addresses]);
   });

@@ -8,8 +8,11 @@ import { hostileRegexResponse } from "../../bench/scenarios/hostile-regex-respon
 import { importCost } from "../../bench/scenarios/import-cost.js";
 import { largeEndpointUpdate } from "../../bench/scenarios/large-endpoint-update.js";
 import { manyClusters } from "../../bench/scenarios/many-clusters.js";
+import { balancingHeap } from "../../bench/scenarios/balancing-heap.js";
 import { perCallRouting } from "../../bench/scenarios/per-call-routing.js";
 import { routeWithScenario } from "../../bench/scenarios/route-with.js";
+import { policyPicks } from "../../bench/scenarios/policy-picks.js";
+import { ringBuild } from "../../bench/scenarios/ring-build.js";
 import { rpcOverhead } from "../../bench/scenarios/rpc-overhead.js";
 import { scenarios } from "../../bench/scenarios/scenarios.js";
 import { thriftOverhead } from "../../bench/scenarios/thrift-overhead.js";
@@ -95,6 +98,18 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
 
   it("endpointChanges() diff: checks each diff holds one change and reports the first and one-change times", async () => {
     await smoke(endpointChangesScenario, { endpoints: 50, diffs: 4 }, ["firstMs", "oneChangeMs"]);
+  });
+
+  it("policy picks: routes with each policy's pick and reports ns per call", async () => {
+    for (const { params } of policyPicks.cases("quick")) await smoke(policyPicks, { ...params, endpoints: 5, warmUpMs: 2, measureMs: 2 }, ["nsPerCall"]);
+  });
+
+  it("ring build: times a ring's build and its rebuild after a push", async () => {
+    for (const { params } of ringBuild.cases("quick")) await smoke(ringBuild, { ...params, endpoints: 50 }, ["buildMs", "rebuildMs"]);
+  });
+
+  it("balancing heap: weighs a routed target's endpoints, with outlier detection on and off", async () => {
+    for (const { params } of balancingHeap.cases("quick")) await smoke(balancingHeap, { ...params, endpoints: 20 }, ["bytesPerEndpoint"]);
   });
 
   it("hostile regex response: times the answer to a route configuration of oversized regexes", async () => {

@@ -35,7 +35,7 @@ describe("bounded client state", () => {
       for (const subscription of subscriptions) subscription.unsubscribe();
       await h.nextRequest((r) => r.typeUrl === LDS && r.resourceNames.length === 1, m);
     }
-    expect(tables(xds)).to.deep.equal({ snapshots: 1, routers: 1, observables: 6, watches: 6 });
+    expect(tables(xds)).to.deep.equal({ snapshots: 1, routers: 1, balancers: 1, observables: 6, watches: 6 });
 
     const routers: number[] = [];
     const counting = xds.router(`${kitexHost}:8888`).subscribe(() => routers.push(1));
@@ -45,13 +45,13 @@ describe("bounded client state", () => {
     );
     counting.unsubscribe();
     expect(routers.length).to.be.greaterThan(1);
-    expect(tables(xds)).to.deep.equal({ snapshots: 1, routers: 1, observables: 6, watches: 6 });
+    expect(tables(xds)).to.deep.equal({ snapshots: 1, routers: 1, balancers: 1, observables: 6, watches: 6 });
 
     kept.unsubscribe();
     await firstValueFrom(xds.status$.pipe(filter((s) => s.connection === "idle")));
-    expect(tables(xds)).to.deep.equal({ snapshots: 0, routers: 0, observables: 0, watches: 0 });
+    expect(tables(xds)).to.deep.equal({ snapshots: 0, routers: 0, balancers: 0, observables: 0, watches: 0 });
     await xds.close();
-    expect(tables(xds)).to.deep.equal({ snapshots: 0, routers: 0, observables: 0, watches: 0 });
+    expect(tables(xds)).to.deep.equal({ snapshots: 0, routers: 0, balancers: 0, observables: 0, watches: 0 });
     await new Promise((resolve) => setImmediate(resolve));
     expect(timers()).to.equal(before);
   });

@@ -56,6 +56,18 @@ describe("rxds/thrift: a generated Thrift client routed by xDS", () => {
     expect(v2.calls.map((c) => c.method)).to.deep.equal(Array(5).fill("SayHello"));
   });
 
+  it("tells balancing how each call ended: with a circuit breaker of 2 requests, 20 calls in a row all pass", async () => {
+    const mesh = thriftMesh(v1.port, v2.port, thriftRoutes([100, 0])).replace(
+      "  host: kitex-server\n",
+      "  host: kitex-server\n  trafficPolicy: {connectionPool: {http: {http2MaxRequests: 2}}}\n",
+    );
+    expect(mesh).to.include("http2MaxRequests: 2");
+    serveMesh(h.cp, mesh, "sidecar");
+    const greet = meshClient();
+    // Were a call's end not reported, the third would find two still in flight and fail CIRCUIT_BREAKER_OPEN.
+    for (let i = 0; i < 20; i++) expect((await greet.client.SayHello(hello())).Message).to.equal("v2");
+  });
+
   it("routes by header: a call's header stage=canary goes to v1, for either method", async () => {
     serveMesh(h.cp, thriftMesh(v1.port, v2.port, thriftRoutes([0, 100])), "sidecar");
     const greet = meshClient();

@@ -24,6 +24,7 @@ function fakeRouter(name: string): Router {
     timeoutMs: undefined,
     retryPolicy: undefined,
     hashPolicy: [],
+    done: () => undefined,
   });
   return {
     snapshot: {} as ServiceSnapshot,

@@ -11,6 +11,8 @@ import {
 import type { LbEndpointSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
 import { ClusterConfigSchema } from "../../gen/envoy/extensions/clusters/aggregate/v3/cluster_pb.js";
 import { LeastRequestSchema } from "../../gen/envoy/extensions/load_balancing_policies/least_request/v3/least_request_pb.js";
+import { MaglevSchema } from "../../gen/envoy/extensions/load_balancing_policies/maglev/v3/maglev_pb.js";
+import { RandomSchema } from "../../gen/envoy/extensions/load_balancing_policies/random/v3/random_pb.js";
 import { RingHashSchema } from "../../gen/envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash_pb.js";
 import { RoundRobinSchema } from "../../gen/envoy/extensions/load_balancing_policies/round_robin/v3/round_robin_pb.js";
 import { WrrLocalitySchema } from "../../gen/envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality_pb.js";
@@ -166,6 +168,15 @@ describe("cluster (CDS)", () => {
     expect(model.localityWeighted).to.equal(true);
   });
 
+  it("reads typed maglev (table size checked) and random policies", () => {
+    const typed = (typedConfig: Any): ClusterInit => ({ loadBalancingPolicy: { policies: [{ typedExtensionConfig: { name: "p", typedConfig } }] } });
+    expect(valid(eds(typed(pack(MaglevSchema, { tableSize: 251n })))).lbPolicy).to.deep.equal({ kind: "MAGLEV", tableSize: 251 });
+    expect(valid(eds(typed(pack(RandomSchema, {})))).lbPolicy).to.deep.equal({ kind: "RANDOM" });
+    expect(reason(eds(typed(pack(MaglevSchema, { tableSize: 250n }))))).to.equal(
+      `cluster "${NAME}": load_balancing_policy.policies[0].typed_extension_config.typed_config.table_size: must be a prime number at most 5000011, got 250`,
+    );
+  });
+
   it("rejects a load_balancing_policy with no supported policy, and an invalid supported one", () => {
     const custom = { $typeName: "google.protobuf.Any", typeUrl: "type.googleapis.com/example.Custom", value: new Uint8Array() } as Any;
     expect(reason(eds({ loadBalancingPolicy: { policies: [{ typedExtensionConfig: { name: "c", typedConfig: custom } }] } }))).to.equal(
@@ -186,10 +197,26 @@ describe("cluster (CDS)", () => {
       maxEjectionPercent: 30,
       successRate: { stdevFactor: 1900, enforcementPercentage: 100, minimumHosts: 5, requestVolume: 100 },
       failurePercentage: { threshold: 60, enforcementPercentage: 80, minimumHosts: 5, requestVolume: 50 },
+      consecutive5xx: { threshold: 5, enforcementPercentage: 100 },
+      consecutiveGatewayFailure: undefined,
     });
-    const off = valid(eds({ outlierDetection: { enforcingSuccessRate: 0 } })).outlierDetection;
+    const off = valid(eds({ outlierDetection: { enforcingSuccessRate: 0, enforcingConsecutive5xx: 0 } })).outlierDetection;
     expect(off?.successRate).to.equal(undefined);
     expect(off?.failurePercentage).to.equal(undefined);
+    expect(off?.consecutive5xx).to.equal(undefined);
+  });
+
+  it("maps Envoy's consecutive_5xx and consecutive_gateway_failure as Istio sets them; a threshold of 0 never ejects", () => {
+    const model = valid(eds({ outlierDetection: { enforcingSuccessRate: 0, consecutive5xx: 3, enforcingConsecutive5xx: 100, consecutiveGatewayFailure: 2, enforcingConsecutiveGatewayFailure: 100 } }));
+    expect(model.outlierDetection?.consecutive5xx).to.deep.equal({ threshold: 3, enforcementPercentage: 100 });
+    expect(model.outlierDetection?.consecutiveGatewayFailure).to.deep.equal({ threshold: 2, enforcementPercentage: 100 });
+    expect(valid(eds({ outlierDetection: { consecutive5xx: 0 } })).outlierDetection?.consecutive5xx).to.equal(undefined);
+  });
+
+  it("rejects split_external_local_origin_errors, which a client cannot honour", () => {
+    expect(reason(eds({ outlierDetection: { splitExternalLocalOriginErrors: true } }))).to.equal(
+      `cluster "${NAME}": outlier_detection.split_external_local_origin_errors: is not supported: a client does not count local-origin failures apart`,
+    );
   });
 
   it("rejects outlier_detection percentages above 100 and negative durations", () => {

@@ -211,6 +211,16 @@ describe("route configuration (RDS)", () => {
         config(host({ routes: [route({ action: to(V1, { hashPolicy: [{ policySpecifier: { case: "header", value: { headerName: "x", regexRewrite: { pattern: { regex: "[" }, substitution: "" } } } }] }) })] })),
         `virtual_hosts[0].routes[0].route.hash_policy[0].header.regex_rewrite.pattern.regex: invalid regex "["`,
       ],
+      [
+        "a hash policy rewrite naming a group its regex lacks",
+        config(host({ routes: [route({ action: to(V1, { hashPolicy: [{ policySpecifier: { case: "header", value: { headerName: "x", regexRewrite: { pattern: { regex: "u-(.*)" }, substitution: "\\2" } } } }] }) })] })),
+        "virtual_hosts[0].routes[0].route.hash_policy[0].header.regex_rewrite.substitution: \\2 names a group the regex does not have (it has 1)",
+      ],
+      [
+        "a hash policy rewrite with an escape RE2 does not know",
+        config(host({ routes: [route({ action: to(V1, { hashPolicy: [{ policySpecifier: { case: "header", value: { headerName: "x", regexRewrite: { pattern: { regex: "u" }, substitution: "\\n" } } } }] }) })] })),
+        "virtual_hosts[0].routes[0].route.hash_policy[0].header.regex_rewrite.substitution: invalid escape \\n (only \\0..\\9 and \\\\ are allowed)",
+      ],
     ];
     for (const [what, message, expected] of table) {
       it(`rejects ${what}`, () => {
@@ -377,8 +387,11 @@ describe("route configuration (RDS)", () => {
           }),
         }),
       );
+      const header = r.hashPolicy[0];
+      const rewrite = header?.kind === "header" ? header.regexRewrite?.rewrite : undefined;
+      expect(rewrite?.("u-alice")).to.equal("alice");
       expect(r.hashPolicy).to.deep.equal([
-        { kind: "header", headerName: "x-user", regexRewrite: { regex: "u-(.*)", substitution: "\\1" }, terminal: true },
+        { kind: "header", headerName: "x-user", regexRewrite: { regex: "u-(.*)", substitution: "\\1", rewrite }, terminal: true },
         { kind: "filter_state", key: "io.grpc.channel_id", terminal: false },
         { kind: "source_ip", terminal: false },
         { kind: "query_parameter", name: "user", terminal: false },

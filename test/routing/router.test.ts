@@ -119,8 +119,10 @@ function routerOf(s: ServiceSnapshot, options: { random?: RandomSource } = {}): 
   return createRouter(s, { ...options, picking: new TargetBalancer() });
 }
 
+/** The decision, its call reported done at once (as an OK call), so that picks do not pile up in flight. */
 function decided(result: RouteDecision | XdsError): RouteDecision {
   if (result instanceof XdsError) throw result;
+  result.done(0);
   return result;
 }
 

@@ -23,6 +23,7 @@ import {
   type ServerWritableStream,
   type sendUnaryData,
   type ServiceDefinition,
+  status,
 } from "@grpc/grpc-js";
 import * as http2 from "node:http2";
 import * as net from "node:net";
@@ -124,6 +125,14 @@ function remaining(deadline: Date | number): number | undefined {
 export class GrpcGreetBackend {
   /** Every call it served, in order. */
   readonly calls: SeenCall[] = [];
+  /** Every `failEvery`-th unary call (counting from 1) fails with UNAVAILABLE; 0: none. */
+  failEvery = 0;
+  /** How long each unary call waits before it is answered, ms. */
+  delayMs = 0;
+  /** While set, unary calls wait for it before they are answered (a backend holding its calls). */
+  gate: Promise<void> | undefined;
+  /** How many unary calls it is answering now. */
+  inFlight = 0;
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(
@@ -162,7 +171,16 @@ export class GrpcGreetBackend {
     };
     const unary = (method: string) => (call: ServerUnaryCall<HelloRequest, HelloResponse>, callback: sendUnaryData<HelloResponse>) => {
       record(method, call);
-      callback(null, reply(name));
+      const backend = self!;
+      const n = backend.calls.length;
+      backend.inFlight++;
+      void (async () => {
+        await backend.gate;
+        if (backend.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, backend.delayMs));
+        backend.inFlight--;
+        if (backend.failEvery > 0 && n % backend.failEvery === 0) callback({ code: status.UNAVAILABLE, details: `${name} failed call ${n}` });
+        else callback(null, reply(name));
+      })();
     };
     server.addService(greetServiceDefinition, {
       SayHello: unary("SayHello"),

@@ -6,11 +6,27 @@
 // An endpoint that leaves the snapshot has its session closed once the calls on it are over (see
 // EndpointSession); close() aborts every session at once. A stream response that the caller stops
 // iterating early is cancelled. Every failure reaches the caller as a ConnectError.
+//
+// The routing decision learns how the call ended from the signal Connect gives each call, which it aborts
+// when the call ends, however it ends (see reportOutcome): with the ConnectError's code, CANCELED when the
+// caller aborted, OK otherwise. A call that never reached the endpoint ends its decision without a status.
 
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextKey, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createContextKey,
+  createContextValues,
+  type ContextKey,
+  type ContextValues,
+  type Interceptor,
+  type StreamResponse,
+  type Transport,
+  type UnaryResponse,
+} from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, type GrpcTransportOptions } from "@connectrpc/connect-node";
 import type { RequestHeaders } from "../../resources/match/route-match.js";
+import type { RouteDecision } from "../../routing/route-decision.js";
 import type { XdsClient } from "../../xds-client.js";
 import { XdsError } from "../../xds-error.js";
 import { authorityOf, CallRouter, isRouteDeadline, routeDeadlineMessage, routingFailureMessage } from "../call-router.js";
@@ -50,6 +66,49 @@ export type XdsTransportOptions = Omit<GrpcTransportOptions, "baseUrl" | "sessio
  * `client.sayHello(request, { contextValues: createContextValues().set(waitForReady, true) })`.
  */
 export const waitForReady = createContextKey<boolean | undefined>(undefined, { description: "rxds: wait for ready" });
+
+/** A routed call's decision and the signal the call was given, for reportOutcome. */
+interface RoutedCall {
+  readonly decision: RouteDecision;
+  readonly signal: AbortSignal | undefined;
+}
+
+const routedCall = createContextKey<RoutedCall | undefined>(undefined, { description: "rxds: routed call" });
+
+/**
+ * The innermost interceptor of every endpoint transport: when Connect aborts the call's signal (the call ended),
+ * tells the call's decision how: the ConnectError's code, CANCELED when the caller's signal aborted, else OK
+ * (Connect aborts the signal without a reason when a call succeeds).
+ */
+const reportOutcome: Interceptor = (next) => (request) => {
+  const routed = request.contextValues.get(routedCall);
+  if (routed !== undefined) {
+    const signal = request.signal;
+    const report = (): void => {
+      const reason: unknown = signal.reason;
+      routed.decision.done(reason instanceof ConnectError ? reason.code : routed.signal?.aborted === true ? Code.Canceled : 0);
+    };
+    if (signal.aborted) report();
+    else signal.addEventListener("abort", report, { once: true });
+  }
+  return next(request);
+};
+
+/** `values` (or fresh ones) with the routed call under `routedCall`, without changing the caller's object. */
+function withRoutedCall(values: ContextValues | undefined, routed: RoutedCall): ContextValues {
+  const base = values ?? createContextValues();
+  return {
+    get: <T>(key: ContextKey<T>): T => (key.id === routedCall.id ? (routed as T) : base.get(key)),
+    set(key, value) {
+      base.set(key, value);
+      return this;
+    },
+    delete(key) {
+      base.delete(key);
+      return this;
+    },
+  };
+}
 
 /** A Transport routed by xDS; close() closes every endpoint's session. */
 export interface XdsTransport extends Transport {
@@ -95,7 +154,7 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
               checkServerIdentity: tls.checkServerIdentity,
             };
       const session = new EndpointSession(baseUrl, definedOnly(pingOptions), { ...nodeOptions, ...tlsOptions });
-      const interceptors = [...(endpointOptions.interceptors ?? []), session.holdForCall];
+      const interceptors = [...(endpointOptions.interceptors ?? []), session.holdForCall, reportOutcome];
       const common = { ...endpointOptions, interceptors, baseUrl, httpVersion: "2" as const, sessionManager: session };
       const transport =
         protocol === "grpc"
@@ -112,8 +171,8 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
   });
 
   /**
-   * Routes a call (waiting for the first snapshot if need be): its endpoint's transport and the call's
-   * timeout. Throws only ConnectErrors.
+   * Routes a call (waiting for the first snapshot if need be): its endpoint's transport, the call's timeout and
+   * the routing decision, whose done() the caller owes. Throws only ConnectErrors.
    */
   async function pick(
     path: string,
@@ -147,6 +206,7 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
     try {
       endpoint = router.connection(decision.endpoint, decision.leafCluster);
     } catch (reason: unknown) {
+      decision.done();
       if (reason instanceof XdsError) throw new ConnectError(routingFailureMessage(path, reason), Code.Unavailable, undefined, undefined, reason);
       const message = `xDS call ${path} to endpoint ${authorityOf(decision.endpoint)} failed: connect-node could not open a transport to it: ${messageOf(reason)}`;
       throw new ConnectError(message, Code.Internal, undefined, undefined, reason);
@@ -155,7 +215,7 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
     const left = deadline === Infinity ? undefined : Math.max(1, deadline - Date.now());
     const routeMs = decision.timeoutMs;
     const effectiveMs = routeMs === undefined ? left : left === undefined ? routeMs : Math.min(left, routeMs);
-    return { transport: endpoint.transport, timeoutMs: effectiveMs };
+    return { transport: endpoint.transport, timeoutMs: effectiveMs, decision };
   }
 
   return {
@@ -170,7 +230,13 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
       const path = `/${method.parent.typeName}/${method.name}`;
       const headers = headersOf(header);
       const picked = await pick(path, method, headers, signal, timeoutMs, contextValues);
-      return picked.transport.unary(method, signal, picked.timeoutMs, headers, input, contextValues);
+      const values = withRoutedCall(contextValues, { decision: picked.decision, signal });
+      try {
+        return await picked.transport.unary(method, signal, picked.timeoutMs, headers, input, values);
+      } finally {
+        // Reported already when the call went out (reportOutcome); otherwise it never reached the endpoint.
+        picked.decision.done();
+      }
     },
 
     async stream<I extends DescMessage, O extends DescMessage>(
@@ -187,7 +253,14 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
       // Connect cancels a stream only through its signal: this one also fires when the caller stops iterating.
       const abandoned = new AbortController();
       const callSignal = signal === undefined ? abandoned.signal : AbortSignal.any([signal, abandoned.signal]);
-      const response = await picked.transport.stream(method, callSignal, picked.timeoutMs, headers, input, contextValues);
+      const values = withRoutedCall(contextValues, { decision: picked.decision, signal: callSignal });
+      let response: StreamResponse<I, O>;
+      try {
+        response = await picked.transport.stream(method, callSignal, picked.timeoutMs, headers, input, values);
+      } catch (reason: unknown) {
+        picked.decision.done();
+        throw reason;
+      }
       return { ...response, message: cancelledWhenAbandoned(response.message, abandoned, path) };
     },
 

@@ -10,6 +10,10 @@
 // Every failure on the way ends the call with a status, never an exception: credentials from no loaded
 // copy of grpc-js FAILED_PRECONDITION; routing failures UNAVAILABLE with the router's message; a meta
 // extractor that throws, or a channel or call that grpc-js refuses to create, INTERNAL.
+//
+// The routing decision learns how the call ended: the real call's status, as it reaches the listener (a
+// transport failure arrives as UNAVAILABLE), goes to its done(); a call that never reached the endpoint
+// (cancelled before dispatch, no channel or call could be made) ends its decision without a status.
 
 import type { CallCredentials, ChannelInterface, InterceptingListener, Metadata, StatusObject, status } from "@grpc/grpc-js";
 import type { RequestHeaders } from "../../resources/match/route-match.js";
@@ -46,6 +50,27 @@ export interface CallArguments {
   readonly host: string | null | undefined;
   readonly parentCall: ParentCall;
   readonly propagateFlags: number | null | undefined;
+}
+
+/** Forwards the real call's events to the caller's listener, and its status to the routing decision first. */
+class ReportingListener implements InterceptingListener {
+  constructor(
+    private readonly listener: InterceptingListener,
+    private readonly decision: RouteDecision,
+  ) {}
+
+  onReceiveMetadata(metadata: Metadata): void {
+    this.listener.onReceiveMetadata(metadata);
+  }
+
+  onReceiveMessage(message: unknown): void {
+    this.listener.onReceiveMessage(message);
+  }
+
+  onReceiveStatus(status: StatusObject): void {
+    this.decision.done(status.code);
+    this.listener.onReceiveStatus(status);
+  }
 }
 
 /** A grpc-js Call routed by xDS at start. */
@@ -153,7 +178,10 @@ export class RoutedCall implements GrpcCall {
 
   /** Hands the call to a real call on the decision's endpoint, or ends it with the routing failure. Never throws. */
   private dispatch(decision: RouteDecision | XdsError, metadata: Metadata): void {
-    if (this.ended !== undefined) return;
+    if (this.ended !== undefined) {
+      if (!(decision instanceof XdsError)) decision.done();
+      return;
+    }
     const path = this.args.method;
     const { router, grpc } = this.scope;
     if (decision instanceof XdsError) {
@@ -165,6 +193,7 @@ export class RoutedCall implements GrpcCall {
     try {
       channel = router.connection(decision.endpoint, decision.leafCluster);
     } catch (reason: unknown) {
+      decision.done();
       if (reason instanceof XdsError) this.end(grpc.status.UNAVAILABLE, routingFailureMessage(path, reason));
       else this.end(grpc.status.INTERNAL, `xDS call ${path} to endpoint ${endpoint} failed: grpc-js could not open a channel to it: ${messageOf(reason)}`);
       return;
@@ -172,11 +201,13 @@ export class RoutedCall implements GrpcCall {
     const deadline = effectiveDeadline(deadlineMs(this.args.deadline), Date.now(), decision.timeoutMs);
     const { host, parentCall, propagateFlags } = this.args;
     let real: GrpcCall;
+    const listener = new ReportingListener(this.listener!, decision);
     try {
       real = channel.createCall(path, deadline, host, parentCall, propagateFlags);
       if (this.credentials !== undefined) real.setCredentials(this.credentials);
-      real.start(metadata, this.listener!);
+      real.start(metadata, listener);
     } catch (reason: unknown) {
+      decision.done();
       this.end(grpc.status.INTERNAL, `xDS call ${path} to endpoint ${endpoint} failed: grpc-js could not start it: ${messageOf(reason)}`);
       return;
     }

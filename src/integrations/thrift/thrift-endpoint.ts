@@ -42,8 +42,27 @@ interface PendingCall {
   /** The generated client's own callback of the call, which settles the promise its method returned. */
   readonly callback: Callback;
   readonly label: string;
+  /** Told how the call ended (its routing decision: balancing's in-flight counts and outlier detection). */
+  readonly ending: CallEnding;
   timer: NodeJS.Timeout | undefined;
 }
+
+/** What is told how a call ended: a gRPC status code, or none when the call never reached the endpoint. */
+export interface CallEnding {
+  done(status?: number): void;
+}
+
+/**
+ * The gRPC status a Thrift call's end reports to balancing: OK; UNKNOWN for an exception the server answered with;
+ * DEADLINE_EXCEEDED; UNAVAILABLE for a lost connection; none for a call the client itself closed.
+ */
+const STATUS_OF: Readonly<Record<ThriftCallOutcome, number | undefined>> = {
+  ok: 0,
+  failed: 2,
+  deadline: 4,
+  "connection-lost": 14,
+  closed: undefined,
+};
 
 /** One open connection and the calls in flight on it. */
 interface Link {
@@ -71,10 +90,21 @@ export class ThriftEndpoint {
   /**
    * Calls `method` with `args` on this endpoint, with the THeader key-values `headers` when the wire carries them;
    * settles with the response, the server's exception, or an XdsError (DEADLINE_EXCEEDED once `deadline`, ms since
-   * the epoch, passes; ENDPOINT_UNAVAILABLE when the connection is lost; CLOSED when closed). `label` names the call.
+   * the epoch, passes; ENDPOINT_UNAVAILABLE when the connection is lost; CLOSED when closed). `label` names the call;
+   * `ending` is told how it ended, once.
    */
-  call(method: string, args: readonly unknown[], headers: Readonly<Record<string, string>> | undefined, deadline: number, label: string): Promise<unknown> {
-    if (this.closedWith !== undefined) return Promise.reject(this.closedWith);
+  call(
+    method: string,
+    args: readonly unknown[],
+    headers: Readonly<Record<string, string>> | undefined,
+    deadline: number,
+    label: string,
+    ending: CallEnding,
+  ): Promise<unknown> {
+    if (this.closedWith !== undefined) {
+      ending.done();
+      return Promise.reject(this.closedWith);
+    }
     const link = this.link ?? this.open();
     const client = link.client;
     if (this.wire.header) {
@@ -87,14 +117,18 @@ export class ThriftEndpoint {
       response = (client[method] as (...args: readonly unknown[]) => unknown)(...args);
     } catch (reason: unknown) {
       // e.g. a required field unset: the generated code throws before anything is sent.
+      ending.done();
       return Promise.reject(reason);
     }
     // The generated method has registered its callback under its sequence id: wrap it, so that the call's end is
     // seen here, and keep it, so that a deadline or a lost connection can end the call through it.
     const seqid = client._seqid;
     const callback = client._reqs[seqid] as Callback | undefined;
-    if (callback === undefined) return response as Promise<unknown>; // it failed before sending
-    const pending: PendingCall = { callback, label, timer: undefined };
+    if (callback === undefined) {
+      ending.done(); // it failed before sending
+      return response as Promise<unknown>;
+    }
+    const pending: PendingCall = { callback, label, ending, timer: undefined };
     link.calls.set(seqid, pending);
     client._reqs[seqid] = (error: unknown, value?: unknown) => this.settle(link, seqid, error === undefined || error === null ? "ok" : "failed", error, value);
     const delay = deadline - Date.now();
@@ -151,9 +185,8 @@ export class ThriftEndpoint {
   }
 
   /**
-   * Ends one call (once): the generated client forgets it, its timer is cleared, and its own callback gives the caller
-   * `error` or `value`. The call's outcome is known here: this is where it is to be reported (to balancing: outlier
-   * detection, least-request) once outcome reporting exists.
+   * Ends one call (once): the generated client forgets it, its timer is cleared, balancing is told how it ended, and
+   * its own callback gives the caller `error` or `value`.
    */
   private settle(link: Link, seqid: number, outcome: ThriftCallOutcome, error: unknown, value?: unknown): void {
     const pending = link.calls.get(seqid);
@@ -161,6 +194,7 @@ export class ThriftEndpoint {
     link.calls.delete(seqid);
     delete link.client._reqs[seqid];
     clearTimeout(pending.timer);
+    pending.ending.done(STATUS_OF[outcome]);
     pending.callback(outcome === "ok" ? undefined : error, value);
     if (this.retired && link.calls.size === 0) this.drop(link);
   }

@@ -136,10 +136,11 @@ export function createXdsThriftClient<T>(xds: XdsClient, Client: ThriftClientCla
     try {
       endpoint = router.connection(decision.endpoint);
     } catch (reason: unknown) {
+      decision.done();
       return Promise.reject(XdsError.from(reason, "ENDPOINT_UNAVAILABLE"));
     }
     const headers = wire.header ? theaderValues(mergeWithMetainfo(own)) : undefined;
-    return endpoint.call(method, args, headers, effectiveDeadline(deadline, Date.now(), decision.timeoutMs), `thrift call ${path}`);
+    return endpoint.call(method, args, headers, effectiveDeadline(deadline, Date.now(), decision.timeoutMs), `thrift call ${path}`, decision);
   }
 
   // The methods live on one prototype; a view is an object holding its call options on top of it.

@@ -38,6 +38,13 @@ export interface RouteRequest {
   readonly path: string;
   /** The request headers, keys lower-case. */
   readonly headers: RequestHeaders;
+  /**
+   * The calling channel's id, for hash policies on filter state `io.grpc.channel_id` (gRFC A42): a random integer
+   * below 2^53, the same for every call of one channel. The grpc-js and Connect integrations set one per client.
+   */
+  readonly channelId?: number;
+  /** The IP address of the client this call serves, for `connection_properties.source_ip` hash policies (a server-side call). */
+  readonly sourceIp?: string;
 }
 
 /** A source of uniform random numbers in [0, 1), such as `Math.random`. */

@@ -79,6 +79,47 @@ export function compileSafeRegex(regex: string, field: string, limits: RegexLimi
   };
 }
 
+/**
+ * Compiles an Envoy `regex_rewrite` (RegexMatchAndSubstitute): a function replacing every non-overlapping match of
+ * `regex` in a value with `substitution`, where `\N` (one digit) is capture group N and `\\` a backslash, as RE2's
+ * GlobalReplace reads it. Throws INVALID_RESOURCE naming `field` for an invalid or too large regex, or a substitution
+ * with another escape or a group the regex does not have.
+ */
+export function compileSafeRewrite(regex: string, substitution: string, field: string, limits: RegexLimits = defaultRegexLimits): (value: string) => string {
+  const compiled = compileWithin(regex, limits);
+  if (!(compiled instanceof RE2JS)) throw new XdsError("INVALID_RESOURCE", `${field}.pattern.regex: ${compiled.reason}`, { cause: compiled.cause });
+  const parts: (string | number)[] = [];
+  let literal = "";
+  for (let i = 0; i < substitution.length; i++) {
+    const c = substitution[i]!;
+    if (c !== "\\") {
+      literal += c;
+      continue;
+    }
+    const next = substitution[++i];
+    if (next === "\\") {
+      literal += "\\";
+    } else if (next !== undefined && next >= "0" && next <= "9") {
+      const group = Number(next);
+      if (group > compiled.groupCount()) {
+        throw new XdsError("INVALID_RESOURCE", `${field}.substitution: \\${group} names a group the regex does not have (it has ${compiled.groupCount()})`);
+      }
+      if (literal !== "") parts.push(literal);
+      literal = "";
+      parts.push(group);
+    } else {
+      throw new XdsError("INVALID_RESOURCE", `${field}.substitution: invalid escape \\${next ?? ""} (only \\0..\\9 and \\\\ are allowed)`);
+    }
+  }
+  if (literal !== "") parts.push(literal);
+  const replace = (...match: unknown[]): string => {
+    let out = "";
+    for (const part of parts) out += typeof part === "string" ? part : ((match[part] as string | undefined) ?? "");
+    return out;
+  };
+  return (value: string): string => compiled.matcher(value).replaceAll(replace);
+}
+
 /** Why the control plane's `regex` would be rejected within `limits` (not RE2, or too large a program); undefined when it would not. */
 export function safeRegexRejection(regex: string, limits: RegexLimits = defaultRegexLimits): string | undefined {
   const compiled = compileWithin(regex, limits);

@@ -3,9 +3,11 @@ import { isIP } from "node:net";
 import { DurationSchema } from "@bufbuild/protobuf/wkt";
 import { CircuitBreakersSchema } from "../../../gen/envoy/config/cluster/v3/circuit_breaker_pb.js";
 import {
+  Cluster_CommonLbConfig_LocalityWeightedLbConfigSchema,
   Cluster_CommonLbConfigSchema,
   Cluster_DiscoveryType,
   Cluster_LbPolicy,
+  Cluster_MaglevLbConfigSchema,
   Cluster_RingHashLbConfigSchema,
   ClusterSchema,
   type Cluster,
@@ -13,9 +15,11 @@ import {
 import { OutlierDetectionSchema } from "../../../gen/envoy/config/cluster/v3/outlier_detection_pb.js";
 import { AggregatedConfigSourceSchema, ConfigSourceSchema, type ConfigSource } from "../../../gen/envoy/config/core/v3/config_source_pb.js";
 import { HealthStatus } from "../../../gen/envoy/config/core/v3/health_check_pb.js";
-import { LbEndpointSchema, LocalityLbEndpointsSchema } from "../../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
+import { PercentSchema } from "../../../gen/envoy/type/v3/percent_pb.js";
+import { LbEndpointSchema, LocalityLbEndpointsSchema, type LbEndpoint } from "../../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
 import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { clusterName } from "./istio-names.js";
+import { applyLocalityLoadBalancing, parseLocality, type ClientLocality } from "./locality-load-balancing.js";
 import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
 import type { ServicePort, Subset, TrafficPolicy, WorkloadEndpoint } from "./mesh-config-model.js";
 import { istioMutualTransportSocket, serviceAccountSans } from "./tls-translation.js";
@@ -31,27 +35,68 @@ export function adsConfigSource(): ConfigSource {
   return create(ConfigSourceSchema, { configSourceSpecifier: { case: "ads", value: create(AggregatedConfigSourceSchema) } });
 }
 
-/** istiod's `MergeTrafficPolicy`: each field the subset sets replaces the top-level one. */
-export function mergeTrafficPolicy(top: TrafficPolicy | undefined, subset: TrafficPolicy | undefined): TrafficPolicy {
-  return { ...top, ...subset };
+/** How a view's clusters are built. */
+export interface ClusterBuildOptions {
+  /** True for GENERATOR=grpc clients (see applyTrafficPolicy); false for sidecars. */
+  readonly proxyless: boolean;
+  /** The client's locality, for localityLbSetting; undefined when its node has none. */
+  readonly clientLocality?: ClientLocality;
 }
 
 /**
- * Applies a traffic policy: load balancer, circuit breakers, outlier detection. For proxyless
- * clients, like istiod's grpc generator, the connection pool gives only `max_requests`.
+ * istiod's `MergeTrafficPolicy` for one port: the top level's settings, the subset's over them field by field, and
+ * a `portLevelSettings` entry for the port (the top level's, then the subset's) replacing all three at once (port
+ * settings do not inherit, as Istio documents).
  */
-function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, proxyless: boolean): void {
+export function mergeTrafficPolicy(top: TrafficPolicy | undefined, subset: TrafficPolicy | undefined, port: number): TrafficPolicy {
+  const merged = forPort(settingsOf(top), top, port);
+  if (subset === undefined) return merged;
+  return forPort({ ...merged, ...settingsOf(subset) }, subset, port);
+}
+
+/** A policy's settings, without its per-port ones. */
+function settingsOf(policy: TrafficPolicy | undefined): TrafficPolicy {
+  const { portLevelSettings: _, ...settings } = policy ?? {};
+  return settings;
+}
+
+/** `policy`, or all three settings of `from`'s entry for `port` when it has one. */
+function forPort(policy: TrafficPolicy, from: TrafficPolicy | undefined, port: number): TrafficPolicy {
+  const entry = from?.portLevelSettings?.find((p) => p.port === port);
+  if (entry === undefined) return policy;
+  const { port: _, ...settings } = entry;
+  return settings;
+}
+
+/**
+ * Applies a traffic policy: load balancer, locality weighting, circuit breakers, outlier detection. As istiod's
+ * sidecar generator does, a sidecar's cluster without a simple policy gets LEAST_REQUEST (istiod's default) and
+ * consistentHash gives RING_HASH (minimum ring 1024 unless set) or MAGLEV. For proxyless clients the connection
+ * pool gives only `max_requests`; unlike istiod's grpc generator, which drops `simple`, outlier detection and the
+ * connection pool for gRPC clients that cannot apply them, rxds serve passes them on, since rxds clients do.
+ */
+function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, options: ClusterBuildOptions): void {
   const lb = policy.loadBalancer;
-  if (lb?.simple === "LEAST_REQUEST" || lb?.simple === "LEAST_CONN") cluster.lbPolicy = Cluster_LbPolicy.LEAST_REQUEST;
-  if (lb?.simple === "RANDOM") cluster.lbPolicy = Cluster_LbPolicy.RANDOM;
-  if (lb?.consistentHash !== undefined) {
+  const simple = lb?.simple ?? "UNSPECIFIED";
+  if (simple === "LEAST_REQUEST" || simple === "LEAST_CONN" || (simple === "UNSPECIFIED" && !options.proxyless)) cluster.lbPolicy = Cluster_LbPolicy.LEAST_REQUEST;
+  if (simple === "RANDOM") cluster.lbPolicy = Cluster_LbPolicy.RANDOM;
+  const hash = lb?.consistentHash;
+  if (hash?.algorithm === "maglev") {
+    cluster.lbPolicy = Cluster_LbPolicy.MAGLEV;
+    if (hash.tableSize !== undefined) cluster.lbConfig = { case: "maglevLbConfig", value: create(Cluster_MaglevLbConfigSchema, { tableSize: BigInt(hash.tableSize) }) };
+  } else if (hash !== undefined) {
     // ApplyRingHashLoadBalancer: ring hash, minimum ring size as given or Envoy's 1024.
     cluster.lbPolicy = Cluster_LbPolicy.RING_HASH;
-    const minimumRingSize = BigInt(lb.consistentHash.minimumRingSize ?? 1024);
+    const minimumRingSize = BigInt(hash.minimumRingSize ?? 1024);
     cluster.lbConfig = { case: "ringHashLbConfig", value: create(Cluster_RingHashLbConfigSchema, { minimumRingSize }) };
   }
+  const locality = lb?.localityLbSetting;
+  if (locality !== undefined && locality.enabled !== false && (locality.distribute !== undefined || policy.outlierDetection !== undefined)) {
+    cluster.commonLbConfig ??= create(Cluster_CommonLbConfigSchema);
+    cluster.commonLbConfig.localityConfigSpecifier = { case: "localityWeightedLbConfig", value: create(Cluster_CommonLbConfig_LocalityWeightedLbConfigSchema) };
+  }
   const pool = policy.connectionPool;
-  const threshold = proxyless
+  const threshold = options.proxyless
     ? { maxRequests: pool?.http?.http2MaxRequests }
     : {
         maxRequests: pool?.http?.http2MaxRequests,
@@ -61,7 +106,7 @@ function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, proxyless: 
       };
   const limits = Object.fromEntries(Object.entries(threshold).filter(([, v]) => v !== undefined));
   if (Object.keys(limits).length > 0) cluster.circuitBreakers = create(CircuitBreakersSchema, { thresholds: [limits] });
-  if (!proxyless && pool?.tcp?.connectTimeout !== undefined) cluster.connectTimeout = create(DurationSchema, pool.tcp.connectTimeout);
+  if (!options.proxyless && pool?.tcp?.connectTimeout !== undefined) cluster.connectTimeout = create(DurationSchema, pool.tcp.connectTimeout);
   const outlier = policy.outlierDetection;
   if (outlier !== undefined) {
     const detection = create(OutlierDetectionSchema, { enforcingSuccessRate: 0 });
@@ -78,7 +123,8 @@ function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, proxyless: 
     if (outlier.maxEjectionPercent !== undefined && outlier.maxEjectionPercent > 0) detection.maxEjectionPercent = outlier.maxEjectionPercent;
     cluster.outlierDetection = detection;
     if (outlier.minHealthPercent !== undefined) {
-      cluster.commonLbConfig = create(Cluster_CommonLbConfigSchema, { healthyPanicThreshold: { value: outlier.minHealthPercent } });
+      cluster.commonLbConfig ??= create(Cluster_CommonLbConfigSchema);
+      cluster.commonLbConfig.healthyPanicThreshold = create(PercentSchema, { value: outlier.minHealthPercent });
     }
   }
 }
@@ -89,13 +135,13 @@ function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, proxyless: 
  * sidecar mode use mTLS too; istiod would give Envoy an SDS one). SIMPLE and MUTUAL are served as no TLS, as istiod's
  * grpc generator does.
  */
-function edsCluster(name: string, policy: TrafficPolicy, proxyless: boolean, service: MeshService): Cluster {
+function edsCluster(name: string, policy: TrafficPolicy, options: ClusterBuildOptions, service: MeshService): Cluster {
   const cluster = create(ClusterSchema, {
     name,
     clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.EDS },
     edsClusterConfig: { serviceName: name, edsConfig: adsConfigSource() },
   });
-  applyTrafficPolicy(cluster, policy, proxyless);
+  applyTrafficPolicy(cluster, policy, options);
   applyTls(cluster, policy, service);
   return cluster;
 }
@@ -118,22 +164,33 @@ function dnsInstance(service: MeshService): WorkloadEndpoint | undefined {
 }
 
 /** A STRICT_DNS cluster (LOGICAL_DNS for DNS_ROUND_ROBIN) resolving the service's DNS name, as istiod builds for DNS ServiceEntries. */
-function dnsCluster(name: string, service: MeshService, port: ServicePort, instance: WorkloadEndpoint, policy: TrafficPolicy, proxyless: boolean): Cluster {
+function dnsCluster(name: string, service: MeshService, port: ServicePort, instance: WorkloadEndpoint, policy: TrafficPolicy, options: ClusterBuildOptions): Cluster {
   const type = service.entry.resolution === "DNS_ROUND_ROBIN" ? Cluster_DiscoveryType.LOGICAL_DNS : Cluster_DiscoveryType.STRICT_DNS;
-  const assignment = loadAssignment(name, [instance], port, undefined);
+  const assignment = loadAssignment(name, [instance], port, undefined, policy, options);
   const cluster = create(ClusterSchema, { name, clusterDiscoveryType: { case: "type", value: type }, loadAssignment: assignment });
-  applyTrafficPolicy(cluster, policy, proxyless);
+  applyTrafficPolicy(cluster, policy, options);
   applyTls(cluster, policy, service);
   return cluster;
 }
 
-/** One locality holding the matching instances, weight 1 each unless the endpoint sets one. */
-function loadAssignment(name: string, instances: readonly WorkloadEndpoint[], port: ServicePort, subset: Subset | undefined): ClusterLoadAssignment {
+/**
+ * The matching instances, grouped by locality (sorted, as istiod sorts them) with each locality weighing the sum of
+ * its endpoints' weights (1 each unless the endpoint sets one); then the policy's localityLbSetting for the client.
+ */
+function loadAssignment(
+  name: string,
+  instances: readonly WorkloadEndpoint[],
+  port: ServicePort,
+  subset: Subset | undefined,
+  policy: TrafficPolicy,
+  options: ClusterBuildOptions,
+): ClusterLoadAssignment {
   const selected = instances.filter((endpoint) =>
     Object.entries(subset?.labels ?? {}).every(([key, value]) => endpoint.labels[key] === value),
   );
-  const lbEndpoints = selected.map((endpoint) =>
-    create(LbEndpointSchema, {
+  const byLocality = new Map<string, LbEndpoint[]>();
+  for (const endpoint of selected) {
+    const lbEndpoint = create(LbEndpointSchema, {
       hostIdentifier: {
         case: "endpoint",
         value: {
@@ -150,41 +207,49 @@ function loadAssignment(name: string, instances: readonly WorkloadEndpoint[], po
       },
       healthStatus: HealthStatus.HEALTHY,
       loadBalancingWeight: endpoint.weight ?? 1,
-    }),
-  );
-  const total = lbEndpoints.reduce((sum, each) => sum + (each.loadBalancingWeight ?? 0), 0);
-  const endpoints = lbEndpoints.length === 0 ? [] : [create(LocalityLbEndpointsSchema, { locality: {}, lbEndpoints, loadBalancingWeight: total })];
-  return create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints });
+    });
+    const locality = endpoint.locality ?? "";
+    byLocality.set(locality, [...(byLocality.get(locality) ?? []), lbEndpoint]);
+  }
+  const endpoints = [...byLocality.keys()].sort().map((locality) => {
+    const lbEndpoints = byLocality.get(locality)!;
+    const total = lbEndpoints.reduce((sum, each) => sum + (each.loadBalancingWeight ?? 0), 0);
+    return create(LocalityLbEndpointsSchema, { locality: parseLocality(locality), lbEndpoints, loadBalancingWeight: total });
+  });
+  const assignment = create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints });
+  if (options.clientLocality !== undefined) {
+    applyLocalityLoadBalancing(assignment, options.clientLocality, policy.loadBalancer?.localityLbSetting, policy.outlierDetection !== undefined);
+  }
+  return assignment;
 }
 
 /**
- * The clusters istiod's grpc CDS generator builds, with their EDS: per service port a default
- * cluster `outbound|<port>||<host>` (top-level traffic policy) and per DestinationRule subset a
- * cluster `outbound|<port>|<subset>|<host>` (subset policy merged over it), each with the
- * ClusterLoadAssignment of the instances whose labels match; a DNS-resolved service gets DNS clusters
- * with the name to resolve inline, and no EDS. `proxyless` limits the connection
- * pool mapping to what the grpc generator sets (see applyTrafficPolicy).
+ * The clusters istiod's CDS generators build, with their EDS: per service port a default cluster
+ * `outbound|<port>||<host>` (the top-level traffic policy) and per DestinationRule subset a cluster
+ * `outbound|<port>|<subset>|<host>` (the subset's policy merged over it), each with the port's own
+ * settings when the policy has some, and the ClusterLoadAssignment of the instances whose labels match; a
+ * DNS-resolved service gets DNS clusters with the name to resolve inline, and no EDS.
  */
-export function translateClusters(catalog: MeshCatalog, proxyless: boolean): ClusterResources {
+export function translateClusters(catalog: MeshCatalog, options: ClusterBuildOptions): ClusterResources {
   const clusters = new Map<string, Cluster>();
   const endpoints = new Map<string, ClusterLoadAssignment>();
   for (const service of catalog.services) {
     const rule = catalog.destinationRule(service.host);
-    const topPolicy = mergeTrafficPolicy(undefined, rule?.trafficPolicy);
     const dns = dnsInstance(service);
     for (const port of service.ports) {
-      const plain = clusterName(port.number, "", service.host);
-      const subsets: [string, Subset | undefined, TrafficPolicy][] = [[plain, undefined, topPolicy]];
+      const subsets: [string, Subset | undefined, TrafficPolicy][] = [
+        [clusterName(port.number, "", service.host), undefined, mergeTrafficPolicy(rule?.trafficPolicy, undefined, port.number)],
+      ];
       for (const subset of rule?.subsets ?? []) {
-        subsets.push([clusterName(port.number, subset.name, service.host), subset, mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy)]);
+        subsets.push([clusterName(port.number, subset.name, service.host), subset, mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy, port.number)]);
       }
       for (const [name, subset, policy] of subsets) {
         if (dns !== undefined) {
-          clusters.set(name, dnsCluster(name, service, port, dns, policy, proxyless));
+          clusters.set(name, dnsCluster(name, service, port, dns, policy, options));
           continue;
         }
-        clusters.set(name, edsCluster(name, policy, proxyless, service));
-        endpoints.set(name, loadAssignment(name, service.entry.endpoints, port, subset));
+        clusters.set(name, edsCluster(name, policy, options, service));
+        endpoints.set(name, loadAssignment(name, service.entry.endpoints, port, subset, policy, options));
       }
     }
   }

@@ -4,10 +4,13 @@ import { expandHost } from "./istio-names.js";
 import type {
   ClientTlsSettings,
   ConnectionPoolSettings,
+  ConsistentHashSettings,
   DestinationRule,
   HashKey,
   LoadBalancerSettings,
+  LocalityLbSettings,
   OutlierDetectionSettings,
+  PortTrafficPolicy,
   ResourceMeta,
   Subset,
   TrafficPolicy,
@@ -46,8 +49,61 @@ function readHashKey(reader: ConfigReader, object: Record<string, unknown>, path
   }
 }
 
+function readConsistentHash(reader: ConfigReader, value: unknown, hashPath: ConfigPath): ConsistentHashSettings {
+  const hash = reader.object(value, hashPath, ["httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName", "ringHash", "maglev", "minimumRingSize"]);
+  const key = readHashKey(reader, hash, hashPath);
+  if (hash["ringHash"] !== undefined && hash["maglev"] !== undefined) reader.fail(hashPath, "expected only one of ringHash, maglev");
+  if (hash["maglev"] !== undefined) {
+    const maglevPath = [...hashPath, "maglev"];
+    const maglev = reader.object(hash["maglev"], maglevPath, ["tableSize"]);
+    const tableSize = reader.optionalInteger(maglev["tableSize"], [...maglevPath, "tableSize"], 1, 5_000_011);
+    if (tableSize !== undefined && !isPrime(tableSize)) reader.expected([...maglevPath, "tableSize"], "a prime number", tableSize);
+    return defined<ConsistentHashSettings>({ key, algorithm: "maglev", tableSize });
+  }
+  let minimumRingSize = reader.optionalInteger(hash["minimumRingSize"], [...hashPath, "minimumRingSize"], 1, 8_388_608);
+  if (hash["ringHash"] !== undefined) {
+    const ringPath = [...hashPath, "ringHash"];
+    const ring = reader.object(hash["ringHash"], ringPath, ["minimumRingSize"]);
+    minimumRingSize = reader.optionalInteger(ring["minimumRingSize"], [...ringPath, "minimumRingSize"], 1, 8_388_608) ?? minimumRingSize;
+  }
+  return defined<ConsistentHashSettings>({ key, algorithm: "ringHash", minimumRingSize });
+}
+
+function isPrime(n: number): boolean {
+  if (n < 2) return false;
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return true;
+}
+
+function readLocalityLbSetting(reader: ConfigReader, value: unknown, path: ConfigPath): LocalityLbSettings {
+  const object = reader.object(value, path, ["enabled", "distribute", "failover", "failoverPriority"]);
+  if (object["failoverPriority"] !== undefined) reader.fail([...path, "failoverPriority"], "is not supported by rxds serve (it needs the clients' labels); use failover");
+  if (object["distribute"] !== undefined && object["failover"] !== undefined) reader.fail(path, "expected only one of distribute, failover");
+  const distribute = object["distribute"] === undefined ? undefined : reader.list(object["distribute"], [...path, "distribute"]).map((each, i) => {
+    const at = [...path, "distribute", i];
+    const entry = reader.object(each, at, ["from", "to"]);
+    const to: Record<string, number> = {};
+    const toPath = [...at, "to"];
+    for (const [locality, weight] of Object.entries(reader.object(entry["to"], toPath, Object.keys(entry["to"] ?? {})))) {
+      to[locality] = reader.integer(weight, [...toPath, locality], 0, 100);
+    }
+    const total = Object.values(to).reduce((a, b) => a + b, 0);
+    if (total !== 100) reader.fail(toPath, `expected weights that sum to 100, got ${total}`);
+    return { from: reader.string(entry["from"], [...at, "from"]), to };
+  });
+  const failover = object["failover"] === undefined ? undefined : reader.list(object["failover"], [...path, "failover"]).map((each, i) => {
+    const at = [...path, "failover", i];
+    const entry = reader.object(each, at, ["from", "to"]);
+    const from = reader.string(entry["from"], [...at, "from"]);
+    const to = reader.string(entry["to"], [...at, "to"]);
+    if (from === to) reader.fail([...at, "to"], `expected a region other than from (${JSON.stringify(from)})`);
+    return { from, to };
+  });
+  return defined<LocalityLbSettings>({ enabled: reader.optionalBoolean(object["enabled"], [...path, "enabled"]), distribute, failover });
+}
+
 function readLoadBalancer(reader: ConfigReader, value: unknown, path: ConfigPath): LoadBalancerSettings {
-  const object = reader.object(value, path, ["simple", "consistentHash"]);
+  const object = reader.object(value, path, ["simple", "consistentHash", "localityLbSetting"]);
   if (object["simple"] !== undefined && object["consistentHash"] !== undefined) {
     reader.fail(path, "expected only one of simple, consistentHash");
   }
@@ -55,24 +111,10 @@ function readLoadBalancer(reader: ConfigReader, value: unknown, path: ConfigPath
     object["simple"] === undefined
       ? undefined
       : reader.oneOf(object["simple"], [...path, "simple"], ["UNSPECIFIED", "ROUND_ROBIN", "LEAST_REQUEST", "LEAST_CONN", "RANDOM"] as const);
-  if (object["consistentHash"] === undefined) return defined({ simple });
-  const hashPath = [...path, "consistentHash"];
-  const hash = reader.object(object["consistentHash"], hashPath, [
-    "httpHeaderName",
-    "httpCookie",
-    "useSourceIp",
-    "httpQueryParameterName",
-    "ringHash",
-    "minimumRingSize",
-  ]);
-  const key = readHashKey(reader, hash, hashPath);
-  let minimumRingSize = reader.optionalInteger(hash["minimumRingSize"], [...hashPath, "minimumRingSize"], 1, Number.MAX_SAFE_INTEGER);
-  if (hash["ringHash"] !== undefined) {
-    const ringPath = [...hashPath, "ringHash"];
-    const ring = reader.object(hash["ringHash"], ringPath, ["minimumRingSize"]);
-    minimumRingSize = reader.optionalInteger(ring["minimumRingSize"], [...ringPath, "minimumRingSize"], 1, Number.MAX_SAFE_INTEGER) ?? minimumRingSize;
-  }
-  return { consistentHash: defined({ key, minimumRingSize }) };
+  const consistentHash = object["consistentHash"] === undefined ? undefined : readConsistentHash(reader, object["consistentHash"], [...path, "consistentHash"]);
+  const localityLbSetting =
+    object["localityLbSetting"] === undefined ? undefined : readLocalityLbSetting(reader, object["localityLbSetting"], [...path, "localityLbSetting"]);
+  return defined<LoadBalancerSettings>({ simple, consistentHash, localityLbSetting });
 }
 
 function readOutlierDetection(reader: ConfigReader, value: unknown, path: ConfigPath): OutlierDetectionSettings {
@@ -120,9 +162,8 @@ function readClientTls(reader: ConfigReader, value: unknown, path: ConfigPath): 
   return { mode: reader.oneOf(object["mode"] ?? "DISABLE", [...path, "mode"], ["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"] as const) };
 }
 
-/** Reads a traffic policy (DestinationRule top level or subset). */
-export function readTrafficPolicy(reader: ConfigReader, value: unknown, path: ConfigPath): TrafficPolicy {
-  const object = reader.object(value, path, ["loadBalancer", "outlierDetection", "connectionPool", "tls"]);
+/** Reads the settings of a traffic policy that a `portLevelSettings` entry may give too. */
+function readSettings(reader: ConfigReader, object: Record<string, unknown>, path: ConfigPath): Omit<TrafficPolicy, "portLevelSettings"> {
   return defined({
     tls: object["tls"] === undefined ? undefined : readClientTls(reader, object["tls"], [...path, "tls"]),
     loadBalancer: object["loadBalancer"] === undefined ? undefined : readLoadBalancer(reader, object["loadBalancer"], [...path, "loadBalancer"]),
@@ -131,6 +172,25 @@ export function readTrafficPolicy(reader: ConfigReader, value: unknown, path: Co
     connectionPool:
       object["connectionPool"] === undefined ? undefined : readConnectionPool(reader, object["connectionPool"], [...path, "connectionPool"]),
   });
+}
+
+function readPortLevelSettings(reader: ConfigReader, value: unknown, path: ConfigPath): PortTrafficPolicy[] {
+  const seen = new Set<number>();
+  return reader.list(value, path).map((each, i) => {
+    const at = [...path, i];
+    const object = reader.object(each, at, ["port", "loadBalancer", "outlierDetection", "connectionPool", "tls"]);
+    const port = reader.integer(reader.object(object["port"], [...at, "port"], ["number"])["number"], [...at, "port", "number"], 1, 65535);
+    if (seen.has(port)) reader.fail([...at, "port", "number"], `duplicate port ${port}`);
+    seen.add(port);
+    return { port, ...readSettings(reader, object, at) };
+  });
+}
+
+/** Reads a traffic policy (DestinationRule top level or subset). */
+export function readTrafficPolicy(reader: ConfigReader, value: unknown, path: ConfigPath): TrafficPolicy {
+  const object = reader.object(value, path, ["loadBalancer", "outlierDetection", "connectionPool", "tls", "portLevelSettings"]);
+  const portLevelSettings = object["portLevelSettings"] === undefined ? undefined : readPortLevelSettings(reader, object["portLevelSettings"], [...path, "portLevelSettings"]);
+  return defined({ ...readSettings(reader, object, path), portLevelSettings });
 }
 
 function readSubset(reader: ConfigReader, value: unknown, path: ConfigPath): Subset {

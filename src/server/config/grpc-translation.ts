@@ -10,8 +10,9 @@ import {
   HttpFilterSchema,
   type HttpFilter,
 } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
-import { adsConfigSource, translateClusters } from "./cluster-translation.js";
+import { adsConfigSource, translateClusters, type ClusterBuildOptions } from "./cluster-translation.js";
 import { alternativeHosts, clusterName, domainName, isHttpProtocol, listenerAliases } from "./istio-names.js";
+import type { ClientLocality } from "./locality-load-balancing.js";
 import { buildMeshCatalog, type MeshCatalog, type MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
 import { translateRoutes } from "./route-translation.js";
@@ -31,6 +32,13 @@ export interface TranslationOptions {
    * (`name` and `name:port` only from the same namespace). Default: each service's own namespace.
    */
   readonly clientNamespace?: string;
+  /** The clients' locality (their node's), which a DestinationRule's localityLbSetting is applied for. Default: none. */
+  readonly clientLocality?: ClientLocality;
+}
+
+/** How the clusters of a view are built, for clients that are `proxyless` or not. */
+export function clusterOptions(options: TranslationOptions, proxyless: boolean): ClusterBuildOptions {
+  return options.clientLocality === undefined ? { proxyless } : { proxyless, clientLocality: options.clientLocality };
 }
 
 /** The router filter, which istiod always puts last. */
@@ -131,7 +139,7 @@ export function translateForGrpc(config: MeshConfig, options: TranslationOptions
       putResource(resources, routeConfigurationTypeUrl, name, create(RouteConfigurationSchema, { name, virtualHosts }));
     }
   }
-  const { clusters, endpoints } = translateClusters(catalog, true);
+  const { clusters, endpoints } = translateClusters(catalog, clusterOptions(options, true));
   for (const [name, cluster] of clusters) putResource(resources, clusterTypeUrl, name, cluster);
   for (const [name, assignment] of endpoints) putResource(resources, endpointsTypeUrl, name, assignment);
   overlayRawResources(resources, config);

@@ -78,15 +78,19 @@ const consistentHash: FieldTable = {
   useSourceIp: "served",
   httpQueryParameterName: "served",
   ringHash: { minimumRingSize: "served" },
-  maglev: "accepted",
+  maglev: { tableSize: "served" },
   minimumRingSize: "served",
 };
 
-const trafficPolicy: FieldTable = {
+const localityWeights: FieldTable = { from: "served", to: "served" };
+
+/** The settings a traffic policy and each of its `portLevelSettings` entries give. */
+const policySettings: FieldTable = {
   loadBalancer: {
     simple: "served",
     consistentHash,
-    localityLbSetting: "accepted",
+    // failoverPriority is read only to be refused by name (it needs the clients' labels).
+    localityLbSetting: { enabled: "served", distribute: localityWeights, failover: localityWeights, failoverPriority: "served" },
     warmupDurationSecs: "accepted",
     warmup: "accepted",
   },
@@ -131,7 +135,11 @@ const trafficPolicy: FieldTable = {
     insecureSkipVerify: "accepted",
     caCrl: "accepted",
   },
-  portLevelSettings: "accepted",
+};
+
+const trafficPolicy: FieldTable = {
+  ...policySettings,
+  portLevelSettings: { port: { number: "served" }, ...policySettings },
   tunnel: "accepted",
   proxyProtocol: "accepted",
   retryBudget: "accepted",
@@ -151,9 +159,9 @@ const workloadEntry: FieldTable = {
   ports: "served",
   labels: "served",
   network: "accepted",
-  locality: "accepted",
   weight: "served",
   serviceAccount: "served",
+  locality: "served",
 };
 
 const serviceEntry: FieldTable = {

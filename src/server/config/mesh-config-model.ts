@@ -68,10 +68,32 @@ export type HashKey =
   | { readonly kind: "sourceIp" }
   | { readonly kind: "queryParameter"; readonly name: string };
 
+/** `loadBalancer.consistentHash`: the key, and the ring (ring hash, the default) or Maglev table it goes through. */
+export interface ConsistentHashSettings {
+  readonly key: HashKey;
+  /** `maglev` when `consistentHash.maglev` is set, else ring hash. */
+  readonly algorithm: "ringHash" | "maglev";
+  /** `ringHash.minimumRingSize` (or the deprecated `minimumRingSize`); 1024 when unset, as istiod sets it. */
+  readonly minimumRingSize?: number;
+  /** `maglev.tableSize`; Envoy's default (65537) when unset. */
+  readonly tableSize?: number;
+}
+
+/** `loadBalancer.localityLbSetting`: how traffic is spread over localities, seen from the client's own. */
+export interface LocalityLbSettings {
+  /** false turns locality load balancing off. */
+  readonly enabled?: boolean;
+  /** For clients in `from` (`region/zone/subzone`, `*` for any part), the share of traffic each locality `to` gets. */
+  readonly distribute?: readonly { readonly from: string; readonly to: Readonly<Record<string, number>> }[];
+  /** For clients in region `from`, the region failover goes to after its own. */
+  readonly failover?: readonly { readonly from: string; readonly to: string }[];
+}
+
 /** `loadBalancer` of a traffic policy. */
 export interface LoadBalancerSettings {
   readonly simple?: "UNSPECIFIED" | "ROUND_ROBIN" | "LEAST_REQUEST" | "LEAST_CONN" | "RANDOM";
-  readonly consistentHash?: { readonly key: HashKey; readonly minimumRingSize?: number };
+  readonly consistentHash?: ConsistentHashSettings;
+  readonly localityLbSetting?: LocalityLbSettings;
 }
 
 /** `outlierDetection` of a traffic policy. */
@@ -100,12 +122,23 @@ export interface ClientTlsSettings {
   readonly mode: "DISABLE" | "SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL";
 }
 
+/** The settings a `portLevelSettings` entry gives one port (replacing the policy's own, not merged with them). */
+export interface PortTrafficPolicy {
+  readonly port: number;
+  readonly loadBalancer?: LoadBalancerSettings;
+  readonly outlierDetection?: OutlierDetectionSettings;
+  readonly connectionPool?: ConnectionPoolSettings;
+  readonly tls?: ClientTlsSettings;
+}
+
 /** A DestinationRule traffic policy (top level or per subset). */
 export interface TrafficPolicy {
   readonly loadBalancer?: LoadBalancerSettings;
   readonly outlierDetection?: OutlierDetectionSettings;
   readonly connectionPool?: ConnectionPoolSettings;
   readonly tls?: ClientTlsSettings;
+  /** Per-port overrides. */
+  readonly portLevelSettings?: readonly PortTrafficPolicy[];
 }
 
 /** A named group of endpoints selected by labels. */
@@ -140,6 +173,8 @@ export interface WorkloadEndpoint {
   readonly weight?: number;
   /** The instance's Kubernetes service account; its SPIFFE identity is a SAN clients accept (ISTIO_MUTUAL). */
   readonly serviceAccount?: string;
+  /** `region/zone/subzone` (parts may be missing); "" when unset. */
+  readonly locality?: string;
 }
 
 /** An Istio ServiceEntry, or a Kubernetes Service read as istiod reads it: the services and their instances. */

@@ -19,6 +19,7 @@ import {
 } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
 import { RegexMatcherSchema } from "../../../gen/envoy/type/matcher/v3/regex_pb.js";
 import { StringMatcherSchema, type StringMatcher } from "../../../gen/envoy/type/matcher/v3/string_pb.js";
+import { mergeTrafficPolicy } from "./cluster-translation.js";
 import { clusterName } from "./istio-names.js";
 import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
 import type { HashKey, HttpMatch, HttpRetry, HttpRoute, RouteDestination, StringMatch, VirtualService } from "./mesh-config-model.js";
@@ -138,12 +139,12 @@ function applyTimeout(action: RouteAction, timeout: Duration, proxyless: boolean
   else action.maxGrpcTimeout = timeout;
 }
 
-/** The consistent hash key the destination's DestinationRule asks for (subset policy first). */
-function hashKeyFor(catalog: MeshCatalog, destination: RouteDestination): HashKey | undefined {
-  const rule = catalog.destinationRule(destination.host);
+/** The consistent hash key the DestinationRule of `host` asks for on `port` (and `subset`), as its cluster's policy merges. */
+function hashKeyFor(catalog: MeshCatalog, host: string, port: number, subset: string | undefined): HashKey | undefined {
+  const rule = catalog.destinationRule(host);
   if (rule === undefined) return undefined;
-  const subset = rule.subsets.find((s) => s.name === destination.subset);
-  return (subset?.trafficPolicy?.loadBalancer?.consistentHash ?? rule.trafficPolicy?.loadBalancer?.consistentHash)?.key;
+  const subsetPolicy = rule.subsets.find((s) => s.name === subset)?.trafficPolicy;
+  return mergeTrafficPolicy(rule.trafficPolicy, subsetPolicy, port).loadBalancer?.consistentHash?.key;
 }
 
 /** `GetDestinationCluster`: the port is destination.port, else the service's only port, else the listener port. */
@@ -178,17 +179,17 @@ function translateRoute(
     const cluster = destinationCluster(catalog, destination, listenerPort);
     action.clusterSpecifier = { case: "cluster", value: cluster.name };
     single = { host: destination.host, port: cluster.port };
-    const key = hashKeyFor(catalog, destination);
+    const key = hashKeyFor(catalog, destination.host, cluster.port, destination.subset);
     if (key !== undefined) action.hashPolicy.push(translateHashKey(key));
     consistentHash = key !== undefined;
   } else {
     const clusters = http.route
       .filter((destination) => destination.weight !== 0)
       .map((destination) => {
-        const key = hashKeyFor(catalog, destination);
+        const cluster = destinationCluster(catalog, destination, listenerPort);
+        const key = hashKeyFor(catalog, destination.host, cluster.port, destination.subset);
         if (key !== undefined) action.hashPolicy.push(translateHashKey(key));
-        const name = destinationCluster(catalog, destination, listenerPort).name;
-        return create(WeightedCluster_ClusterWeightSchema, { name, weight: destination.weight });
+        return create(WeightedCluster_ClusterWeightSchema, { name: cluster.name, weight: destination.weight });
       });
     action.clusterSpecifier = { case: "weightedClusters", value: create(WeightedClusterSchema, { clusters }) };
   }
@@ -209,7 +210,7 @@ function translateRoute(
 /** `BuildDefaultHTTPOutboundRoute`: "default", prefix "/", the port's cluster, mesh retries, no timeout. */
 function defaultRoute(catalog: MeshCatalog, service: MeshService, port: number): Route {
   const action = create(RouteActionSchema, { clusterSpecifier: { case: "cluster", value: clusterName(port, "", service.host) } });
-  const key = catalog.destinationRule(service.host)?.trafficPolicy?.loadBalancer?.consistentHash?.key;
+  const key = hashKeyFor(catalog, service.host, port, undefined);
   if (key !== undefined) action.hashPolicy.push(translateHashKey(key));
   action.retryPolicy = defaultRetryPolicy(false);
   // istiod builds the default route's timeouts without the proxy, so even proxyless clients get max_grpc_timeout.

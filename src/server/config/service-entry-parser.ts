@@ -26,7 +26,7 @@ function readPort(reader: ConfigReader, value: unknown, path: ConfigPath): Servi
  * the service's; `ipOnly` requires an IP address, as clients need for endpoints served over EDS.
  */
 export function readWorkloadEndpoint(reader: ConfigReader, value: unknown, path: ConfigPath, portNames: ReadonlySet<string> | undefined, ipOnly: boolean): WorkloadEndpoint {
-  const object = reader.object(value, path, ["address", "ports", "labels", "weight", "serviceAccount"]);
+  const object = reader.object(value, path, ["address", "ports", "labels", "weight", "serviceAccount", "locality"]);
   const address = reader.string(object["address"], [...path, "address"]);
   const rejection = ipOnly ? ipAddressRejection(address) : undefined;
   if (rejection !== undefined) reader.fail([...path, "address"], rejection);
@@ -39,7 +39,15 @@ export function readWorkloadEndpoint(reader: ConfigReader, value: unknown, path:
   const labels = reader.stringMap(object["labels"], [...path, "labels"]);
   const weight = reader.optionalInteger(object["weight"], [...path, "weight"], 1, 4294967295);
   const serviceAccount = reader.optionalString(object["serviceAccount"], [...path, "serviceAccount"]);
-  return { address, ports, labels, ...(weight === undefined ? {} : { weight }), ...(serviceAccount === undefined ? {} : { serviceAccount }) };
+  const locality = reader.optionalString(object["locality"], [...path, "locality"]);
+  return {
+    address,
+    ports,
+    labels,
+    ...(weight === undefined ? {} : { weight }),
+    ...(serviceAccount === undefined ? {} : { serviceAccount }),
+    ...(locality === undefined ? {} : { locality }),
+  };
 }
 
 /**

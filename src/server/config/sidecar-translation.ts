@@ -8,7 +8,7 @@ import { HttpConnectionManagerSchema } from "../../../gen/envoy/extensions/filte
 import { TcpProxySchema } from "../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
 import { NameTable_NameInfoSchema, NameTableSchema, type NameTable, type NameTable_NameInfo } from "../../../gen/istio/networking/nds/v1/nds_pb.js";
 import { adsConfigSource, translateClusters } from "./cluster-translation.js";
-import { buildVirtualHost, overlayRawResources, routerFilter, type TranslationOptions } from "./grpc-translation.js";
+import { buildVirtualHost, clusterOptions, overlayRawResources, routerFilter, type TranslationOptions } from "./grpc-translation.js";
 import { clusterDomain, clusterName, isHttpProtocol } from "./istio-names.js";
 import { buildMeshCatalog, type MeshCatalog, type MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
@@ -131,7 +131,7 @@ export function translateForSidecar(config: MeshConfig, options: TranslationOpti
     const routes = portRouteConfiguration(catalog, port, byPort.get(port) ?? [], options);
     putResource(resources, routeConfigurationTypeUrl, routes.name, routes);
   }
-  const { clusters, endpoints } = translateClusters(catalog, false);
+  const { clusters, endpoints } = translateClusters(catalog, clusterOptions(options, false));
   for (const [name, cluster] of clusters) putResource(resources, clusterTypeUrl, name, cluster);
   for (const [name, assignment] of endpoints) putResource(resources, endpointsTypeUrl, name, assignment);
   putResource(resources, nameTableTypeUrl, "", nameTable(catalog));

@@ -104,13 +104,13 @@ spec:
   host: reviews
   trafficPolicy:
     tls: {mode: ISTIO_MUTUAL}
-    loadBalancer: {simple: ROUND_ROBIN, localityLbSetting: {enabled: true}}
+    loadBalancer: {simple: ROUND_ROBIN, localityLbSetting: {enabled: true}, warmupDurationSecs: 10s}
 `,
       "mesh.yaml",
     );
     expect(config.warnings).to.deep.equal([
       "mesh.yaml: document 2 (VirtualService reviews): accepted but not served: spec.gateways, spec.http[0].match[0].method, spec.http[0].route[0].headers, spec.http[0].mirror, spec.http[0].corsPolicy, spec.http[0].fault, spec.http[0].retries.backoff",
-      "mesh.yaml: document 3 (DestinationRule reviews): accepted but not served: spec.trafficPolicy.loadBalancer.localityLbSetting",
+      "mesh.yaml: document 3 (DestinationRule reviews): accepted but not served: spec.trafficPolicy.loadBalancer.warmupDurationSecs",
     ]);
     // The served fields are still served.
     const vs = config.virtualServices[0]!;

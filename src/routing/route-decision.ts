@@ -1,0 +1,78 @@
+// Where a call goes, and the one way back: `done(status)`, which tells balancing how the call ended.
+//
+// A decision holds its endpoint from route() until done(): the call counts in flight for least request and for the
+// cluster's circuit breaker, and its status feeds outlier detection. Whoever calls route() must call done() once
+// per decision — with the call's gRPC status code when the call reached the endpoint (a transport failure is
+// UNAVAILABLE, as grpc-js and Connect report it), or with no status when it never did (cancelled before it was
+// sent, no channel could be opened). A second call does nothing. The integrations (rxds/grpc, rxds/connect) do this
+// for every call; retries will report each attempt through its own decision.
+
+import type { EndpointModel } from "../resources/endpoints.js";
+import type { HashPolicyModel, RetryPolicyModel } from "../resources/route-policies.js";
+import type { PickedEndpoint } from "./cluster-picking.js";
+
+/** Where a call goes, and how; `done()` reports how it ended. */
+export interface RouteDecision {
+  /** The matched route's name; "" when unnamed (always for Thrift routes). */
+  readonly routeName: string;
+  /** The matched route's index in its virtual host (or Thrift route configuration). */
+  readonly routeIndex: number;
+  /** The cluster the route picked. */
+  readonly cluster: string;
+  /** The cluster the endpoint belongs to: `cluster`, or for an aggregate cluster the child serving it. */
+  readonly leafCluster: string;
+  /** The picked endpoint (address, port, weight, metadata…). */
+  readonly endpoint: EndpointModel;
+  /** The call's timeout in ms (see the top of router.ts); undefined for none. */
+  readonly timeoutMs: number | undefined;
+  /** The retry policy (gRFC A44), undefined for none. */
+  readonly retryPolicy: RetryPolicyModel | undefined;
+  /** The hash policies (gRFC A42), in order; empty for none. */
+  readonly hashPolicy: readonly HashPolicyModel[];
+  /**
+   * Ends the call this decision routed, once: `status` is its gRPC status code (0 OK; a transport failure is
+   * UNAVAILABLE), or omitted when the call never reached the endpoint. Until then the call counts in flight.
+   */
+  done(status?: number): void;
+}
+
+/** What a decision takes from its route. */
+export interface DecidedRoute {
+  readonly name: string;
+  readonly index: number;
+  readonly timeoutMs: number | undefined;
+  readonly retryPolicy: RetryPolicyModel | undefined;
+  readonly hashPolicy: readonly HashPolicyModel[];
+}
+
+/** A RouteDecision; the only object route() allocates. */
+export class Decision implements RouteDecision {
+  readonly routeName: string;
+  readonly routeIndex: number;
+  readonly leafCluster: string;
+  readonly endpoint: EndpointModel;
+  readonly timeoutMs: number | undefined;
+  readonly retryPolicy: RetryPolicyModel | undefined;
+  readonly hashPolicy: readonly HashPolicyModel[];
+  private open = true;
+
+  constructor(
+    route: DecidedRoute,
+    readonly cluster: string,
+    private readonly picked: PickedEndpoint,
+  ) {
+    this.routeName = route.name;
+    this.routeIndex = route.index;
+    this.leafCluster = picked.clusterName;
+    this.endpoint = picked.endpoint;
+    this.timeoutMs = route.timeoutMs;
+    this.retryPolicy = route.retryPolicy;
+    this.hashPolicy = route.hashPolicy;
+  }
+
+  done(status?: number): void {
+    if (!this.open) return;
+    this.open = false;
+    this.picked.release(status);
+  }
+}
