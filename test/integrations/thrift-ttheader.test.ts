@@ -117,7 +117,7 @@ describe("rxds/thrift: Kitex's TTHeader", () => {
     expect(untimed!.ints).to.deep.equal({ 9: "SayHello1" });
   });
 
-  it("a reply that is not a TTHeader frame fails the call with ENDPOINT_UNAVAILABLE saying so; the next call opens a new connection", async () => {
+  it("a reply that is not a TTHeader frame, or whose message its frame cuts short, fails the call with ENDPOINT_UNAVAILABLE saying so; the next call opens a new connection", async () => {
     const greet = meshClient();
     v1.replyAs = "framed";
     const error = await failure(greet.client.SayHello1(hello()));
@@ -125,9 +125,13 @@ describe("rxds/thrift: Kitex's TTHeader", () => {
     expect(error.message).to.match(
       new RegExp(`^xDS thrift call /proxyless\\.GreetService/SayHello1 to endpoint 127\\.0\\.0\\.1:${v1.port} failed: the connection failed: not a TTHeader frame: bytes 4-5 are 0x8001, not the magic 0x1000$`),
     );
+    v1.replyAs = "truncated";
+    const cut = await failure(greet.client.SayHello1(hello()));
+    expect(cut.code).to.equal("ENDPOINT_UNAVAILABLE");
+    expect(cut.message).to.match(/failed: the connection failed: a Thrift message runs past the end of its TTHeader frame \(a \d+-byte payload\)$/);
     v1.replyAs = "ttheader";
     expect((await greet.client.SayHello1(hello())).Message).to.equal("v1");
-    expect(v1.accepted).to.equal(2);
+    expect(v1.accepted).to.equal(3);
   });
 
   it("key-values TTHeader cannot carry fail the call with INVALID_ARGUMENT before anything is sent", async () => {

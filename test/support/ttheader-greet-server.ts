@@ -53,8 +53,11 @@ export class TTHeaderGreetServer {
   readonly frames: TTHeaderFrameRead[] = [];
   /** What it could not read (each closed its connection). */
   readonly errors: string[] = [];
-  /** How it answers: in TTHeader frames, or ("framed") in framed Thrift messages, which a TTHeader client must refuse. */
-  replyAs: "ttheader" | "framed" = "ttheader";
+  /**
+   * How it answers: in TTHeader frames; or wrongly, which a TTHeader client must refuse: in framed Thrift messages
+   * ("framed"), or in TTHeader frames whose message lacks its last byte ("truncated").
+   */
+  replyAs: "ttheader" | "framed" | "truncated" = "ttheader";
   /** How many connections it accepted. */
   accepted = 0;
   private readonly sockets = new Set<net.Socket>();
@@ -174,6 +177,7 @@ export class TTHeaderGreetServer {
   /** The reply frame of `message`: TTHeader with one key-value (`server: <name>`), or framed. */
   private reply(message: Buffer, seqId: number, protocolId: number): Buffer {
     if (this.replyAs === "framed") return Buffer.concat([u32(message.length), message]);
+    if (this.replyAs === "truncated") message = message.subarray(0, -1);
     const name = Buffer.from(this.name);
     const info = Buffer.concat([Buffer.from([protocolId, 0, 0x01, 0, 1, 0, 6]), Buffer.from("server"), u16(name.length), name]);
     const header = Buffer.concat([info, Buffer.alloc((4 - (info.length % 4)) % 4)]);

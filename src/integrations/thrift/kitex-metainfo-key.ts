@@ -13,6 +13,7 @@ const PREFIX_LENGTH = 12; // both prefixes
  * kept), else `RPC_TRANSIT_<key>`, so that a Kitex server reads it as the transient metainfo `key`.
  */
 export function kitexMetainfoKey(key: string): string {
+  if (key.length < PREFIX_LENGTH || (key.charCodeAt(0) | 0x20) !== 0x72) return TRANSIENT + key; // not r…
   const prefix = key.slice(0, PREFIX_LENGTH).toUpperCase();
   if (prefix === TRANSIENT || prefix === PERSISTENT) return prefix + key.slice(PREFIX_LENGTH);
   return TRANSIENT + key;

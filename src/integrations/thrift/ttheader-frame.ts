@@ -41,31 +41,36 @@ export interface TTHeaderInfo {
  * when a key or value is over 65535 bytes, or the header over Kitex's 64 KiB.
  */
 export function encodeTTHeaderInfo(info: TTHeaderInfo): Buffer {
-  const strings = Object.entries(info.strings);
+  const { strings, ints } = info;
+  let pairs = 0;
   let size = 2;
-  if (strings.length > 0) size += 3;
-  for (const [key, value] of strings) size += 4 + stringLength(key, key) + stringLength(value, key);
-  if (info.ints.length > 0) size += 3;
-  for (const [key, value] of info.ints) size += 4 + stringLength(value, `int key ${key}`);
-  if (strings.length > MAX_U16 || info.ints.length > MAX_U16) throw new XdsError("INVALID_ARGUMENT", `TTHeader: more than ${MAX_U16} key-values`);
+  for (const key in strings) {
+    pairs++;
+    size += 4 + stringLength(key, key) + stringLength(strings[key]!, key);
+  }
+  if (pairs > 0) size += 3;
+  if (ints.length > 0) size += 3;
+  for (const [key, value] of ints) size += 4 + stringLength(value, `int key ${key}`);
+  if (pairs > MAX_U16 || ints.length > MAX_U16) throw new XdsError("INVALID_ARGUMENT", `TTHeader: more than ${MAX_U16} key-values`);
   const padded = (size + 3) & ~3;
   if (padded > MAX_HEADER_SIZE) {
     throw new XdsError("INVALID_ARGUMENT", `TTHeader: the key-values make a ${padded}-byte header, over Kitex's limit of ${MAX_HEADER_SIZE} bytes`);
   }
-  const header = Buffer.alloc(padded); // the padding stays 0x00
+  const header = Buffer.allocUnsafe(padded);
   header[0] = info.protocolId;
   header[1] = 0; // no transforms
   let at = 2;
-  if (strings.length > 0) {
+  if (pairs > 0) {
     header[at] = 0x01;
-    at = header.writeUInt16BE(strings.length, at + 1);
-    for (const [key, value] of strings) at = writeString(header, value, writeString(header, key, at));
+    at = header.writeUInt16BE(pairs, at + 1);
+    for (const key in strings) at = writeString(header, strings[key]!, writeString(header, key, at));
   }
-  if (info.ints.length > 0) {
+  if (ints.length > 0) {
     header[at] = 0x10;
-    at = header.writeUInt16BE(info.ints.length, at + 1);
-    for (const [key, value] of info.ints) at = writeString(header, value, header.writeUInt16BE(key, at));
+    at = header.writeUInt16BE(ints.length, at + 1);
+    for (const [key, value] of ints) at = writeString(header, value, header.writeUInt16BE(key, at));
   }
+  header.fill(0, at); // padding
   return header;
 }
 

@@ -24,16 +24,48 @@ export interface TTHeaderTransportClass {
   receiver(callback: FrameCallback, seqid?: number): (data: Buffer) => void;
 }
 
-/** The part of TFramedTransport used here: its write buffers and the sequence id its protocol sets. */
+/** The part of TFramedTransport used here: its read and write buffers and the sequence id its protocol sets. */
 interface FramedTransport {
+  inBuf: Buffer;
+  readPos: number;
   outBuffers: Buffer[];
   outCount: number;
   _seqid: number | null;
   onFlush: ((frame: Buffer, seqid?: number) => void) | undefined;
+  commitPosition(): void;
   ensureAvailable(length: number): void;
 }
 
-const Framed = (thrift as unknown as { TFramedTransport: new (buffer?: Buffer, onFlush?: (frame: Buffer, seqid?: number) => void) => FramedTransport }).TFramedTransport;
+const lib = thrift as unknown as {
+  TFramedTransport: new (buffer?: Buffer, onFlush?: (frame: Buffer, seqid?: number) => void) => FramedTransport;
+  InputBufferUnderrunError: new () => Error;
+};
+const Framed = lib.TFramedTransport;
+
+/**
+ * What a read past a frame's end throws. The package's readers read messages until one throws InputBufferUnderrunError,
+ * i.e. once per frame: one shared instance spares each frame the cost of a new error and its stack trace.
+ */
+const END_OF_FRAME = new lib.InputBufferUnderrunError();
+
+/**
+ * One frame's payload, to read its one message from. The reader commits the position once it has read the message
+ * (the Connection when the call's callback runs, a server after each message): a read past the end before that is a
+ * message cut short by its frame, which fails the connection; after it, the end of the frame.
+ */
+class FrameReader extends Framed {
+  private messageRead = false;
+
+  override commitPosition(): void {
+    this.messageRead = true;
+  }
+
+  override ensureAvailable(length: number): void {
+    if (this.readPos + length <= this.inBuf.length) return;
+    if (this.messageRead) throw END_OF_FRAME;
+    throw new Error(`a Thrift message runs past the end of its TTHeader frame (a ${this.inBuf.length}-byte payload)`);
+  }
+}
 
 /** A read-side transport whose every read fails with `error`. */
 class FailedFrame extends Framed {
@@ -94,7 +126,7 @@ export function ttheaderTransport(protocolId: number): TTHeaderTransportClass {
           const rest = all.subarray(size);
           chunks = rest.length > 0 ? [rest] : [];
           buffered = rest.length;
-          callback(new Framed(payload), seqid);
+          callback(new FrameReader(payload), seqid);
         }
       };
     }
