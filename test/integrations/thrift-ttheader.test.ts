@@ -1,29 +1,14 @@
 import { expect } from "chai";
-import { XdsError, type XdsClient } from "rxds";
+import type { XdsClient } from "rxds";
 import { createXdsThriftClient, metainfo, type ThriftProtocolKind, type XdsThriftClient, type XdsThriftClientOptions } from "rxds/thrift";
-import { GreetService, HelloRequest } from "../../gen/thrift/proxyless/index.js";
-import { kitexHost, serveMesh } from "../support/mesh.js";
+import { GreetService } from "../../gen/thrift/proxyless/index.js";
+import { serveMesh } from "../support/mesh.js";
+import { failure, hello, sidecarNode, thriftTarget as target } from "../support/thrift-calls.js";
 import { thriftMesh, thriftRoutes } from "../support/thrift-mesh.js";
 import { kitexMetainfo, TTHeaderGreetServer } from "../support/ttheader-greet-server.js";
 import { Harness } from "../support/wire.js";
 
-const target = `${kitexHost}:8888`;
-const sidecarNode = { id: "sidecar~127.0.0.1~client.default~default.svc.cluster.local", metadata: {} };
 type Greet = XdsThriftClient<GreetService.Client>;
-
-function hello(message = "hi"): HelloRequest {
-  return new HelloRequest({ Message: message });
-}
-
-/** The XdsError a call rejects with. */
-async function failure(call: Promise<unknown>): Promise<XdsError> {
-  const error: unknown = await call.then(
-    () => expect.fail("the call succeeded"),
-    (reason: unknown) => reason,
-  );
-  expect(error).to.be.instanceOf(XdsError);
-  return error as XdsError;
-}
 
 describe("rxds/thrift: Kitex's TTHeader", () => {
   let h: Harness;

@@ -3,13 +3,12 @@ import type { XdsClient } from "rxds";
 import { createXdsThriftClient, metainfo, type ThriftProtocolKind, type XdsThriftClient } from "rxds/thrift";
 import { GreetService, HelloRequest } from "../../gen/thrift/proxyless/index.js";
 import { thrown } from "../support/thrown.js";
-import { kitexHost, serveMesh } from "../support/mesh.js";
+import { serveMesh } from "../support/mesh.js";
 import { ThriftGreetBackend, type ServerTransportKind } from "../../examples/thrift-greet-backend.js";
 import { thriftMesh, thriftRoutes } from "../support/thrift-mesh.js";
+import { sidecarNode, thriftTarget as target } from "../support/thrift-calls.js";
 import { Harness } from "../support/wire.js";
 
-const target = `${kitexHost}:8888`;
-const sidecarNode = { id: "sidecar~127.0.0.1~client.default~default.svc.cluster.local", metadata: {} };
 
 describe("rxds/thrift: transports, protocols and THeader key-values", () => {
   let h: Harness;
