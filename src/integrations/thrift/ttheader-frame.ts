@@ -11,13 +11,13 @@
 import { XdsError } from "../../xds-error.js";
 
 /** The magic in bytes 4-5 of every TTHeader frame. */
-export const TTHEADER_MAGIC = 0x1000;
+const TTHEADER_MAGIC = 0x1000;
 /** The fixed part after LENGTH: magic, flags, sequence number, header size. */
 const FIXED_SIZE = 10;
 /** Kitex's bound on the header (from the protocol id to the end of the padding). */
-export const MAX_HEADER_SIZE = 65536;
+const MAX_HEADER_SIZE = 65536;
 /** Kitex's bound on a frame's LENGTH. */
-export const MAX_FRAME_SIZE = 0x3fffffff;
+const MAX_FRAME_SIZE = 0x3fffffff;
 const MAX_U16 = 0xffff;
 
 /** The payload protocol ids a TTHeader frame announces. */

@@ -89,7 +89,7 @@ export function ttheaderTransport(protocolId: number): TTHeaderTransportClass {
       this.nextHeader = header;
     }
 
-    /** Writes what the protocol wrote since the last flush as one frame (TFramedTransport writes LENGTH and payload). */
+    /** Writes what the protocol wrote since the last flush as one frame (where TFramedTransport writes LENGTH and the message). */
     flush(): void {
       const seqid = this._seqid ?? 0;
       this._seqid = null;
