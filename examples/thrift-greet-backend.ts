@@ -24,8 +24,11 @@ export interface SeenThriftCall {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+/** The transports the package's server speaks (not Kitex's TTHeader). */
+export type ServerTransportKind = Exclude<ThriftTransportKind, "ttheader">;
+
 /** The server's transport and protocol classes for the client's choice ("header": THeaderProtocol over TBufferedTransport). */
-function serverWire(transport: ThriftTransportKind, protocol: ThriftProtocolKind): { transport: unknown; protocol: unknown } {
+function serverWire(transport: ServerTransportKind, protocol: ThriftProtocolKind): { transport: unknown; protocol: unknown } {
   const lib = thrift as unknown as Record<string, unknown>;
   if (transport === "header") return { transport: lib["TBufferedTransport"], protocol: lib["THeaderProtocol"] };
   return {
@@ -68,7 +71,7 @@ export class ThriftGreetBackend {
   }
 
   /** Starts a backend answering `name`, reading `transport` × `protocol`. */
-  static async start(name: string, transport: ThriftTransportKind = "framed", protocol: ThriftProtocolKind = "binary"): Promise<ThriftGreetBackend> {
+  static async start(name: string, transport: ServerTransportKind = "framed", protocol: ThriftProtocolKind = "binary"): Promise<ThriftGreetBackend> {
     let self: ThriftGreetBackend | undefined;
     let reading: InputProtocol | undefined;
     const answer = (method: string) => (request: HelloRequest): HelloResponse | Promise<HelloResponse> => {

@@ -167,9 +167,11 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
     await smoke(rpcOverhead, { concurrency: 2, warmUpMs: 20, durationMs: 40 }, ["callsPerSecond", "directCallsPerSecond", "ratioToDirect"]);
   });
 
-  it("thrift overhead: calls a local Thrift backend directly and through rxds/thrift", async () => {
-    await smoke(thriftOverhead, { concurrency: 2, warmUpMs: 20, durationMs: 40 }, ["callsPerSecond", "directCallsPerSecond", "ratioToDirect"]);
-  });
+  for (const transport of ["framed", "ttheader"] as const) {
+    it(`thrift overhead (${transport}): calls a local Thrift backend directly and through rxds/thrift`, async () => {
+      await smoke(thriftOverhead, { transport, concurrency: 2, warmUpMs: 20, durationMs: 40 }, ["callsPerSecond", "directCallsPerSecond", "ratioToDirect"]);
+    });
+  }
 
   it("the table shows n/a and pending, and the chart draws both libraries", () => {
     const run = (updateMs: number) => ({ runs: [{ updateMs }], median: { updateMs } });

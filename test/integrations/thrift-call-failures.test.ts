@@ -1,30 +1,15 @@
 import { expect } from "chai";
 import { XdsError, type XdsClient } from "rxds";
 import { createXdsThriftClient, type XdsThriftClient, type XdsThriftClientOptions } from "rxds/thrift";
-import { GreetService, HelloRequest } from "../../gen/thrift/proxyless/index.js";
+import { GreetService } from "../../gen/thrift/proxyless/index.js";
 import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
 import { ThriftGreetBackend } from "../../examples/thrift-greet-backend.js";
 import { subsetCluster, thriftMesh, thriftRoutes } from "../support/thrift-mesh.js";
+import { failure, hello, sidecarNode, thriftTarget as target } from "../support/thrift-calls.js";
 import { Harness } from "../support/wire.js";
 import { eventually } from "./eventually.js";
 
-const target = `${kitexHost}:8888`;
-const sidecarNode = { id: "sidecar~127.0.0.1~client.default~default.svc.cluster.local", metadata: {} };
 type Greet = XdsThriftClient<GreetService.Client>;
-
-function hello(message = "hi"): HelloRequest {
-  return new HelloRequest({ Message: message });
-}
-
-/** The XdsError a call rejects with. */
-async function failure(call: Promise<unknown>): Promise<XdsError> {
-  const error: unknown = await call.then(
-    () => expect.fail("the call succeeded"),
-    (reason: unknown) => reason,
-  );
-  expect(error).to.be.instanceOf(XdsError);
-  return error as XdsError;
-}
 
 describe("rxds/thrift: how calls fail", () => {
   let h: Harness;

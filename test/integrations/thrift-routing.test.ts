@@ -2,23 +2,16 @@ import { expect } from "chai";
 import type { XdsClient } from "rxds";
 import { createXdsThriftClient, metainfo, type XdsThriftClient, type XdsThriftClientOptions } from "rxds/thrift";
 import { setTimeout as sleep } from "node:timers/promises";
-import { GreetService, HelloRequest } from "../../gen/thrift/proxyless/index.js";
-import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
+import { GreetService, type HelloRequest } from "../../gen/thrift/proxyless/index.js";
+import { kitexMesh, serveMesh } from "../support/mesh.js";
 import { ThriftGreetBackend } from "../../examples/thrift-greet-backend.js";
 import { subsetCluster, thriftMesh, thriftRoutes } from "../support/thrift-mesh.js";
+import { hello, sidecarNode, thriftTarget as target } from "../support/thrift-calls.js";
 import { Harness } from "../support/wire.js";
 import { eventually } from "./eventually.js";
 import { binomialBounds } from "./split-bounds.js";
 
-const target = `${kitexHost}:8888`;
 type Greet = XdsThriftClient<GreetService.Client>;
-
-/** A sidecar-mode client (no GENERATOR=grpc): the listener is `127.0.0.1_8888`, found through NDS. */
-const sidecarNode = { id: "sidecar~127.0.0.1~client.default~default.svc.cluster.local", metadata: {} };
-
-function hello(message = "hi"): HelloRequest {
-  return new HelloRequest({ Message: message });
-}
 
 describe("rxds/thrift: a generated Thrift client routed by xDS", () => {
   let h: Harness;

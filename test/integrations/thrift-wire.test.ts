@@ -1,15 +1,14 @@
 import { expect } from "chai";
 import type { XdsClient } from "rxds";
-import { createXdsThriftClient, metainfo, type ThriftProtocolKind, type ThriftTransportKind, type XdsThriftClient } from "rxds/thrift";
+import { createXdsThriftClient, metainfo, type ThriftProtocolKind, type XdsThriftClient } from "rxds/thrift";
 import { GreetService, HelloRequest } from "../../gen/thrift/proxyless/index.js";
 import { thrown } from "../support/thrown.js";
-import { kitexHost, serveMesh } from "../support/mesh.js";
-import { ThriftGreetBackend } from "../../examples/thrift-greet-backend.js";
+import { serveMesh } from "../support/mesh.js";
+import { ThriftGreetBackend, type ServerTransportKind } from "../../examples/thrift-greet-backend.js";
 import { thriftMesh, thriftRoutes } from "../support/thrift-mesh.js";
+import { sidecarNode, thriftTarget as target } from "../support/thrift-calls.js";
 import { Harness } from "../support/wire.js";
 
-const target = `${kitexHost}:8888`;
-const sidecarNode = { id: "sidecar~127.0.0.1~client.default~default.svc.cluster.local", metadata: {} };
 
 describe("rxds/thrift: transports, protocols and THeader key-values", () => {
   let h: Harness;
@@ -30,7 +29,7 @@ describe("rxds/thrift: transports, protocols and THeader key-values", () => {
     await Promise.all(backends.map((b) => b.stop()));
   });
 
-  async function mesh(transport: ThriftTransportKind, protocol: ThriftProtocolKind): Promise<[ThriftGreetBackend, ThriftGreetBackend, XdsThriftClient<GreetService.Client>]> {
+  async function mesh(transport: ServerTransportKind, protocol: ThriftProtocolKind): Promise<[ThriftGreetBackend, ThriftGreetBackend, XdsThriftClient<GreetService.Client>]> {
     const [v1, v2] = await Promise.all([ThriftGreetBackend.start("v1", transport, protocol), ThriftGreetBackend.start("v2", transport, protocol)]);
     backends.push(v1, v2);
     serveMesh(h.cp, thriftMesh(v1.port, v2.port, thriftRoutes([100, 0])), "sidecar");
@@ -74,7 +73,7 @@ describe("rxds/thrift: transports, protocols and THeader key-values", () => {
 
   it("rejects an unknown transport or protocol, naming the option", () => {
     const make = (options: object) => () => createXdsThriftClient(xds, GreetService.Client, { target, service: "proxyless.GreetService", ...options });
-    expect(thrown(make({ transport: "zlib" }), "INVALID_ARGUMENT").message).to.include('transport: expected "framed", "buffered" or "header", got "zlib"');
+    expect(thrown(make({ transport: "zlib" }), "INVALID_ARGUMENT").message).to.include('transport: expected "framed", "buffered", "header" or "ttheader", got "zlib"');
     expect(thrown(make({ protocol: "json" }), "INVALID_ARGUMENT").message).to.include('protocol: expected "binary" or "compact", got "json"');
     expect(thrown(make({ service: "" }), "INVALID_ARGUMENT").message).to.include("service: expected the service's name");
   });

@@ -11,7 +11,7 @@
 
 import thrift from "thrift";
 import { XdsError } from "../../xds-error.js";
-import type { HeaderWriting, ThriftWire } from "./thrift-wire.js";
+import type { ThriftWire } from "./thrift-wire.js";
 
 /** A generated Thrift client class: `new Client(output, protocol)`, its methods registering a callback in `_reqs[_seqid]`. */
 export type ThriftClientClass<T> = new (output: never, protocol: never) => T;
@@ -88,10 +88,10 @@ export class ThriftEndpoint {
   ) {}
 
   /**
-   * Calls `method` with `args` on this endpoint, with the THeader key-values `headers` when the wire carries them;
-   * settles with the response, the server's exception, or an XdsError (DEADLINE_EXCEEDED once `deadline`, ms since
-   * the epoch, passes; ENDPOINT_UNAVAILABLE when the connection is lost; CLOSED when closed). `label` names the call;
-   * `ending` is told how it ended, once.
+   * Calls `method` with `args` on this endpoint, with the key-values `headers` when the wire carries them; settles
+   * with the response, the server's exception, or an XdsError (DEADLINE_EXCEEDED once `deadline`, ms since the epoch,
+   * passes; ENDPOINT_UNAVAILABLE when the connection is lost; CLOSED when closed; INVALID_ARGUMENT for key-values the
+   * wire cannot carry). `label` names the call; `ending` is told how it ended, once.
    */
   call(
     method: string,
@@ -107,16 +107,12 @@ export class ThriftEndpoint {
     }
     const link = this.link ?? this.open();
     const client = link.client;
-    if (this.wire.header) {
-      const output = client.output as HeaderWriting;
-      output.clearWriteHeaders();
-      if (headers !== undefined) for (const key in headers) output.setWriteHeader(key, headers[key]!);
-    }
     let response: unknown;
     try {
+      if (headers !== undefined) this.wire.writeKeyValues?.(client.output, method, headers, deadline);
       response = (client[method] as (...args: readonly unknown[]) => unknown)(...args);
     } catch (reason: unknown) {
-      // e.g. a required field unset: the generated code throws before anything is sent.
+      // Key-values the wire cannot carry, or e.g. a required field unset: nothing was sent.
       ending.done();
       return Promise.reject(reason);
     }

@@ -27,7 +27,10 @@ export interface XdsThriftClientOptions {
    * as the path `/proxyless.GreetService/SayHello`; ThriftProxy `service_name` matches the name without namespace.
    */
   readonly service: string;
-  /** How messages are framed: "framed" (default), "buffered", or "header" (THeader, which carries the call's key-values). */
+  /**
+   * How messages are framed: "framed" (default), "buffered", "header" (Apache Thrift's THeader) or "ttheader" (Kitex's
+   * TTHeader); the last two carry the call's key-values.
+   */
   readonly transport?: ThriftTransportKind;
   /** How messages are encoded: "binary" (default) or "compact". */
   readonly protocol?: ThriftProtocolKind;
@@ -41,7 +44,7 @@ export interface XdsThriftClientOptions {
 
 /** Options of one call, given with `with()`. */
 export interface ThriftCallOptions {
-  /** Header values routes match; with the "header" transport, sent as THeader key-values (with metainfo's). */
+  /** Header values routes match; with the "header" and "ttheader" transports, sent as key-values (with metainfo's). */
   readonly headers?: Readonly<Record<string, string>>;
   /** This call's timeout in ms (0 for none), instead of the client's. */
   readonly timeoutMs?: number;
@@ -85,8 +88,8 @@ export function createXdsThriftClient<T>(xds: XdsClient, Client: ThriftClientCla
   const { target, service, transport = "framed", protocol = "binary", metaExtractor = defaultThriftMetaExtractor } = options;
   if (typeof Client !== "function") throw new XdsError("INVALID_ARGUMENT", "createXdsThriftClient: Client: expected a generated Thrift client class");
   if (typeof service !== "string" || service === "") throw new XdsError("INVALID_ARGUMENT", `createXdsThriftClient: service: expected the service's name, e.g. "proxyless.GreetService"`);
-  const wire = thriftWire(transport, protocol);
   const shortService = service.slice(service.lastIndexOf(".") + 1);
+  const wire = thriftWire(transport, protocol, shortService);
   const methods = serviceMethods(Client);
   if (methods.length === 0) throw new XdsError("INVALID_ARGUMENT", "createXdsThriftClient: Client: the class has no service methods; expected a generated Thrift client class");
 
@@ -139,7 +142,7 @@ export function createXdsThriftClient<T>(xds: XdsClient, Client: ThriftClientCla
       decision.done();
       return Promise.reject(XdsError.from(reason, "ENDPOINT_UNAVAILABLE"));
     }
-    const headers = wire.header ? theaderValues(mergeWithMetainfo(own)) : undefined;
+    const headers = wire.writeKeyValues !== undefined ? keyValues(mergeWithMetainfo(own)) : undefined;
     return endpoint.call(method, args, headers, effectiveDeadline(deadline, Date.now(), decision.timeoutMs), `thrift call ${path}`, decision);
   }
 
@@ -186,8 +189,8 @@ function serviceMethods(Client: ThriftClientClass<unknown>): string[] {
   return [...names];
 }
 
-/** Routing metadata as THeader string key-values: the first of several values; undefined ones left out. */
-function theaderValues(meta: Readonly<Record<string, string | readonly string[] | undefined>>): Readonly<Record<string, string>> {
+/** Routing metadata as string key-values: the first of several values; undefined ones left out. */
+function keyValues(meta: Readonly<Record<string, string | readonly string[] | undefined>>): Readonly<Record<string, string>> {
   const values: Record<string, string> = {};
   for (const key in meta) {
     const value = meta[key];
