@@ -38,6 +38,9 @@ import type { ThriftCall, ThriftRouteConfigurationModel } from "../resources/thr
 import { XdsError, type XdsErrorCode } from "../xds-error.js";
 import { isPickFailure, type ClusterPickers, type ClusterPicking, type EndpointPicker, type PickFailure } from "./cluster-picking.js";
 import type { ServiceSnapshot } from "./service-snapshot.js";
+import type { ServiceSnapshotJson } from "./service-snapshot-json.js";
+
+const inspect = Symbol.for("nodejs.util.inspect.custom");
 
 /** Where a call goes, and how. */
 export interface RouteDecision {
@@ -67,6 +70,18 @@ export interface Router {
   route(request: RouteRequest): RouteDecision | XdsError;
   /** Routes a Thrift call with the listener's ThriftProxy routes. */
   routeThrift(call: { readonly service: string; readonly method: string; readonly headers: RequestHeaders }): RouteDecision | XdsError;
+  /** What it routes with, as plain JSON: what logs and console.log show. */
+  toJSON(): RouterJson;
+}
+
+/** What Router.toJSON() returns. */
+export interface RouterJson {
+  readonly target: string;
+  /** `<n> routes`, or why HTTP/gRPC calls fail: `CODE: message`. */
+  readonly httpRoutes: string;
+  /** `<n> routes`, or why Thrift calls fail: `CODE: message`. */
+  readonly thriftRoutes: string;
+  readonly snapshot: ServiceSnapshotJson;
 }
 
 /** Options of createRouter. */
@@ -165,8 +180,16 @@ export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions):
     };
   }
 
+  const toJSON = (): RouterJson => ({
+    target: snapshot.target,
+    httpRoutes: failure === undefined ? `${http.length} routes` : `${failure.code}: ${failure.message}`,
+    thriftRoutes: thrift.failure === undefined ? `${thrift.routes.length} routes` : `${thrift.failure.code}: ${thrift.failure.message}`,
+    snapshot: snapshot.toJSON(),
+  });
   return Object.freeze({
     snapshot,
+    toJSON,
+    [inspect]: (depth: number, options: object, nodeInspect: (value: unknown, options: object) => string) => `Router ${nodeInspect(toJSON(), { ...options, depth: depth + 7 })}`,
     route(request: RouteRequest): RouteDecision | XdsError {
       if (failure !== undefined) return new XdsError(failure.code, failure.message);
       const path = request.path;
