@@ -23,3 +23,7 @@ export type { GrpcCallContext, GrpcMetaExtractor } from "./grpc-meta-extractor.j
 export type { RoutingMeta } from "../routing-meta.js";
 /** Call metadata on the async context (kitex's metainfo), which the default extractor reads. */
 export { metainfo } from "../metainfo.js";
+/** Adds CSDS (gRFC A40's ClientStatusDiscoveryService) to a grpc-js server: what its XdsClients hold, per resource. */
+export { addCsdsService } from "./csds-service.js";
+/** The part of a grpc-js Server addCsdsService uses. */
+export type { CsdsServer } from "./csds-service.js";
