@@ -28,6 +28,11 @@ export interface XdsChannelOptions {
   readonly metaExtractor?: GrpcMetaExtractor;
   /** grpc-js channel options for each per-endpoint channel (keepalive, message sizes…); default none. */
   readonly channelOptions?: ChannelOptions;
+  /**
+   * Whether `metainfo` values travel to the backend as call metadata (those the call's own metadata lacks), as Kitex's
+   * persistent metainfo does; default true. With false, they only steer routing.
+   */
+  readonly propagateMetainfo?: boolean;
 }
 
 /** ClientOptions keys that configure the client, not a channel; not passed to endpoint channels. */
@@ -68,6 +73,7 @@ export class XdsChannel implements ChannelInterface {
       router: this.router,
       target: this.target,
       metaExtractor: options.metaExtractor ?? defaultGrpcMetaExtractor,
+      propagateMetainfo: options.propagateMetainfo ?? true,
       grpc,
       unusable: typeof found === "string" ? found : undefined,
     };
