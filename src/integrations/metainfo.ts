@@ -68,5 +68,15 @@ export function sendMetainfo(has: (key: string) => boolean, set: (key: string, v
   }
 }
 
+/** Call metadata on the async context, as Kitex's metainfo. */
+export interface Metainfo {
+  /** Runs `fn` (sync or async; its result is returned as is) with `values` merged over the current ones; keys are lower-cased. */
+  withValues<R>(values: Readonly<Record<string, string>>, fn: () => R): R;
+  /** The value of `key` (case-insensitive) in the current context, or undefined. */
+  get(key: string): string | undefined;
+  /** Every value of the current context; the same frozen object for the whole context, empty outside any. */
+  all(): MetaValues;
+}
+
 /** Call metadata on AsyncLocalStorage: `withValues(values, fn)`, `get(key)`, `all()`. */
-export const metainfo = Object.freeze({ withValues, get, all });
+export const metainfo: Metainfo = Object.freeze({ withValues, get, all });

@@ -56,13 +56,13 @@ export interface CsdsServer {
 }
 
 /** A grpc-js error as a service callback takes it. */
-interface CallError {
+export interface CallError {
   readonly code: number;
   readonly details: string;
 }
 
 /** The handlers of the service, typed for what they use of grpc-js's call objects (a type literal, to fit grpc-js's index signature). */
-type CsdsImplementation = {
+export type CsdsImplementation = {
   FetchClientStatus(call: { readonly request: ClientStatusRequest }, callback: (error: CallError | null, response?: ClientStatusResponse) => void): void;
   StreamClientStatus(call: {
     on(event: "data", listener: (request: ClientStatusRequest) => void): unknown;

@@ -15,7 +15,7 @@ import type { XdsClient } from "../../xds-client.js";
 import { CallRouter } from "../call-router.js";
 import { defaultGrpcMetaExtractor, type GrpcMetaExtractor } from "./grpc-meta-extractor.js";
 import { grpcJsOf } from "./grpc-js-copy.js";
-import { deadlineMs, RoutedCall, type GrpcCall, type RoutedCallScope } from "./routed-call.js";
+import { deadlineMs, RoutedCall, type RoutedCallScope } from "./routed-call.js";
 
 type ChannelRef = ReturnType<ChannelInterface["getChannelzRef"]>;
 
@@ -87,7 +87,7 @@ export class XdsChannel implements ChannelInterface {
     host: string | null | undefined,
     parentCall: Parameters<ChannelInterface["createCall"]>[3],
     propagateFlags: number | null | undefined,
-  ): GrpcCall {
+  ): ReturnType<ChannelInterface["createCall"]> {
     if (this.router.isClosed) throw new Error(`the xDS channel to ${JSON.stringify(this.target)} has been closed`);
     return new RoutedCall(this.scope, { method, deadline, host, parentCall, propagateFlags }, nextCallNumber++);
   }
@@ -127,7 +127,7 @@ export class XdsChannel implements ChannelInterface {
     this.stateWatchers.add(watcher);
   }
 
-  getChannelzRef(): ChannelRef {
+  getChannelzRef(): ReturnType<ChannelInterface["getChannelzRef"]> {
     // The per-endpoint channels are registered with channelz; this routing layer is not.
     return { kind: "channel", id: -1, name: this.getTarget() } as unknown as ChannelRef;
   }
