@@ -142,6 +142,9 @@ describe("rxds status (the command)", function () {
       expect(cluster.errorState?.details, JSON.stringify(cluster)).to.be.a("string").and.not.equal("");
       expect(cluster.errorState?.versionInfo).to.not.equal(cluster.versionInfo);
     }
+    // rxds keeps the held version's bytes beside a NACK, as grpc-go does; grpc-js-xds leaves them out.
+    expect(oursNacked.find((r) => r.typeUrl === CDS && r.name === v1)!.xdsConfig).to.deep.include({ name: v1 });
+    expect(theirsNacked.find((r) => bare(r.typeUrl) === bare(CDS) && r.name === v1)!.xdsConfig).to.equal(undefined);
     const peerLines = (await status(peerAddress)).stdout.split("\n");
     const row = peerLines.findIndex((line) => line.startsWith("  Cluster ") && line.includes(`${v1} `));
     expect(peerLines[row]).to.match(/ NACKED /);
