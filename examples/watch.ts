@@ -1,8 +1,9 @@
 // A terminal view of a target: `xds.resolve(target)` rendered on every change (routes, clusters, endpoints). On a
 // terminal the screen is redrawn; piped, each view is printed after a line of its own. With `npm run serve`
 // running: `node dist/examples/watch.js [--server …] [--target …]`, then edit examples/mesh.yaml. Ctrl-C stops.
+// `rxds watch <target> --server …` is this as a command, with the NACKs and the connection state added.
 import { exampleSetup } from "./example-client.js";
-import { renderTarget } from "./target-view.js";
+import { renderTarget } from "../src/cli/target-view.js"; // the view `rxds watch` draws
 
 const { xds, target } = exampleSetup();
 let views = 0;

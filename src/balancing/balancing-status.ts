@@ -10,7 +10,9 @@ export type { Ejection } from "./balancing-state.js";
 
 /** One endpoint of a cluster, as balancing sees it. */
 export interface EndpointBalancingStatus {
+  /** Its IP address. */
   readonly address: string;
+  /** Its port. */
   readonly port: number;
   /** Its priority (0 is the highest). */
   readonly priority: number;
@@ -28,6 +30,7 @@ export interface EndpointBalancingStatus {
 
 /** One leaf cluster's balancing. */
 export interface ClusterBalancingStatus {
+  /** The cluster's name. */
   readonly name: string;
   /** The endpoint-picking policy in force. */
   readonly policy: LbPolicyModel["kind"];
@@ -45,5 +48,6 @@ export interface ClusterBalancingStatus {
 export interface BalancingStatus {
   /** The target, as `host:port`. */
   readonly target: string;
+  /** Its leaf clusters that have endpoints. */
   readonly clusters: readonly ClusterBalancingStatus[];
 }

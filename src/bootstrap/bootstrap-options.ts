@@ -3,11 +3,16 @@
  *
  * 1. a gRPC xDS bootstrap, when `GRPC_XDS_BOOTSTRAP` (a file, preferred) or `GRPC_XDS_BOOTSTRAP_CONFIG`
  *    (inline JSON) is set;
- * 2. else Istio's pod environment (`POD_NAMESPACE`, `POD_NAME`, `INSTANCE_IP`, …; see istio-env.ts).
+ * 2. else Istio's pod environment (`POD_NAMESPACE`, `POD_NAME`, `INSTANCE_IP`, …; see istio-env.ts), where the
+ *    `namespace`, `podName` and `ip` options stand for those variables; with `namespace` given, a pod name and IP
+ *    that neither an option nor the environment gives default to the host name and 127.0.0.1 (a laptop, a test).
  *
  * Explicit options win over both: `server` replaces the server list, `node` fields replace the node's
- * (metadata key by key, locality field by field), `mode` sets or removes metadata `GENERATOR`.
+ * (metadata key by key, locality field by field), `mode` sets or removes metadata `GENERATOR`, `namespace` sets
+ * metadata `NAMESPACE`.
  */
+import { hostname } from "node:os";
+import { isIP } from "node:net";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { XdsError } from "../xds-error.js";
 import type { Bootstrap, BootstrapLocality, BootstrapNode, BootstrapServer } from "./bootstrap.js";
@@ -40,6 +45,12 @@ export interface LoadBootstrapOptions {
   readonly node?: BootstrapNodeOverrides;
   /** "grpc" sets metadata `GENERATOR: "grpc"`, "sidecar" removes it. Default: the source's choice ("grpc" for the Istio env). */
   readonly mode?: XdsMode;
+  /** The client's namespace: metadata `NAMESPACE`, and `POD_NAMESPACE` of the pod environment. Enough, with `server`, to run outside a pod. */
+  readonly namespace?: string;
+  /** The pod name in the node id, in place of `POD_NAME` (without a gRPC bootstrap). Default with `namespace`: the host name. */
+  readonly podName?: string;
+  /** The IP in the node id and `INSTANCE_IPS`, in place of `INSTANCE_IP` (without a gRPC bootstrap). Default with `namespace`: 127.0.0.1. */
+  readonly ip?: string;
 }
 
 /** Builds the Bootstrap from the gRPC bootstrap or the Istio environment, with `options` over it; deeply frozen. */
@@ -53,7 +64,7 @@ export function loadBootstrap(options: LoadBootstrapOptions = {}): Bootstrap {
     if (options.server !== undefined) istioOptions.server = options.server;
     if (options.mode !== undefined) istioOptions.mode = options.mode;
     if (options.fileExists !== undefined) istioOptions.fileExists = options.fileExists;
-    base = istioEnvBootstrap(env, istioOptions);
+    base = istioEnvBootstrap(podEnv(env, options), istioOptions);
   } else {
     const metadata = { ...grpc.node.metadata };
     if (options.mode !== undefined) applyXdsMode(metadata, options.mode);
@@ -63,12 +74,25 @@ export function loadBootstrap(options: LoadBootstrapOptions = {}): Bootstrap {
       node: { ...grpc.node, metadata },
     };
   }
-  const node = mergeNode(base.node, options.node);
+  const node = mergeNode(base.node, options.namespace === undefined ? options.node : { ...options.node, metadata: { ...options.node?.metadata, NAMESPACE: options.namespace } });
   const { namespace: _previous, ...unscoped } = base;
   const rest = { ...unscoped, servers: withClusterId(unscoped.servers, stringEntry(env, "ISTIO_META_CLUSTER_ID")) };
   const namespace = stringEntry(node.metadata, "NAMESPACE") ?? stringEntry(env, "POD_NAMESPACE") ?? namespaceFromNodeId(node.id);
   const result: Bootstrap = namespace === undefined ? { ...rest, node } : { ...rest, node, namespace };
   return frozenCopy(result) as Bootstrap;
+}
+
+/** The pod environment with the explicit `namespace`, `podName` and `ip` over it, and their defaults when `namespace` is given. */
+function podEnv(env: NodeJS.ProcessEnv, options: LoadBootstrapOptions): NodeJS.ProcessEnv {
+  const { namespace, podName, ip } = options;
+  if (namespace === undefined && podName === undefined && ip === undefined) return env;
+  const explicit = namespace !== undefined;
+  return {
+    ...env,
+    ...(explicit ? { POD_NAMESPACE: namespace } : {}),
+    ...(podName !== undefined ? { POD_NAME: podName } : explicit && stringEntry(env, "POD_NAME") === undefined ? { POD_NAME: hostname() } : {}),
+    ...(ip !== undefined ? { INSTANCE_IP: ip } : explicit && stringEntry(env, "INSTANCE_IP") === undefined ? { INSTANCE_IP: "127.0.0.1" } : {}),
+  };
 }
 
 /** Whether two init() option objects ask for the same thing (deep equality; functions by identity; undefined = absent). */
@@ -130,6 +154,11 @@ function checkOptions(options: LoadBootstrapOptions): void {
     fail("server", "expected a non-empty string", options.server);
   }
   if (options.mode !== undefined && options.mode !== "grpc" && options.mode !== "sidecar") fail("mode", 'expected "grpc" or "sidecar"', options.mode);
+  for (const key of ["namespace", "podName"] as const) {
+    const value = options[key];
+    if (value !== undefined && (typeof value !== "string" || value.trim() === "")) fail(key, "expected a non-empty string", value);
+  }
+  if (options.ip !== undefined && (typeof options.ip !== "string" || isIP(options.ip) === 0)) fail("ip", "expected an IP address", options.ip);
   const node = options.node;
   if (node === undefined) return;
   if (typeof node !== "object" || node === null) fail("node", "expected an object", node);

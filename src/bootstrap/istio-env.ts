@@ -76,7 +76,7 @@ export function istioEnvBootstrap(env: NodeJS.ProcessEnv, options: IstioEnvOptio
     throw new XdsError(
       "INVALID_CONFIG",
       `Istio pod environment: missing ${missing.join(", ")}; set ${hints} in the pod spec, ` +
-        `or point GRPC_XDS_BOOTSTRAP at a gRPC xDS bootstrap file`,
+        `or point GRPC_XDS_BOOTSTRAP at a gRPC xDS bootstrap file, or outside a pod give init({ server, namespace })`,
     );
   }
   const namespace = value(env, "POD_NAMESPACE") as string;

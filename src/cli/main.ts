@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// The `rxds` command. `rxds serve --config mesh.yaml` serves mesh config over ADS.
-import { parseArgs } from "node:util";
-import type { MeshServer } from "../server/mesh-server.js";
+// The `rxds` command: `serve` serves mesh config over ADS, `status` reads a process's CSDS, `watch` shows a target live.
+import { createRequire } from "node:module";
+import { messageOf, UsageError } from "./command-line.js";
+import { parseServeArguments, runServe } from "./serve-command.js";
+import { parseStatusArguments, runStatus } from "./status-command.js";
+import { parseWatchArguments, runWatch } from "./watch-command.js";
 
 const usage = `usage: rxds serve --config <path>... [--port 15010] [--host 127.0.0.1] [--debug-port <port>] [--verbose]
        rxds serve --config <path>... --print --node <node>... [--output yaml|json]
-       rxds --help
+       rxds status <host:port> [--json] [--timeout <ms>]
+       rxds watch <target> --server <host:port> [--node <node>...]
+       rxds --help | --version
 
 Commands:
   serve   Serve Istio resources (VirtualService, DestinationRule, ServiceEntry, WorkloadEntry),
@@ -13,6 +18,14 @@ Commands:
           resources over ADS, as istiod would: proxyless resources to clients whose node
           metadata has GENERATOR=grpc, sidecar resources to the others. Every source is
           reloaded when it changes.
+  status  Read CSDS (envoy.service.status.v3.ClientStatusDiscoveryService) from a process
+          that serves it (rxds's addCsdsService, grpc-js-xds's or grpc-go's admin services)
+          and print, per xDS client, each resource with its status (REQUESTED, ACKED, NACKED,
+          DOES_NOT_EXIST), version, update time and error.
+  watch   Connect to an xDS server as a client and show one target live: its listener,
+          virtual host and routes, its clusters with their policies, their endpoints with
+          health, and the NACKs with their reasons. On a terminal the view is redrawn;
+          otherwise each changed view is printed after a "--- view N ---" line.
 
 Options of serve:
   -c, --config <path>     a YAML file, a directory of them (recursively) or - for standard
@@ -26,144 +39,46 @@ Options of serve:
                           a metadata entry KEY=VALUE (GENERATOR=grpc, NAMESPACE=default) or
                           a JSON object {"id": …, "metadata": {…}}; repeat to combine
   -o, --output <format>   yaml (default) or json, for --print
+
+Options of status:
+      --json              print the raw dump (ClientStatusResponse) as proto3 JSON
+      --timeout <ms>      how long to wait for the answer (default 10000)
+
+Options of watch:
+  -s, --server <host:port>  the xDS server (plaintext); required
+      --node <node>       the client's node, as for serve --print; default: namespace default,
+                          metadata GENERATOR=grpc (GENERATOR=sidecar asks for sidecar resources)
+
   -h, --help              show this help
+  -V, --version           show the version of rxds
 `;
 
-/** A mistake in the command line: reported with the usage, exit status 2. */
-class UsageError extends Error {}
-
-interface ServeArguments {
-  readonly config: readonly string[];
-  readonly port: number;
-  readonly host: string;
-  readonly verbose: boolean;
-  readonly debugPort: number | undefined;
-  /** Set for --print: the node specs and the output format. */
-  readonly print: { readonly node: readonly string[]; readonly output: "yaml" | "json" } | undefined;
-}
-
-function parsePort(text: string, option = "--port"): number {
-  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(port >= 0 && port <= 65535)) throw new UsageError(`${option}: expected a port number 0..65535, got ${JSON.stringify(text)}`);
-  return port;
-}
-
-/** Reads the command line: the serve arguments, or "help". */
-function parseCommandLine(args: readonly string[]): ServeArguments | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: "string", short: "c", multiple: true },
-        port: { type: "string", short: "p" },
-        host: { type: "string" },
-        "debug-port": { type: "string" },
-        verbose: { type: "boolean", short: "v" },
-        print: { type: "boolean" },
-        node: { type: "string", multiple: true },
-        output: { type: "string", short: "o" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return "help";
-  const [command, ...rest] = positionals;
-  if (command === undefined) throw new UsageError("missing command");
-  if (command !== "serve") throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
-  const config = values.config ?? [];
-  if (config.length === 0 || config.includes("")) throw new UsageError("serve: --config <path> is required");
-  if (values.host === "") throw new UsageError("--host: expected an address");
-  if (values.node !== undefined && !values.print) throw new UsageError("--node: only with --print");
-  if (values.print && (values.node ?? []).length === 0) throw new UsageError("--print: needs --node <node>");
-  const output = values.output ?? "yaml";
-  if (output !== "yaml" && output !== "json") throw new UsageError(`--output: expected yaml or json, got ${JSON.stringify(output)}`);
-  return {
-    config,
-    port: values.port === undefined ? 15010 : parsePort(values.port),
-    host: values.host ?? "127.0.0.1",
-    verbose: values.verbose ?? false,
-    debugPort: values["debug-port"] === undefined ? undefined : parsePort(values["debug-port"], "--debug-port"),
-    print: values.print ? { node: values.node ?? [], output } : undefined,
-  };
-}
-
-function timestamped(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-}
-
-/**
- * Handles SIGINT and SIGTERM from before the server starts (a signal must never find the process
- * without a handler): the first closes the server once it is up and exits 0; a second exits 1 at once.
- */
-function closeOnSignals(started: Promise<MeshServer | undefined>): void {
-  let closing = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (closing) process.exit(1);
-    closing = true;
-    timestamped(`${signal}: shutting down`);
-    started
-      .then((server) => server?.close())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          timestamped(`error while shutting down: ${error instanceof Error ? error.message : String(error)}`);
-          process.exit(1);
-        },
-      );
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-}
+const commands = {
+  serve: (args: readonly string[]) => runServe(parseServeArguments(args)),
+  status: (args: readonly string[]) => runStatus(parseStatusArguments(args)),
+  watch: (args: readonly string[]) => runWatch(parseWatchArguments(args)),
+};
 
 async function main(args: readonly string[]): Promise<void> {
-  let command: ServeArguments | "help";
   try {
-    command = parseCommandLine(args);
+    if (args.includes("-h") || args.includes("--help")) {
+      process.stdout.write(usage);
+      return;
+    }
+    if (args.length === 1 && (args[0] === "-V" || args[0] === "--version")) {
+      const { version } = createRequire(import.meta.url)("rxds/package.json") as { version: string };
+      process.stdout.write(`rxds ${version}\n`);
+      return;
+    }
+    const [command, ...rest] = args;
+    if (command === undefined) throw new UsageError("missing command");
+    if (!Object.hasOwn(commands, command)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    await commands[command as keyof typeof commands](rest);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     const synopsis = usage.slice(0, usage.indexOf("\n\n"));
-    process.stderr.write(`rxds: ${error.message}\n${synopsis}\nRun "rxds --help" for the options.\n`);
+    process.stderr.write(`rxds: ${messageOf(error)}\n${synopsis}\nRun "rxds --help" for the options.\n`);
     process.exitCode = 2;
-    return;
-  }
-  if (command === "help") {
-    process.stdout.write(usage);
-    return;
-  }
-  // Loaded only to serve, so that help and usage errors answer at once.
-  const { dumpMesh, serveMesh } = await import("../server/mesh-server.js");
-  if (command.print !== undefined) {
-    const [{ nodeFromSpecs }, { stringify }] = await Promise.all([import("../server/mesh-view.js"), import("yaml")]);
-    try {
-      const dump = await dumpMesh(command.config, nodeFromSpecs(command.print.node));
-      process.stdout.write(command.print.output === "json" ? `${JSON.stringify(dump, null, 2)}\n` : stringify(dump));
-    } catch (error) {
-      process.stderr.write(`rxds: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    }
-    return;
-  }
-  const started = serveMesh({
-    config: command.config,
-    port: command.port,
-    host: command.host,
-    verbose: command.verbose,
-    log: timestamped,
-    ...(command.debugPort === undefined ? {} : { debugPort: command.debugPort }),
-  });
-  closeOnSignals(started.catch(() => undefined));
-  try {
-    await started;
-  } catch (error) {
-    process.stderr.write(`rxds: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
   }
 }
 

@@ -15,7 +15,7 @@ import type { ResourceType } from "./resource-type.js";
 import { rawResourceTypes } from "./resource-types.js";
 import type { ResourceUpdate } from "./resource-update.js";
 import { ResourceWatch, TypeSubscription } from "./type-subscription.js";
-import type { ConnectionState, XdsStatus } from "./xds-status.js";
+import type { ConnectionState, XdsDump, XdsStatus } from "./xds-status.js";
 
 const { version: rxdsVersion } = createRequire(import.meta.url)("rxds/package.json") as { version: string };
 const invalidArgument = 3; // google.rpc.Code.INVALID_ARGUMENT
@@ -202,6 +202,18 @@ export class AdsClient {
       this.observables.set(key, observable);
     }
     return observable;
+  }
+
+  /** What the client holds now, as CSDS (gRFC A40) reports it: its node, and each watched resource's status and value. */
+  dump(): XdsDump {
+    const resources = [];
+    for (const subscription of this.subscriptions.values()) {
+      for (const watch of subscription.watches.values()) {
+        const held = watch.raw !== undefined;
+        resources.push({ ...watch.status, raw: watch.raw, acceptedAt: held ? watch.acceptedAt : undefined });
+      }
+    }
+    return { node: this.node, resources };
   }
 
   /** Whether close() was called. */

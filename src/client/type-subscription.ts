@@ -1,5 +1,4 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { createHash } from "node:crypto";
 import { ReplaySubject } from "rxjs";
 import { ResourceSchema, type DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { XdsError } from "../xds-error.js";
@@ -17,10 +16,12 @@ export class ResourceWatch<V> {
   /** How many subscribers hold the watch. */
   refs = 0;
   /**
-   * A fingerprint of the serialized bytes of the value subscribers hold (their length and SHA-256), to drop
-   * identical re-sends without keeping the bytes: they are often a view of the whole response's buffer.
+   * The serialized bytes of the value subscribers hold: what CSDS dumps, and how identical re-sends are dropped. A
+   * copy, since the received bytes are a view of the whole response's buffer.
    */
-  fingerprint: string | undefined;
+  raw: Uint8Array | undefined;
+  /** When the value subscribers hold was accepted. */
+  acceptedAt: Date | undefined;
   /** The last update emitted. */
   latest: ResourceUpdate<V> | undefined;
   /** Whether a response carried this name (valid or not): only then may a SotW response delete it by omission. */
@@ -40,9 +41,9 @@ export class ResourceWatch<V> {
     return this.latest === undefined || this.latest.error?.code === "CONTROL_PLANE_UNAVAILABLE";
   }
 
-  /** Emits a value to subscribers. */
-  emit(version: string, resource: V, fingerprint: string): void {
-    this.fingerprint = fingerprint;
+  /** Emits a value to subscribers; `raw` is its serialized bytes, kept as they are. */
+  emit(version: string, resource: V, raw: Uint8Array): void {
+    this.raw = raw;
     this.latest = { typeUrl: this.typeUrl, name: this.name, version, resource };
     this.subject.next(this.latest);
   }
@@ -50,7 +51,7 @@ export class ResourceWatch<V> {
   /** Emits an error in place of a value (gRFC A88's resource error), unless subscribers already see the same one. */
   emitError(version: string, error: XdsError): void {
     if (this.latest?.error?.code === error.code && this.latest.error.message === error.message) return;
-    this.fingerprint = undefined;
+    this.raw = undefined;
     this.latest = { typeUrl: this.typeUrl, name: this.name, version, resource: undefined, error };
     this.subject.next(this.latest);
   }
@@ -75,7 +76,7 @@ export class ResourceWatch<V> {
     if (this.status.state === "DOES_NOT_EXIST") return false;
     this.setStatus("DOES_NOT_EXIST", version);
     if (this.latest === undefined || this.latest.resource !== undefined || this.latest.error !== undefined) {
-      this.fingerprint = undefined;
+      this.raw = undefined;
       this.latest = { typeUrl: this.typeUrl, name: this.name, version, resource: undefined };
       this.subject.next(this.latest);
     }
@@ -202,8 +203,8 @@ export class TypeSubscription<V> {
         continue;
       }
       watch.setStatus("ACKED", version);
-      const fingerprint = fingerprintOf(outcome.bytes);
-      if (watch.fingerprint !== fingerprint) watch.emit(version, outcome.value, fingerprint);
+      watch.acceptedAt = watch.status.updatedAt;
+      if (watch.raw === undefined || !sameBytes(watch.raw, outcome.bytes)) watch.emit(version, outcome.value, outcome.bytes.slice());
     }
 
     // SotW omission deletes only what the client holds (as Envoy and gRPC do): a name requested a moment before
@@ -219,7 +220,6 @@ export class TypeSubscription<V> {
   }
 }
 
-/** The length and SHA-256 of serialized bytes: equal fingerprints mean identical bytes (a collision is not a concern). */
-function fingerprintOf(bytes: Uint8Array): string {
-  return `${bytes.length}:${createHash("sha256").update(bytes).digest("base64")}`;
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 }

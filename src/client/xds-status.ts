@@ -1,3 +1,5 @@
+import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
+
 /** The state of the connection to the control plane. */
 export type ConnectionState =
   /** No stream: nothing is watched. */
@@ -47,4 +49,20 @@ export interface XdsStatus {
   readonly lastError?: string;
   /** Every watched resource. */
   readonly resources: readonly ResourceStatus[];
+}
+
+/** One watched resource as CSDS (gRFC A40) dumps it: its status, and the value subscribers hold. */
+export interface ResourceDump extends ResourceStatus {
+  /** The serialized bytes of the value subscribers hold; undefined when they hold none. */
+  readonly raw: Uint8Array | undefined;
+  /** When that value was accepted; undefined when they hold none. */
+  readonly acceptedAt: Date | undefined;
+}
+
+/** What a client holds, for CSDS: who it is and every watched resource. */
+export interface XdsDump {
+  /** The node the client sends to the control plane. */
+  readonly node: Node;
+  /** Every watched resource, by type in the order first watched, then by name in the order first watched. */
+  readonly resources: readonly ResourceDump[];
 }

@@ -68,7 +68,9 @@ export type HashPolicyModel =
 
 /** A hash policy's `regex_rewrite` (RE2 search and replace-all, `\N` for group N). */
 export interface HeaderRewriteModel {
+  /** The RE2 pattern, as sent. */
   readonly regex: string;
+  /** What each match is replaced with (`\\1`… name groups). */
   readonly substitution: string;
   /** The value with every match of `regex` replaced by `substitution`. */
   readonly rewrite: (value: string) => string;

@@ -7,7 +7,7 @@ import type { NameTableModel } from "../resources/name-table.js";
 import type { RouteConfigurationModel, VirtualHostModel } from "../resources/route-configuration.js";
 import type { XdsError } from "../xds-error.js";
 import { dnsEndpoints, type HostResolver } from "./dns-endpoints.js";
-import type { ClusterSnapshot, ServiceSnapshot } from "./service-snapshot.js";
+import { createServiceSnapshot, type ClusterSnapshot, type ServiceSnapshot } from "./service-snapshot.js";
 import type { Target } from "./target.js";
 
 /** The validated resource watches a resolution is built from. */
@@ -78,7 +78,7 @@ export function resolveService(watchers: ResourceWatchers, target: Target, optio
   return combineLatest([routes$, clusters$]).pipe(
     // Right after a route change the clusters may still be the old virtual host's: wait for the new ones.
     filter(([part, { key }]) => key === clusterKey(part)),
-    map(([part, { clusters }]): ServiceSnapshot => ({ target: target.authority, ...part, clusters })),
+    map(([part, { clusters }]): ServiceSnapshot => createServiceSnapshot({ target: target.authority, ...part, clusters })),
   );
 }
 

@@ -42,6 +42,9 @@ import { isPickFailure, type ClusterPickers, type ClusterPicking, type EndpointP
 import { requestHasher, type RequestHasher } from "./request-hash.js";
 import { Decision, type RouteDecision } from "./route-decision.js";
 import type { ServiceSnapshot } from "./service-snapshot.js";
+import type { ServiceSnapshotJson } from "./service-snapshot-json.js";
+
+const inspect = Symbol.for("nodejs.util.inspect.custom");
 
 export type { RouteDecision } from "./route-decision.js";
 
@@ -53,6 +56,18 @@ export interface Router {
   route(request: RouteRequest): RouteDecision | XdsError;
   /** Routes a Thrift call with the listener's ThriftProxy routes; the decision holds its endpoint until its done(). */
   routeThrift(call: { readonly service: string; readonly method: string; readonly headers: RequestHeaders }): RouteDecision | XdsError;
+  /** What it routes with, as plain JSON: what logs and console.log show. */
+  toJSON(): RouterJson;
+}
+
+/** What Router.toJSON() returns. */
+export interface RouterJson {
+  readonly target: string;
+  /** `<n> routes`, or why HTTP/gRPC calls fail: `CODE: message`. */
+  readonly httpRoutes: string;
+  /** `<n> routes`, or why Thrift calls fail: `CODE: message`. */
+  readonly thriftRoutes: string;
+  readonly snapshot: ServiceSnapshotJson;
 }
 
 /** Options of createRouter. */
@@ -148,8 +163,16 @@ export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions):
     return new Decision(route, entry.name, picked);
   }
 
+  const toJSON = (): RouterJson => ({
+    target: snapshot.target,
+    httpRoutes: failure === undefined ? `${http.length} routes` : `${failure.code}: ${failure.message}`,
+    thriftRoutes: thrift.failure === undefined ? `${thrift.routes.length} routes` : `${thrift.failure.code}: ${thrift.failure.message}`,
+    snapshot: snapshot.toJSON(),
+  });
   return Object.freeze({
     snapshot,
+    toJSON,
+    [inspect]: (depth: number, options: object, nodeInspect: (value: unknown, options: object) => string) => `Router ${nodeInspect(toJSON(), { ...options, depth: depth + 7 })}`,
     route(request: RouteRequest): RouteDecision | XdsError {
       if (failure !== undefined) return new XdsError(failure.code, failure.message);
       const path = request.path;

@@ -3,6 +3,7 @@ import type { EndpointsModel } from "../resources/endpoints.js";
 import type { ListenerModel } from "../resources/listener.js";
 import type { RouteConfigurationModel, VirtualHostModel } from "../resources/route-configuration.js";
 import type { XdsError } from "../xds-error.js";
+import { serviceSnapshotJson, type ServiceSnapshotJson } from "./service-snapshot-json.js";
 
 /** One cluster a snapshot's routes reference: its model and its endpoints, or undefined where absent or in error. */
 export interface ClusterSnapshot {
@@ -38,4 +39,26 @@ export interface ServiceSnapshot {
   readonly virtualHost: VirtualHostModel | undefined;
   /** Every cluster the virtual host's routes and the listener's Thrift routes reference (and aggregate clusters' children), by name. */
   readonly clusters: ReadonlyMap<string, ClusterSnapshot>;
+  /** The snapshot as plain, bounded JSON (names, states, routes, cluster policies, endpoints): what logs and console.log show. */
+  toJSON(): ServiceSnapshotJson;
+}
+
+/** The parts of a snapshot, as resolve() puts them together. */
+export type ServiceSnapshotParts = Omit<ServiceSnapshot, "toJSON">;
+
+const inspect = Symbol.for("nodejs.util.inspect.custom");
+
+/** What every snapshot inherits: toJSON, and the same view for util.inspect (console.log). */
+const snapshotPrototype = Object.freeze({
+  toJSON(this: ServiceSnapshot): ServiceSnapshotJson {
+    return serviceSnapshotJson(this);
+  },
+  [inspect](this: ServiceSnapshot, depth: number, options: object, nodeInspect: (value: unknown, options: object) => string): string {
+    return `ServiceSnapshot ${nodeInspect(this.toJSON(), { ...options, depth: depth + 6 })}`;
+  },
+});
+
+/** A frozen ServiceSnapshot of `parts`. */
+export function createServiceSnapshot(parts: ServiceSnapshotParts): ServiceSnapshot {
+  return Object.freeze(Object.assign(Object.create(snapshotPrototype) as ServiceSnapshot, parts));
 }

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadBootstrap, sameBootstrapOptions, type LoadBootstrapOptions } from "../../src/bootstrap/bootstrap-options.js";
 import { thrown } from "../support/thrown.js";
@@ -91,6 +91,31 @@ describe("bootstrap-options", () => {
       const expected = [{ uri: "127.0.0.1:18000", channelCreds: { type: "insecure" }, serverFeatures: [] }];
       expect(loadBootstrap({ env: { GRPC_XDS_BOOTSTRAP: file }, server: "127.0.0.1:18000" }).servers).to.deep.equal(expected);
       expect(loadBootstrap({ env: { ...POD, RXDS_XDS_SERVER: "istiod.x.svc:15010" }, server: "127.0.0.1:18000" }).servers).to.deep.equal(expected);
+    });
+
+    it("namespace, podName and ip stand for the pod variables and win over them; with namespace, the others default to the host name and 127.0.0.1", () => {
+      const alone = loadBootstrap({ env: {}, server: "127.0.0.1:15010", namespace: "shop" });
+      expect(alone.node.id).to.equal(`sidecar~127.0.0.1~${hostname()}.shop~shop.svc.cluster.local`);
+      expect(alone.node.metadata).to.include({ NAMESPACE: "shop", INSTANCE_IPS: "127.0.0.1", GENERATOR: "grpc" });
+      expect(alone.namespace).to.equal("shop");
+      const over = loadBootstrap({ env: POD, namespace: "billing", podName: "laptop", ip: "10.1.2.3" });
+      expect(over.node.id).to.equal("sidecar~10.1.2.3~laptop.billing~billing.svc.cluster.local");
+      expect(over.namespace).to.equal("billing");
+      // Without namespace, a pod's own variables fill the rest, and a missing one is still an error.
+      expect(loadBootstrap({ env: POD, podName: "laptop" }).node.id).to.equal("sidecar~10.0.0.7~laptop.shop~shop.svc.cluster.local");
+      expect(thrown(() => loadBootstrap({ env: {}, podName: "laptop" }), "INVALID_CONFIG").message).to.contain("missing POD_NAMESPACE, INSTANCE_IP;");
+    });
+
+    it("namespace sets the namespace of a gRPC bootstrap's node too", () => {
+      const bootstrap = loadBootstrap({ env: { GRPC_XDS_BOOTSTRAP: file }, namespace: "shop" });
+      expect(bootstrap.node.metadata["NAMESPACE"]).to.equal("shop");
+      expect(bootstrap.namespace).to.equal("shop");
+    });
+
+    it("reject a blank namespace or pod name and an ip that is not an IP address, naming the option", () => {
+      expect(thrown(() => loadBootstrap({ env: {}, namespace: " " }), "INVALID_ARGUMENT").message).to.equal('bootstrap options: namespace: expected a non-empty string, got " "');
+      expect(thrown(() => loadBootstrap({ env: {}, namespace: "a", podName: "" }), "INVALID_ARGUMENT").message).to.contain("podName: expected a non-empty string");
+      expect(thrown(() => loadBootstrap({ env: {}, namespace: "a", ip: "laptop" }), "INVALID_ARGUMENT").message).to.equal('bootstrap options: ip: expected an IP address, got "laptop"');
     });
 
     it("merge node fields over the node: metadata key by key, locality field by field", () => {

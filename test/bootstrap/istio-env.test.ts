@@ -89,7 +89,7 @@ describe("istio-env", () => {
     expect(error.message).to.equal(
       "Istio pod environment: missing POD_NAMESPACE, POD_NAME, INSTANCE_IP; set POD_NAMESPACE (fieldRef metadata.namespace), " +
         "POD_NAME (fieldRef metadata.name), INSTANCE_IP (fieldRef status.podIP) in the pod spec, " +
-        "or point GRPC_XDS_BOOTSTRAP at a gRPC xDS bootstrap file",
+        "or point GRPC_XDS_BOOTSTRAP at a gRPC xDS bootstrap file, or outside a pod give init({ server, namespace })",
     );
   });
 

@@ -1,65 +1,17 @@
 // The three composition examples, run as a user runs them (a child process of node) against `rxds serve` (serveMesh
 // on loopback, serving examples/mesh.yaml from a temp file that the tests edit).
 import { expect } from "chai";
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { serveMesh, type MeshServer } from "rxds/server";
 import { ConfigDir, exampleMesh } from "../fixtures/serve-mesh.js";
 import { binomialBounds } from "../integrations/split-bounds.js";
+import { RunningProcess } from "../support/running-process.js";
 
 const host = "kitex-server.default.svc.cluster.local";
-
-/** An example running in a child process, its output collected for waits. */
-class Example {
-  private out = "";
-  private readonly child: ChildProcess;
-  private readonly exited: Promise<number | null>;
-  private waiters: (() => void)[] = [];
-
-  constructor(name: string, args: string[]) {
-    const script = fileURLToPath(new URL(`../../examples/${name}.js`, import.meta.url));
-    this.child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    const collect = (d: Buffer) => {
-      this.out += d.toString();
-      for (const wake of this.waiters.splice(0)) wake();
-    };
-    this.child.stdout!.on("data", collect);
-    this.child.stderr!.on("data", collect);
-    this.exited = new Promise((resolve) => this.child.on("exit", resolve));
-  }
-
-  get output(): string {
-    return this.out;
-  }
-
-  /** Resolves once the output (from `from` on) matches `pattern`; fails after 10 s with the output so far. */
-  async waitFor(pattern: RegExp, from = 0): Promise<string> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const match = this.out.slice(from).match(pattern);
-      if (match) return match[0];
-      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`no ${pattern} in the output:\n${this.out}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 200);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** Sends `signal` (if given) and resolves with the exit code. */
-  async exit(signal?: NodeJS.Signals): Promise<number | null> {
-    if (signal !== undefined && this.child.exitCode === null) this.child.kill(signal);
-    return this.exited;
-  }
-}
 
 describe("composition examples against rxds serve", () => {
   let config: ConfigDir;
   let mesh: MeshServer;
-  const running: Example[] = [];
+  const running: RunningProcess[] = [];
   beforeEach(async () => {
     config = await ConfigDir.create(await exampleMesh({ ports: [8001, 8002] }));
     mesh = await serveMesh({ config: config.file, port: 0, log: () => undefined, debounceMs: 5 });
@@ -70,7 +22,7 @@ describe("composition examples against rxds serve", () => {
     await config.remove();
   });
   const start = (name: string, ...args: string[]) => {
-    const example = new Example(name, ["--server", mesh.address, ...args]);
+    const example = RunningProcess.node(new URL(`../../examples/${name}.js`, import.meta.url), ["--server", mesh.address, ...args]);
     running.push(example);
     return example;
   };
@@ -119,8 +71,8 @@ describe("composition examples against rxds serve", () => {
     expect(first).to.contain(`target ${host}:8888`);
     expect(first).to.contain(`  [0] route-based-on-tags → outbound|8888|v1|${host}  timeout 500 ms`);
     expect(first).to.contain(`  [2] default → outbound|8888|v1|${host} 50/100, outbound|8888|v2|${host} 50/100  timeout 500 ms`);
-    expect(first).to.contain(`  outbound|8888|v1|${host}  EDS`);
-    expect(first).to.match(/ {4}127\.0\.0\.1:8001 {2}HEALTHY {2}weight 1 {2}priority 0/);
+    expect(first).to.contain(`  outbound|8888|v1|${host}  EDS outbound|8888|v1|${host}  ROUND_ROBIN  max_requests 1024`);
+    expect(first).to.match(/\n {4}ENDPOINT {8}HEALTH {3}WEIGHT {2}PRIORITY {2}LOCALITY {2}EJECTED\n {4}127\.0\.0\.1:8001 {2}HEALTHY {2}1 {7}0 {9}- {9}-\n/);
 
     const mark = watch.output.length;
     await config.write(await exampleMesh({ ports: [8001, 8002], weights: [10, 90] }));

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { hostname } from "node:os";
 import { init, XdsError } from "rxds";
 import { kitexHost, kitexMesh, serveMesh } from "../support/mesh.js";
 import { Harness, next } from "../support/wire.js";
@@ -53,6 +54,32 @@ describe("init()", () => {
     const second = init(options);
     expect(second).to.not.equal(first);
     await second.close();
+  });
+
+  it("works from explicit options alone, outside a pod: init({ server, namespace }) names the node after the host, at 127.0.0.1", async () => {
+    const xds = init({ server: h.address, namespace: "default" });
+    try {
+      const router = await next(xds.router("kitex-server:8888"), (r) => r.snapshot.clusters.size > 0);
+      expect(router.snapshot.target).to.equal(`${kitexHost}:8888`);
+      expect(router.route({ path: "/proxyless.GreetService/SayHello", headers: {} })).to.not.be.instanceOf(Error);
+      const first = await h.nextRequest((r) => r.node !== undefined);
+      expect(first.request.node?.id).to.equal(`sidecar~127.0.0.1~${hostname()}.default~default.svc.cluster.local`);
+      expect(first.request.node?.metadata).to.include({ GENERATOR: "grpc", NAMESPACE: "default", INSTANCE_IPS: "127.0.0.1" });
+    } finally {
+      await xds.close();
+    }
+  });
+
+  it("takes podName and ip in place of POD_NAME and INSTANCE_IP, over the environment", async () => {
+    const xds = init({ env: istioEnv(), server: h.address, namespace: "default", podName: "laptop", ip: "::1" });
+    try {
+      await next(xds.router("kitex-server:8888"), (r) => r.snapshot.clusters.size > 0);
+      const first = await h.nextRequest((r) => r.node !== undefined);
+      expect(first.request.node?.id).to.equal("sidecar~::1~laptop.default~default.svc.cluster.local");
+      expect(first.request.node?.metadata).to.include({ NAMESPACE: "default", INSTANCE_IPS: "::1" });
+    } finally {
+      await xds.close();
+    }
   });
 
   it("names every missing pod variable", () => {

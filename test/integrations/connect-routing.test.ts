@@ -75,6 +75,19 @@ describe("rxds/connect: a Connect client on an xDS-routed transport", () => {
     expect(await call(client, "sayHello1")).to.equal("v2");
   });
 
+  it("MetainfoTravels: metainfo values reach the backend as request headers, the call's own winning; propagateMetainfo false keeps them for routing only", async () => {
+    serveMesh(h.cp, kitexMesh(v1.port, v2.port, [0, 100]), "grpc");
+    const [client] = meshClient();
+    await metainfo.withValues({ stage: "canary", user: "alice" }, () => call(client, "sayHello1", { headers: { user: "bob" } }));
+    expect(v1.calls.at(-1)!.headers).to.include({ stage: "canary", user: "bob" });
+    const [quiet] = meshClient({ propagateMetainfo: false });
+    expect(await metainfo.withValues({ stage: "canary" }, () => call(quiet, "sayHello1"))).to.equal("v1");
+    expect(v1.calls.at(-1)!.headers).to.not.have.property("stage");
+    const error = await failure(metainfo.withValues({ stage: "can\u0000ary" }, () => call(client, "sayHello1")));
+    expect(error.code).to.equal(Code.InvalidArgument);
+    expect(error.rawMessage).to.match(/^metainfo "stage" cannot travel with the call/);
+  });
+
   it("splits unmatched calls by weight: 70/30 over 300 calls, within bounds failing a fair split with p < 1e-6", async () => {
     serveMesh(h.cp, kitexMesh(v1.port, v2.port, [70, 30]), "grpc");
     const [client, transport] = meshClient();

@@ -82,6 +82,29 @@ describe("rxds/grpc: a generated grpc-js client routed by xDS", () => {
     expect(await call(client, "SayHello1")).to.equal("v2");
   });
 
+  it("MetainfoTravels: metainfo values reach the backend as call metadata, the call's own values winning, and the caller's Metadata is left as it was", async () => {
+    serveMesh(h.cp, kitexMesh(v1.port, v2.port, [0, 100]), "grpc");
+    const client = meshClient();
+    const own = new Metadata();
+    own.set("user", "bob");
+    await metainfo.withValues({ stage: "canary", user: "alice", "x-trace": "t1" }, () => call(client, "SayHello1", own));
+    expect(v1.calls.at(-1)!.headers).to.include({ stage: "canary", user: "bob", "x-trace": "t1" });
+    expect(own.toJSON()).to.deep.equal({ user: ["bob"] });
+    // Outside any context nothing is added.
+    await call(client, "SayHello1", own);
+    expect(v2.calls.at(-1)!.headers).to.not.have.property("stage");
+  });
+
+  it("MetainfoOptOut: with propagateMetainfo false, metainfo only steers routing; a value gRPC cannot carry fails the call INTERNAL naming the key", async () => {
+    serveMesh(h.cp, kitexMesh(v1.port, v2.port, [0, 100]), "grpc");
+    const quiet = meshClient({ propagateMetainfo: false });
+    expect(await metainfo.withValues({ stage: "canary" }, () => call(quiet, "SayHello1"))).to.equal("v1");
+    expect(v1.calls.at(-1)!.headers).to.not.have.property("stage");
+    const error = await failure(metainfo.withValues({ "trace-bin": "x" }, () => call(meshClient(), "SayHello1")));
+    expect(error.code).to.equal(status.INTERNAL);
+    expect(error.details).to.match(/^xDS call \/proxyless\.GreetService\/SayHello1: metainfo "trace-bin" cannot travel with the call \(.*\); use a valid header name and value, or turn propagateMetainfo off$/);
+  });
+
   it("routes by method: SayHello goes to v2", async () => {
     serveMesh(h.cp, kitexMesh(v1.port, v2.port), "grpc");
     const client = meshClient();

@@ -7,7 +7,7 @@ import { HealthStatus } from "../../gen/envoy/config/core/v3/health_check_pb.js"
 import type { EndpointsModel } from "../../src/resources/endpoints.js";
 import type { ListenerModel } from "../../src/resources/listener.js";
 import type { RouteConfigurationModel, VirtualHostModel } from "../../src/resources/route-configuration.js";
-import type { ServiceSnapshot } from "../../src/routing/service-snapshot.js";
+import { createServiceSnapshot, type ServiceSnapshot } from "../../src/routing/service-snapshot.js";
 import { marbleScheduler } from "../support/marbles.js";
 import { XdsError } from "../../src/xds-error.js";
 import { endpointsOf, ready$, type Readiness } from "rxds/operators";
@@ -20,16 +20,16 @@ function snapshot(assignment: EndpointsModel | undefined | "no listener" | "inva
   const base = { target: TARGET, listenerName: TARGET, routeConfigurationName: "rc", routeConfigurationError: undefined };
   if (assignment === "no listener" || assignment === "invalid listener") {
     const listenerError = assignment === "invalid listener" ? new XdsError("INVALID_RESOURCE", 'listener "svc": bad') : undefined;
-    return { ...base, listener: undefined, listenerError, routeConfiguration: undefined, virtualHost: undefined, clusters: new Map() };
+    return createServiceSnapshot({ ...base, listener: undefined, listenerError, routeConfiguration: undefined, virtualHost: undefined, clusters: new Map() });
   }
-  return {
+  return createServiceSnapshot({
     ...base,
     listener: { name: TARGET, httpConnectionManagers: [{}], thriftProxies: [] } as unknown as ListenerModel,
     listenerError: undefined,
     routeConfiguration: {} as RouteConfigurationModel,
     virtualHost: {} as VirtualHostModel,
     clusters: new Map([["c", { name: "c", cluster: { discovery: { kind: "EDS", serviceName: "c" } } as never, endpoints: assignment, error: undefined, children: [] }]]),
-  };
+  });
 }
 
 const healthy = (...addresses: string[]) => endpoints("c", [locality("z", 1, addresses.map((a) => ep(a)))]);

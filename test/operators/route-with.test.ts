@@ -8,6 +8,7 @@ import type { EndpointModel } from "../../src/resources/endpoints.js";
 import type { RouteRequest } from "../../src/resources/match/route-match.js";
 import type { ThriftCall } from "../../src/resources/thrift-route-configuration.js";
 import type { RouteDecision, Router } from "../../src/routing/router.js";
+import type { ServiceSnapshotJson } from "../../src/routing/service-snapshot-json.js";
 import type { ServiceSnapshot } from "../../src/routing/service-snapshot.js";
 import { marbleScheduler } from "../support/marbles.js";
 import { XdsError } from "../../src/xds-error.js";
@@ -30,6 +31,7 @@ function fakeRouter(name: string): Router {
     snapshot: {} as ServiceSnapshot,
     route: (request: RouteRequest) => (request.path === "/none" ? new XdsError("NO_ROUTE", `no route for ${request.path}`) : decision(name, request.path)),
     routeThrift: (call: ThriftCall) => decision(`${name}/thrift`, call.method),
+    toJSON: () => ({ target: name, httpRoutes: "stub", thriftRoutes: "stub", snapshot: {} as ServiceSnapshotJson }),
   };
 }
 

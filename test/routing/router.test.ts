@@ -20,7 +20,7 @@ import { validateListener, type ListenerModel } from "../../src/resources/listen
 import type { RandomSource } from "../../src/resources/match/route-match.js";
 import { validateRouteConfiguration, type RouteConfigurationModel } from "../../src/resources/route-configuration.js";
 import { createRouter, type RouteDecision, type Router } from "../../src/routing/router.js";
-import type { ClusterSnapshot, ServiceSnapshot } from "../../src/routing/service-snapshot.js";
+import { createServiceSnapshot, type ClusterSnapshot, type ServiceSnapshot } from "../../src/routing/service-snapshot.js";
 import { XdsError, type XdsErrorCode } from "../../src/xds-error.js";
 import { seededRandom } from "../support/seeded-random.js";
 
@@ -101,7 +101,7 @@ interface SnapshotParts {
 function snapshot(parts: SnapshotParts): ServiceSnapshot {
   const listener = "listener" in parts ? parts.listener : apiListener();
   const routeConfiguration = parts.routeConfiguration;
-  return {
+  return createServiceSnapshot({
     target: TARGET,
     listenerName: listener?.name ?? TARGET,
     listener,
@@ -111,7 +111,7 @@ function snapshot(parts: SnapshotParts): ServiceSnapshot {
     routeConfigurationError: parts.routeConfigurationError,
     virtualHost: routeConfiguration?.selectVirtualHost(TARGET),
     clusters: new Map((parts.clusters ?? standardClusters()).map((c) => [c.name, c])),
-  };
+  });
 }
 
 /** A Router over `s` with a fresh balancer, as XdsClient builds the first one of a target. */

@@ -20,3 +20,5 @@ export type { ConnectCallContext, ConnectMetaExtractor } from "./connect-meta-ex
 export type { RoutingMeta } from "../routing-meta.js";
 /** Call metadata on the async context (kitex's metainfo), which the default extractor reads. */
 export { metainfo } from "../metainfo.js";
+/** The shape of metainfo, and the values of one context. */
+export type { Metainfo, MetaValues } from "../metainfo.js";

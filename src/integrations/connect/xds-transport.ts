@@ -31,6 +31,7 @@ import type { XdsClient } from "../../xds-client.js";
 import { XdsError } from "../../xds-error.js";
 import { authorityOf, CallRouter, isRouteDeadline, routeDeadlineMessage, routingFailureMessage } from "../call-router.js";
 import { routingHeaders } from "../routing-meta.js";
+import { sendMetainfo } from "../metainfo.js";
 import { defaultConnectMetaExtractor, type ConnectMetaExtractor } from "./connect-meta-extractor.js";
 import { EndpointSession } from "./endpoint-session.js";
 
@@ -51,6 +52,11 @@ export type XdsTransportOptions = Omit<GrpcTransportOptions, "baseUrl" | "sessio
    * request headers merged with `metainfo.all()` (the call's own values win). Like kitex's WithRouterMetaExtractor.
    */
   readonly metaExtractor?: ConnectMetaExtractor;
+  /**
+   * Whether `metainfo` values travel to the backend as request headers (those the call's own headers lack), as Kitex's
+   * persistent metainfo does; default true. With false, they only steer routing.
+   */
+  readonly propagateMetainfo?: boolean;
   /** With `connect`, whether side-effect-free methods use GET; default false. */
   readonly useHttpGet?: boolean;
   /**
@@ -133,7 +139,7 @@ const CONTENT_TYPES: Readonly<Record<XdsTransportProtocol, string>> = {
 
 /** A Transport for connect-node clients (`createClient(Service, transport)`) that routes every call by xDS. */
 export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions): XdsTransport {
-  const { target, protocol = "grpc", metaExtractor = defaultConnectMetaExtractor, useHttpGet, waitForReady: defaultWaitForReady = false, ...endpointOptions } = options;
+  const { target, protocol = "grpc", metaExtractor = defaultConnectMetaExtractor, propagateMetainfo = true, useHttpGet, waitForReady: defaultWaitForReady = false, ...endpointOptions } = options;
   if (!(protocol in CONTENT_TYPES)) throw new XdsError("INVALID_ARGUMENT", `createXdsTransport: protocol: expected "grpc", "connect" or "grpc-web", got ${JSON.stringify(protocol)}`);
   const contentType = protocol === "connect" && endpointOptions.useBinaryFormat === false ? "application/json" : CONTENT_TYPES[protocol];
   const { pingIntervalMs, pingIdleConnection, pingTimeoutMs, idleConnectionTimeoutMs, nodeOptions } = endpointOptions;
@@ -228,7 +234,7 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
       const path = `/${method.parent.typeName}/${method.name}`;
-      const headers = headersOf(header);
+      const headers = headersOf(header, propagateMetainfo);
       const picked = await pick(path, method, headers, signal, timeoutMs, contextValues);
       const values = withRoutedCall(contextValues, { decision: picked.decision, signal });
       try {
@@ -248,7 +254,7 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
       contextValues?: ContextValues,
     ): Promise<StreamResponse<I, O>> {
       const path = `/${method.parent.typeName}/${method.name}`;
-      const headers = headersOf(header);
+      const headers = headersOf(header, propagateMetainfo);
       const picked = await pick(path, method, headers, signal, timeoutMs, contextValues);
       // Connect cancels a stream only through its signal: this one also fires when the caller stops iterating.
       const abandoned = new AbortController();
@@ -285,13 +291,25 @@ function cancelledWhenAbandoned<T>(source: AsyncIterable<T>, call: AbortControll
   };
 }
 
-/** The call's request headers; a bad header name or value is the caller's error, reported as INVALID_ARGUMENT. */
-function headersOf(header: HeaderInit): Headers {
+/**
+ * The call's request headers, with the metainfo values they lack when `withMetainfo`; a bad header name or value is
+ * the caller's error, reported as INVALID_ARGUMENT.
+ */
+function headersOf(header: HeaderInit, withMetainfo: boolean): Headers {
+  let headers: Headers;
   try {
-    return new Headers(header);
+    headers = new Headers(header);
   } catch (reason: unknown) {
     throw new ConnectError(`invalid request headers: ${messageOf(reason)}`, Code.InvalidArgument, undefined, undefined, reason);
   }
+  if (withMetainfo) {
+    try {
+      sendMetainfo((key) => headers.has(key), (key, value) => headers.set(key, value));
+    } catch (reason: unknown) {
+      throw new ConnectError(messageOf(reason), Code.InvalidArgument, undefined, undefined, reason);
+    }
+  }
+  return headers;
 }
 
 function messageOf(reason: unknown): string {

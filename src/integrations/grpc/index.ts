@@ -23,3 +23,13 @@ export type { GrpcCallContext, GrpcMetaExtractor } from "./grpc-meta-extractor.j
 export type { RoutingMeta } from "../routing-meta.js";
 /** Call metadata on the async context (kitex's metainfo), which the default extractor reads. */
 export { metainfo } from "../metainfo.js";
+/** The shape of metainfo, and the values of one context. */
+export type { Metainfo, MetaValues } from "../metainfo.js";
+/** Adds CSDS (gRFC A40's ClientStatusDiscoveryService) to a grpc-js server: what its XdsClients hold, per resource. */
+export { addCsdsService } from "./csds-service.js";
+/** The grpc-js service definition of CSDS, for servers and clients of any copy of grpc-js. */
+export { csdsServiceDefinition } from "./csds-service.js";
+/** The part of a grpc-js Server addCsdsService uses, and the handlers it adds. */
+export type { CallError, CsdsImplementation, CsdsServer } from "./csds-service.js";
+/** CSDS's request and response messages (generated from Envoy's protos). */
+export type { ClientStatusRequest, ClientStatusResponse } from "../../../gen/envoy/service/status/v3/csds_pb.js";

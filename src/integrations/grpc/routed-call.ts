@@ -23,6 +23,7 @@ import { authorityOf, effectiveDeadline, isRouteDeadline, routeDeadlineMessage, 
 import { routingHeaders } from "../routing-meta.js";
 import type { GrpcJs } from "./grpc-js-copy.js";
 import type { GrpcMetaExtractor } from "./grpc-meta-extractor.js";
+import { hasMetainfo, sendMetainfo } from "../metainfo.js";
 
 /** grpc-js's Call (not exported by name from its index). */
 export type GrpcCall = ReturnType<ChannelInterface["createCall"]>;
@@ -37,6 +38,8 @@ export interface RoutedCallScope {
   readonly router: CallRouter<ChannelInterface>;
   readonly target: string;
   readonly metaExtractor: GrpcMetaExtractor;
+  /** Whether metainfo values travel as call metadata. */
+  readonly propagateMetainfo: boolean;
   /** The copy of grpc-js the client's credentials come from: its Metadata and status codes. */
   readonly grpc: GrpcJs;
   /** Why no call can be made (the credentials come from no loaded copy of grpc-js); undefined when calls can be made. */
@@ -89,7 +92,7 @@ export class RoutedCall implements GrpcCall {
     private readonly callNumber: number,
   ) {}
 
-  start(metadata: Metadata, listener: InterceptingListener): void {
+  start(callMetadata: Metadata, listener: InterceptingListener): void {
     this.listener = listener;
     if (this.ended !== undefined) {
       this.deliver(this.ended);
@@ -101,9 +104,19 @@ export class RoutedCall implements GrpcCall {
       this.end(grpc.status.FAILED_PRECONDITION, `xDS call ${path} to ${JSON.stringify(target)} cannot be made: ${unusable}`);
       return;
     }
+    let metadata = callMetadata;
     let headers: RequestHeaders;
     try {
-      // The extractor runs now, in the caller's async context, even if routing has to wait.
+      // Metainfo and the extractor are read now, in the caller's async context, even if routing has to wait.
+      if (this.scope.propagateMetainfo && hasMetainfo()) {
+        metadata = callMetadata.clone(); // the caller's Metadata may be reused for calls in other contexts
+        sendMetainfo((key) => metadata.get(key).length > 0, (key, value) => metadata.set(key, value));
+      }
+    } catch (reason: unknown) {
+      this.end(grpc.status.INTERNAL, `xDS call ${path}: ${messageOf(reason)}`);
+      return;
+    }
+    try {
       headers = routingHeaders(metaExtractor({ path, metadata, target }), { contentType: "application/grpc", authority: target, path });
     } catch (reason: unknown) {
       this.end(grpc.status.INTERNAL, `the xDS meta extractor threw for ${path}: ${messageOf(reason)}`);

@@ -15,7 +15,7 @@ import type { XdsClient } from "../../xds-client.js";
 import { CallRouter } from "../call-router.js";
 import { defaultGrpcMetaExtractor, type GrpcMetaExtractor } from "./grpc-meta-extractor.js";
 import { grpcJsOf } from "./grpc-js-copy.js";
-import { deadlineMs, RoutedCall, type GrpcCall, type RoutedCallScope } from "./routed-call.js";
+import { deadlineMs, RoutedCall, type RoutedCallScope } from "./routed-call.js";
 
 type ChannelRef = ReturnType<ChannelInterface["getChannelzRef"]>;
 
@@ -28,6 +28,11 @@ export interface XdsChannelOptions {
   readonly metaExtractor?: GrpcMetaExtractor;
   /** grpc-js channel options for each per-endpoint channel (keepalive, message sizes…); default none. */
   readonly channelOptions?: ChannelOptions;
+  /**
+   * Whether `metainfo` values travel to the backend as call metadata (those the call's own metadata lacks), as Kitex's
+   * persistent metainfo does; default true. With false, they only steer routing.
+   */
+  readonly propagateMetainfo?: boolean;
 }
 
 /** ClientOptions keys that configure the client, not a channel; not passed to endpoint channels. */
@@ -68,6 +73,7 @@ export class XdsChannel implements ChannelInterface {
       router: this.router,
       target: this.target,
       metaExtractor: options.metaExtractor ?? defaultGrpcMetaExtractor,
+      propagateMetainfo: options.propagateMetainfo ?? true,
       grpc,
       unusable: typeof found === "string" ? found : undefined,
     };
@@ -81,7 +87,7 @@ export class XdsChannel implements ChannelInterface {
     host: string | null | undefined,
     parentCall: Parameters<ChannelInterface["createCall"]>[3],
     propagateFlags: number | null | undefined,
-  ): GrpcCall {
+  ): ReturnType<ChannelInterface["createCall"]> {
     if (this.router.isClosed) throw new Error(`the xDS channel to ${JSON.stringify(this.target)} has been closed`);
     return new RoutedCall(this.scope, { method, deadline, host, parentCall, propagateFlags }, nextCallNumber++);
   }
@@ -121,7 +127,7 @@ export class XdsChannel implements ChannelInterface {
     this.stateWatchers.add(watcher);
   }
 
-  getChannelzRef(): ChannelRef {
+  getChannelzRef(): ReturnType<ChannelInterface["getChannelzRef"]> {
     // The per-endpoint channels are registered with channelz; this routing layer is not.
     return { kind: "channel", id: -1, name: this.getTarget() } as unknown as ChannelRef;
   }

@@ -28,12 +28,7 @@ export function xdsClientOptions(xds: XdsClient, options: XdsChannelOptions = {}
   return {
     channelFactoryOverride: (address, credentials, clientOptions) => {
       const channelOptions: ChannelOptions = { ...clientOptions, ...options.channelOptions };
-      return new XdsChannel(
-        xds,
-        address,
-        credentials,
-        options.metaExtractor === undefined ? { channelOptions } : { metaExtractor: options.metaExtractor, channelOptions },
-      );
+      return new XdsChannel(xds, address, credentials, { ...options, channelOptions });
     },
   };
 }

@@ -22,3 +22,5 @@ export type { ThriftCallContext, ThriftMetaExtractor } from "./thrift-meta-extra
 export type { RoutingMeta } from "../routing-meta.js";
 /** Call metadata on the async context (kitex's metainfo), which the default extractor reads and THeader carries. */
 export { metainfo } from "../metainfo.js";
+/** The shape of metainfo, and the values of one context. */
+export type { Metainfo, MetaValues } from "../metainfo.js";
