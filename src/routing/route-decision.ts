@@ -9,6 +9,7 @@
 
 import type { EndpointModel } from "../resources/endpoints.js";
 import type { HashPolicyModel, RetryPolicyModel } from "../resources/route-policies.js";
+import type { CallMetrics } from "./call-metrics.js";
 import type { PickedEndpoint } from "./cluster-picking.js";
 
 /** Where a call goes, and how; `done()` reports how it ended. */
@@ -55,11 +56,14 @@ export class Decision implements RouteDecision {
   readonly retryPolicy: RetryPolicyModel | undefined;
   readonly hashPolicy: readonly HashPolicyModel[];
   private open = true;
+  /** When route() made it (performance.now()), read only when metrics are recorded. */
+  private readonly startedAt: number;
 
   constructor(
     route: DecidedRoute,
     readonly cluster: string,
     private readonly picked: PickedEndpoint,
+    private readonly metrics: CallMetrics | undefined,
   ) {
     this.routeName = route.name;
     this.routeIndex = route.index;
@@ -68,11 +72,17 @@ export class Decision implements RouteDecision {
     this.timeoutMs = route.timeoutMs;
     this.retryPolicy = route.retryPolicy;
     this.hashPolicy = route.hashPolicy;
+    if (metrics === undefined) this.startedAt = 0;
+    else {
+      this.startedAt = performance.now();
+      metrics.started(picked);
+    }
   }
 
   done(status?: number): void {
     if (!this.open) return;
     this.open = false;
     this.picked.release(status);
+    if (this.metrics !== undefined && status !== undefined) this.metrics.ended(this.picked, status, (performance.now() - this.startedAt) / 1000);
   }
 }
