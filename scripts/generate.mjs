@@ -91,7 +91,7 @@ for (const dir of readdirSync(thriftOut, { recursive: true, withFileTypes: true 
 // each of them extends, are dropped from every other file's imports, so that loading a file does not load and register
 // them again and again (protobuf-es registers each file's dependencies anew for every file). The options stay in the
 // descriptors as unknown fields; the annotation files themselves are still generated.
-const annotationFiles = /^file_(validate_validate|udpa_annotations_\w+|xds_annotations_v3_\w+|envoy_annotations_\w+|google_api_annotations|google_api_http)$/;
+const annotationFiles = /^file_(validate_validate|udpa_annotations_\w+|xds_annotations_v3_\w+|envoy_annotations_\w+|google_api_annotations)$/;
 const genRoot = join(root, "gen");
 for (const entry of readdirSync(genRoot, { recursive: true, withFileTypes: true })) {
   if (!entry.isFile() || !entry.name.endsWith("_pb.ts")) continue;
