@@ -5,7 +5,8 @@
 // per decision — with the call's gRPC status code when the call reached the endpoint (a transport failure is
 // UNAVAILABLE, as grpc-js and Connect report it), or with no status when it never did (cancelled before it was
 // sent, no channel could be opened). A second call does nothing. The integrations (rxds/grpc, rxds/connect) do this
-// for every call; retries will report each attempt through its own decision.
+// for every call; retries will report each attempt through its own decision. With metrics on (call-metrics.ts), a
+// decision also reads the clock when made and records the call's duration and status at done().
 
 import type { EndpointModel } from "../resources/endpoints.js";
 import type { HashPolicyModel, RetryPolicyModel } from "../resources/route-policies.js";

@@ -69,7 +69,7 @@ export class RoutedCalls {
     this.calls.set(id, { path, headers, result, router, dispatched: false });
     const timeoutMs = result instanceof XdsError ? undefined : result.timeoutMs;
     return {
-      methodConfig: timeoutMs === undefined ? { name: [] } : { name: [], timeout: { seconds: Math.floor(timeoutMs / 1000), nanos: (timeoutMs % 1000) * 1e6 } },
+      methodConfig: timeoutMs === undefined ? { name: [] } : { name: [], timeout: { seconds: Math.floor(timeoutMs / 1000), nanos: Math.round((timeoutMs % 1000) * 1e6) } },
       pickInformation: { [CALL_ID]: id },
       status: grpc.status.OK,
       dynamicFilterFactories: [{ createFilter: () => new CallEnd(this, id) }],
@@ -129,11 +129,6 @@ export class RoutedCalls {
       if (call.dispatched) result.done(code);
       else result.done();
     }
-  }
-
-  /** How many calls are between select() and their end; for tests. */
-  get pending(): number {
-    return this.calls.size;
   }
 
   private request(path: string, headers: RequestHeaders): RouteRequest {
