@@ -33,9 +33,9 @@ function gen(): typeof Csds & typeof ConfigDumpShared {
 }
 
 const serializeRequest = (request: ClientStatusRequest) => Buffer.from(toBinary(gen().ClientStatusRequestSchema, request));
-const deserializeRequest = (bytes: Buffer) => fromBinary(gen().ClientStatusRequestSchema, bytes);
+const deserializeRequest = (bytes: Buffer): ClientStatusRequest => fromBinary(gen().ClientStatusRequestSchema, bytes);
 const serializeResponse = (response: ClientStatusResponse) => Buffer.from(toBinary(gen().ClientStatusResponseSchema, response));
-const deserializeResponse = (bytes: Buffer) => fromBinary(gen().ClientStatusResponseSchema, bytes);
+const deserializeResponse = (bytes: Buffer): ClientStatusResponse => fromBinary(gen().ClientStatusResponseSchema, bytes);
 
 /** The grpc-js service definition of CSDS, for servers and clients of any copy of @grpc/grpc-js. */
 export const csdsServiceDefinition = {
