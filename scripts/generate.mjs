@@ -85,3 +85,28 @@ for (const dir of readdirSync(thriftOut, { recursive: true, withFileTypes: true 
   const file = join(dir.parentPath, dir.name);
   writeFileSync(file, readFileSync(file, "utf8").replace(/from "(\.\.?\/[^"]+)"/g, 'from "$1.js"'));
 }
+
+// Custom options (protoc-gen-validate's rules, udpa's and xds's status and versioning, Envoy's deprecation marks,
+// google.api's HTTP rules) are only read by tools: no rxds code asks for them. Their files, and descriptor.proto that
+// each of them extends, are dropped from every other file's imports, so that loading a file does not load and register
+// them again and again (protobuf-es registers each file's dependencies anew for every file). The options stay in the
+// descriptors as unknown fields; the annotation files themselves are still generated.
+const annotationFiles = /^file_(validate_validate|udpa_annotations_\w+|xds_annotations_v3_\w+|envoy_annotations_\w+|google_api_annotations)$/;
+const genRoot = join(root, "gen");
+for (const entry of readdirSync(genRoot, { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile() || !entry.name.endsWith("_pb.ts")) continue;
+  const file = join(entry.parentPath, entry.name);
+  let source = readFileSync(file, "utf8");
+  const dropped = [];
+  source = source.replace(/^import \{ (file_\w+) \} from "[^"]+";\n/gm, (line, name) => {
+    if (!annotationFiles.test(name)) return line;
+    dropped.push(name);
+    return "";
+  });
+  if (dropped.length === 0) continue;
+  source = source.replace(/fileDesc\("([^"]*)", \[([^\]]*)\]\)/, (_call, b64, deps) => {
+    const kept = deps.split(", ").filter((name) => !dropped.includes(name));
+    return `fileDesc("${b64}"${kept.length === 0 ? "" : `, [${kept.join(", ")}]`})`;
+  });
+  writeFileSync(file, source);
+}

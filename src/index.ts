@@ -86,3 +86,14 @@ export type { BalancingStatus, ClusterBalancingStatus, Ejection, EndpointBalanci
 /** The one error class, with a closed set of codes. */
 export { XdsError } from "./xds-error.js";
 export type { XdsErrorCode } from "./xds-error.js";
+/** Where metrics go: the part of OpenTelemetry's MeterProvider and Meter that rxds uses (an OpenTelemetry MeterProvider fits). */
+export type {
+  MetricAttributes,
+  MetricCounter,
+  MetricHistogram,
+  MetricInstrumentOptions,
+  MetricObservableGauge,
+  MetricObservation,
+  MetricsMeter,
+  MetricsMeterProvider,
+} from "./client/metrics-meter.js";

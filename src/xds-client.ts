@@ -10,6 +10,7 @@ import type { ListenerModel } from "./resources/listener.js";
 import type { NameTableModel } from "./resources/name-table.js";
 import type { RouteConfigurationModel } from "./resources/route-configuration.js";
 import { validatedResourceTypes, type ValidatedResourceTypes } from "./resources/validated-resource-types.js";
+import { CallInstruments } from "./routing/call-metrics.js";
 import { platformResolver, type HostResolver } from "./routing/dns-endpoints.js";
 import { resolveService, type ListenerNaming } from "./routing/resolve-service.js";
 import { createRouter, type Router } from "./routing/router.js";
@@ -75,6 +76,8 @@ export class XdsClient extends AdsClient {
   private readonly validated: ValidatedResourceTypes;
   private readonly providers: Readonly<Record<string, CertificateFilesConfig>>;
   private readonly certificateFiles = new Map<string, CertificateFiles>();
+  /** Per-call metric instruments; undefined when nothing is recorded. */
+  private readonly callInstruments: CallInstruments | undefined;
 
   constructor(options: XdsOptions) {
     const types = validatedResourceTypes(options);
@@ -95,6 +98,7 @@ export class XdsClient extends AdsClient {
       throw new XdsError("INVALID_ARGUMENT", `ringSizeCap: expected an integer in 1..8388608, got ${String(options.ringSizeCap)}`);
     }
     this.ringSizeCap = cap;
+    this.callInstruments = this.meter === undefined ? undefined : new CallInstruments(this.meter);
   }
 
   /**
@@ -161,8 +165,9 @@ export class XdsClient extends AdsClient {
       defer(() => {
         const picking = new TargetBalancer({ target: key, logger: this.log, ringSizeCap: this.ringSizeCap });
         this.balancers.set(key, picking);
+        const metrics = this.callInstruments?.forTarget(key);
         return this.resolve(target).pipe(
-          map((snapshot) => createRouter(snapshot, { picking })),
+          map((snapshot) => createRouter(snapshot, metrics === undefined ? { picking } : { picking, metrics })),
           finalize(() => {
             picking.close();
             if (this.balancers.get(key) === picking) this.balancers.delete(key);

@@ -2,6 +2,7 @@ import type { Scenario } from "../support/scenario.js";
 import { balancingHeap } from "./balancing-heap.js";
 import { coldStart } from "./cold-start.js";
 import { endpointChangesScenario } from "./endpoint-changes.js";
+import { firstRpc } from "./first-rpc.js";
 import { hostileRegexResponse } from "./hostile-regex-response.js";
 import { importCost } from "./import-cost.js";
 import { largeEndpointUpdate } from "./large-endpoint-update.js";
@@ -22,6 +23,7 @@ import { worstCaseRoute } from "./worst-case-route.js";
 /** Every scenario, in the order they run and appear in the table. */
 export const scenarios: readonly Scenario<unknown>[] = [
   importCost,
+  firstRpc,
   coldStart,
   largeEndpointUpdate,
   manyClusters,

@@ -32,7 +32,8 @@ function bootstrapJson(address: string): Record<string, unknown> {
 /** @grpc/grpc-js-xds 1.14.1 (with @grpc/grpc-js 1.14.7), through its XdsClient, watchers, dependency manager and resolver. */
 export const grpcJsXdsSubject: XdsSubject = {
   name: "grpc-js-xds",
-  moduleSpecifier: "@grpc/grpc-js-xds",
+  moduleSpecifiers: ["@grpc/grpc-js-xds"],
+  registerModule: "@grpc/grpc-js-xds",
   createClient: (address) => new GrpcJsXdsSubjectClient(address),
 };
 

@@ -10,7 +10,8 @@ import type { CallRouter, CallSpec, TargetSnapshot, Unwatch, XdsSubject, XdsSubj
 /** rxds, driven through its public XdsClient. */
 export const rxdsSubject: XdsSubject = {
   name: "rxds",
-  moduleSpecifier: "rxds",
+  moduleSpecifiers: ["rxds", "rxds/grpc"],
+  registerModule: "rxds/grpc",
   createClient: (address) => new RxdsSubjectClient(address),
 };
 

@@ -22,8 +22,10 @@ export interface TargetSnapshot {
 export interface XdsSubject {
   /** The library's name in the table. */
   readonly name: SubjectName;
-  /** The module whose import the import-cost scenario times, resolved from the bench's own folder. */
-  readonly moduleSpecifier: string;
+  /** The modules whose import the import-cost scenario times (what a gRPC application imports), resolved from the bench's own folder. */
+  readonly moduleSpecifiers: readonly string[];
+  /** The module whose `register()` makes grpc-js clients of `xds:///` targets use the library (the first-RPC scenario). */
+  readonly registerModule: string;
   /** A new client of the control plane at `address` (`host:port`); it connects on its first watch. */
   createClient(address: string): XdsSubjectClient;
 }

@@ -1,15 +1,15 @@
-// Run as a child process (`node --expose-gc import-probe.js <specifier>`): imports one module into a
-// fresh process and prints, as JSON, how long the import took and how much live heap it added.
-const specifier = process.argv[2];
+// Run as a child process (`node --expose-gc import-probe.js <specifier>...`): imports the modules, in order, into a
+// fresh process and prints, as JSON, how long the imports took and how much live heap they added.
+const specifiers = process.argv.slice(2);
 const gc = (globalThis as { gc?: () => void }).gc;
-if (!specifier || !gc) {
-  process.stderr.write("usage: node --expose-gc import-probe.js <module specifier>\n");
+if (specifiers.length === 0 || !gc) {
+  process.stderr.write("usage: node --expose-gc import-probe.js <module specifier>...\n");
   process.exit(2);
 }
 gc();
 const heapBefore = process.memoryUsage().heapUsed;
 const start = performance.now();
-await import(specifier);
+for (const specifier of specifiers) await import(specifier);
 const importMs = performance.now() - start;
 gc();
 const heapBytes = process.memoryUsage().heapUsed - heapBefore;

@@ -50,6 +50,8 @@ export class EndpointState extends BalancingState implements PickedEndpoint {
   consecutiveGateway = 0;
   /** The ejection in force, if any. */
   ejection: Ejection | undefined;
+  /** Its locality's label (see PickedEndpoint.locality), as the latest endpoint set has it. */
+  locality = "";
   /** How many ejections in a row lengthen the next (gRFC A50's multiplier): up by one per ejection, down by one per interval without. */
   ejections = 0;
 

@@ -185,11 +185,13 @@ export class ClusterBalancer implements EndpointPicker, EndpointOwner {
     this.localityStates = new Map();
     endpoints.priorities.forEach((localities, priority) => {
       for (const locality of localities) {
+        const label = localityLabel(locality);
         for (const endpoint of locality.endpoints) {
           const key = keyOf(endpoint);
           let state = before.endpoints.get(key);
           if (state === undefined) state = new EndpointState(since, key, endpoint, this);
           else state.endpoint = endpoint;
+          state.locality = label;
           this.states.set(key, state);
           this.byEndpoint.set(endpoint, state);
         }
@@ -338,4 +340,9 @@ function keyOf(endpoint: { readonly address: string; readonly port: number }): s
 
 function localityKey(priority: number, locality: LocalityModel): string {
   return `${priority}\u0000${locality.region}\u0000${locality.zone}\u0000${locality.subZone}`;
+}
+
+/** A locality as gRPC's metrics label it (grpc.lb.locality). */
+function localityLabel(locality: LocalityModel): string {
+  return `{region="${locality.region}", zone="${locality.zone}", sub_zone="${locality.subZone}"}`;
 }

@@ -2,6 +2,7 @@
 // configuration, the routes of the virtual host and where they send calls, each cluster with its policies and
 // endpoints (health, and ejection once outlier detection reports it), and the resources NACKed or in error.
 
+import type { BalancingStatus } from "../balancing/balancing-status.js";
 import type { ResourceStatus } from "../client/xds-status.js";
 import type { LbPolicyModel } from "../resources/cluster-lb-policy.js";
 import type { ClusterJson, ResourceStateJson, ServiceSnapshotJson } from "../routing/service-snapshot-json.js";
@@ -14,8 +15,11 @@ export interface TargetViewExtras {
   readonly connection?: string;
   /** The watched resources; those NACKed or in error are listed with their reasons. */
   readonly resources?: readonly ResourceStatus[];
-  /** Whether outlier detection ejected an endpoint (`address:port`) of a cluster; undefined while unknown ("-"). */
-  readonly ejected?: (cluster: string, address: string) => boolean | undefined;
+  /**
+   * The balancing of the client drawing the view (`xds.balancing(target)`): its endpoints' ejections by outlier detection
+   * fill the EJECTED column (`-` without it, or for a cluster without outlier detection).
+   */
+  readonly balancing?: BalancingStatus;
 }
 
 /** The lines that describe `snapshot`. */
@@ -33,7 +37,7 @@ export function renderTarget(snapshot: ServiceSnapshot | ServiceSnapshotJson, ex
     }
   }
   lines.push("clusters");
-  for (const cluster of json.clusters) lines.push(...clusterLines(cluster, extras.ejected));
+  for (const cluster of json.clusters) lines.push(...clusterLines(cluster, extras.balancing));
   const troubled = (extras.resources ?? []).filter((r) => r.state === "NACKED" || r.error !== undefined);
   if (troubled.length > 0) {
     lines.push("NACKs and errors");
@@ -50,7 +54,7 @@ function stateLine(resource: ResourceStateJson): string {
   return resource.state === "present" ? resource.name : resource.state === "absent" ? `${resource.name} does not exist` : `${resource.name} rejected: ${resource.error}`;
 }
 
-function clusterLines(cluster: ClusterJson, ejected: TargetViewExtras["ejected"]): string[] {
+function clusterLines(cluster: ClusterJson, balancing: BalancingStatus | undefined): string[] {
   if (cluster.state !== "present") return [`  ${stateLine(cluster)}`];
   const policies = [cluster.discovery, lbPolicyText(cluster.lbPolicy), `max_requests ${cluster.maxRequests}`];
   const od = cluster.outlierDetection;
@@ -62,10 +66,8 @@ function clusterLines(cluster: ClusterJson, ejected: TargetViewExtras["ejected"]
     if (cluster.children === undefined) lines.push("    no endpoints");
     return lines;
   }
-  const rows = cluster.endpoints.map((e) => {
-    const out = ejected?.(cluster.name, e.address);
-    return [e.address, e.health, String(e.weight), String(e.priority), e.locality || "-", out === undefined ? "-" : out ? "yes" : "no"];
-  });
+  const ejected = ejectionsOf(cluster.name, balancing);
+  const rows = cluster.endpoints.map((e) => [e.address, e.health, String(e.weight), String(e.priority), e.locality || "-", ejected?.get(e.address) ?? "-"]);
   lines.push(...textTable(["ENDPOINT", "HEALTH", "WEIGHT", "PRIORITY", "LOCALITY", "EJECTED"], rows, "    "));
   const more = cluster.endpointCount - cluster.endpoints.length;
   if (more > 0) lines.push(`    … and ${more} more (${cluster.usableEndpointCount} of ${cluster.endpointCount} usable)`);
@@ -84,4 +86,18 @@ function lbPolicyText(policy: LbPolicyModel | undefined): string | undefined {
     default:
       return policy.kind;
   }
+}
+
+/**
+ * The EJECTED column of a cluster's endpoints by `address:port`: `no`, or `yes until <time>: <reason>`; undefined
+ * when the cluster has no outlier detection or no balancing status is known.
+ */
+function ejectionsOf(cluster: string, balancing: BalancingStatus | undefined): Map<string, string> | undefined {
+  const status = balancing?.clusters.find((c) => c.name === cluster);
+  if (status === undefined || !status.outlierDetection) return undefined;
+  const column = new Map<string, string>();
+  for (const e of status.endpoints) {
+    column.set(`${e.address}:${e.port}`, e.ejection === undefined ? "no" : `yes until ${new Date(e.ejection.until).toISOString()}: ${e.ejection.reason}`);
+  }
+  return column;
 }

@@ -66,10 +66,14 @@ export async function runWatch(command: WatchArguments): Promise<void> {
   }
   const tty = process.stdout.isTTY === true;
   let views = 0;
-  const subscription = combineLatest([snapshots, xds.status$])
+  const subscription = combineLatest([snapshots, xds.status$, xds.balancing(command.target)])
     .pipe(
-      map(([snapshot, status]) =>
-        renderTarget(snapshot, { connection: `${status.server} ${status.connection}${status.lastError ? `: ${status.lastError}` : ""}`, resources: status.resources }).join("\n"),
+      map(([snapshot, status, balancing]) =>
+        renderTarget(snapshot, {
+          connection: `${status.server} ${status.connection}${status.lastError ? `: ${status.lastError}` : ""}`,
+          resources: status.resources,
+          balancing,
+        }).join("\n"),
       ),
       distinctUntilChanged(),
     )

@@ -11,10 +11,12 @@ import { GrpcAdsTransport } from "../transport/grpc-ads-transport.js";
 import { defaultLogger, LogThrottle, type Logger } from "../logger.js";
 import { XdsError } from "../xds-error.js";
 import { MAX_REASON_BYTES, nackMessage, truncateUtf8 } from "./error-detail.js";
+import { metricsMeter, type MetricsMeter, type MetricsMeterProvider } from "./metrics-meter.js";
 import type { ResourceType } from "./resource-type.js";
 import { rawResourceTypes } from "./resource-types.js";
 import type { ResourceUpdate } from "./resource-update.js";
 import { ResourceWatch, TypeSubscription } from "./type-subscription.js";
+import { XdsClientMetrics } from "./xds-client-metrics.js";
 import type { ConnectionState, XdsDump, XdsStatus } from "./xds-status.js";
 
 const { version: rxdsVersion } = createRequire(import.meta.url)("rxds/package.json") as { version: string };
@@ -68,6 +70,11 @@ export interface XdsClientOptions {
   readonly maxResponseBytes?: number;
   /** Where the client logs. Default: stderr, at the level of the RXDS_LOG environment variable (warn when unset). */
   readonly logger?: Logger;
+  /**
+   * Where metrics go (gRFC A78's xDS client metrics; per-call metrics of its Routers): an OpenTelemetry MeterProvider.
+   * Default: the global one registered with @opentelemetry/api; with none, nothing is recorded.
+   */
+  readonly meterProvider?: MetricsMeterProvider;
 }
 
 /** What one ADS stream has seen; a new stream starts a new record. */
@@ -122,6 +129,9 @@ export class AdsClient {
   private readonly ignoreDeletionOption: boolean;
   /** Where the client logs. */
   protected readonly log: Logger;
+  /** Where metrics go; undefined when nothing is recorded. */
+  protected readonly meter: MetricsMeter | undefined;
+  private readonly metrics: XdsClientMetrics | undefined;
   private readonly throttle = new LogThrottle();
   private connection: Subscription | undefined;
   private stream: StreamRecord | undefined;
@@ -171,6 +181,8 @@ export class AdsClient {
       userAgentVersionType: { case: "userAgentVersion", value: rxdsVersion },
       clientFeatures: ["envoy.lb.does_not_support_overprovisioning", "xds.config.resource-in-sotw"],
     });
+    this.meter = metricsMeter(options.meterProvider, rxdsVersion);
+    this.metrics = this.meter === undefined ? undefined : new XdsClientMetrics(this.meter, () => this.snapshotStatus().resources);
     this.statusSubject = new BehaviorSubject<XdsStatus>(this.snapshotStatus());
     this.status$ = this.statusSubject.asObservable();
   }
@@ -235,6 +247,7 @@ export class AdsClient {
     this.subscriptions.clear();
     this.observables.clear();
     this.state = "closed";
+    this.metrics?.close();
     this.statusSubject.next(this.snapshotStatus());
     this.statusSubject.complete();
   }
@@ -316,6 +329,7 @@ export class AdsClient {
       this.scheduleRequest(typeUrl);
     }
     this.scheduleStatus();
+    this.metrics?.streamCreated(this.server);
     return this.transportOf(this.active).stream(requests);
   }
 
@@ -344,6 +358,7 @@ export class AdsClient {
       delay = ended.accepted ? 0 : Math.round(this.backoff.next());
       this.log.info(`the control plane at ${this.server} ended the stream (${reason}); reopening it${delay === 0 ? "" : ` in ${delay} ms`}`);
     } else if (this.active < this.servers.length - 1 && this.hasUncached()) {
+      this.metrics?.serverFailed(this.server);
       delay = 0;
       this.fallBack(reason);
     } else {
@@ -357,6 +372,7 @@ export class AdsClient {
   /** A stream ended before any response: a connectivity failure (gRFC A57), told to the watches that hold nothing yet. */
   private unreachable(reason: string, delay: number): void {
     this.outageSince ??= Date.now();
+    this.metrics?.serverFailed(this.server);
     const error = new XdsError("CONTROL_PLANE_UNAVAILABLE", `xDS server ${this.server} is unavailable: ${truncateUtf8(reason, MAX_REASON_BYTES)}`);
     let told = 0;
     for (const subscription of this.subscriptions.values()) told += subscription.failWaiting(error);
@@ -468,6 +484,10 @@ export class AdsClient {
     if (!subscription) return;
     const label = typeLabel(response.typeUrl);
     const { errors, ignored, deleted } = subscription.apply(response, this.ignoreDeletion);
+    if (this.metrics !== undefined) {
+      const invalid = errors.length + ignored.length;
+      this.metrics.responded(this.server, response.typeUrl, Math.max(0, response.resources.length - invalid), invalid);
+    }
     if (ignored.length > 0) this.log.debug(`ignored ${ignored.length} invalid ${label} resource(s) nobody watches (version ${response.versionInfo}): ${ignored.join("; ")}`);
     for (const name of deleted) this.log.warn(`${label} ${JSON.stringify(name)} does not exist: the control plane removed it (version ${response.versionInfo})`);
     if (errors.length > 0) {

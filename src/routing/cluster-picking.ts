@@ -13,6 +13,8 @@ export interface PickedEndpoint {
   readonly endpoint: EndpointModel;
   /** The leaf cluster it belongs to (for an aggregate cluster, the child that served the pick). */
   readonly clusterName: string;
+  /** Its locality as gRPC's metrics label it (`grpc.lb.locality`): `{region="…", zone="…", sub_zone="…"}`. */
+  readonly locality: string;
   /**
    * Ends one call picked here: `status` is its gRPC status code (0 OK), or undefined when it never reached the
    * endpoint. Counts it out of the in-flight figures.

@@ -5,10 +5,12 @@
 // per decision — with the call's gRPC status code when the call reached the endpoint (a transport failure is
 // UNAVAILABLE, as grpc-js and Connect report it), or with no status when it never did (cancelled before it was
 // sent, no channel could be opened). A second call does nothing. The integrations (rxds/grpc, rxds/connect) do this
-// for every call; retries will report each attempt through its own decision.
+// for every call; retries will report each attempt through its own decision. With metrics on (call-metrics.ts), a
+// decision also reads the clock when made and records the call's duration and status at done().
 
 import type { EndpointModel } from "../resources/endpoints.js";
 import type { HashPolicyModel, RetryPolicyModel } from "../resources/route-policies.js";
+import type { CallMetrics } from "./call-metrics.js";
 import type { PickedEndpoint } from "./cluster-picking.js";
 
 /** Where a call goes, and how; `done()` reports how it ended. */
@@ -55,11 +57,14 @@ export class Decision implements RouteDecision {
   readonly retryPolicy: RetryPolicyModel | undefined;
   readonly hashPolicy: readonly HashPolicyModel[];
   private open = true;
+  /** When route() made it (performance.now()), read only when metrics are recorded. */
+  private readonly startedAt: number;
 
   constructor(
     route: DecidedRoute,
     readonly cluster: string,
     private readonly picked: PickedEndpoint,
+    private readonly metrics: CallMetrics | undefined,
   ) {
     this.routeName = route.name;
     this.routeIndex = route.index;
@@ -68,11 +73,17 @@ export class Decision implements RouteDecision {
     this.timeoutMs = route.timeoutMs;
     this.retryPolicy = route.retryPolicy;
     this.hashPolicy = route.hashPolicy;
+    if (metrics === undefined) this.startedAt = 0;
+    else {
+      this.startedAt = performance.now();
+      metrics.started(picked);
+    }
   }
 
   done(status?: number): void {
     if (!this.open) return;
     this.open = false;
     this.picked.release(status);
+    if (this.metrics !== undefined && status !== undefined) this.metrics.ended(this.picked, status, (performance.now() - this.startedAt) / 1000);
   }
 }

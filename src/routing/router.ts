@@ -38,6 +38,7 @@ import type { RouteModel } from "../resources/route-configuration.js";
 import type { HashPolicyModel, RetryPolicyModel } from "../resources/route-policies.js";
 import type { ThriftCall, ThriftRouteConfigurationModel } from "../resources/thrift-route-configuration.js";
 import { XdsError, type XdsErrorCode } from "../xds-error.js";
+import type { CallMetrics } from "./call-metrics.js";
 import { isPickFailure, type ClusterPickers, type ClusterPicking, type EndpointPicker, type PickFailure } from "./cluster-picking.js";
 import { requestHasher, type RequestHasher } from "./request-hash.js";
 import { Decision, type RouteDecision } from "./route-decision.js";
@@ -76,6 +77,8 @@ export interface RouterOptions {
   readonly picking: ClusterPicking;
   /** The random source for weighted clusters, runtime fractions and the hash of a request no hash policy hashes; default Math.random. */
   readonly random?: RandomSource;
+  /** Where decisions report for per-call metrics (call-metrics.ts); default none: nothing is recorded. */
+  readonly metrics?: CallMetrics;
 }
 
 /** A precomputed reason every call fails. */
@@ -113,6 +116,7 @@ const NO_HASH: readonly HashPolicyModel[] = Object.freeze([]);
 /** Compiles a snapshot into a Router. */
 export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions): Router {
   const random = options.random ?? Math.random;
+  const metrics = options.metrics;
   const pickerFor: ClusterPickers = options.picking.pickers(snapshot.clusters);
   const entries = new Map<string, ClusterEntry>();
   const entryFor = (name: string): ClusterEntry => {
@@ -160,7 +164,7 @@ export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions):
     const hash = picker.hashed ? (route.hasher?.(request) ?? Math.floor(random() * 2 ** 53)) : 0;
     const picked = picker.pick(hash);
     if (isPickFailure(picked)) return new XdsError(picked.code, `${picked.message} (picked by ${route.label})`);
-    return new Decision(route, entry.name, picked);
+    return new Decision(route, entry.name, picked, metrics);
   }
 
   const toJSON = (): RouterJson => ({

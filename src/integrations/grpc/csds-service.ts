@@ -4,18 +4,16 @@
 // REQUESTED / ACKED / NACKED / DOES_NOT_EXIST, and the error state). The error state carries a NACK (reason, rejected
 // version, when) and, for a resource that has nothing yet, gRFC A88's connection error (reason and when, no version).
 
+//
+// CSDS's generated types (and the admin types they import) are loaded on first use, not when rxds/grpc is imported:
+// most processes never serve CSDS, and loading them would add ~25 ms to every start.
+
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ClientResourceStatus, UpdateFailureStateSchema } from "../../../gen/envoy/admin/v3/config_dump_shared_pb.js";
-import {
-  ClientConfig_GenericXdsConfigSchema,
-  ClientConfigSchema,
-  ClientStatusRequestSchema,
-  ClientStatusResponseSchema,
-  type ClientConfig,
-  type ClientStatusRequest,
-  type ClientStatusResponse,
-} from "../../../gen/envoy/service/status/v3/csds_pb.js";
+import { createRequire } from "node:module";
+import type * as ConfigDumpShared from "../../../gen/envoy/admin/v3/config_dump_shared_pb.js";
+import type * as Csds from "../../../gen/envoy/service/status/v3/csds_pb.js";
+import type { ClientConfig, ClientStatusRequest, ClientStatusResponse } from "../../../gen/envoy/service/status/v3/csds_pb.js";
 import type { ResourceDump, ResourceState, XdsDump } from "../../client/xds-status.js";
 import type { XdsClient } from "../../xds-client.js";
 import { XdsError } from "../../xds-error.js";
@@ -23,10 +21,21 @@ import { XdsError } from "../../xds-error.js";
 const servicePath = "/envoy.service.status.v3.ClientStatusDiscoveryService";
 const invalidArgument = 3; // grpc.status.INVALID_ARGUMENT, the same in every copy of grpc-js
 
-const serializeRequest = (request: ClientStatusRequest) => Buffer.from(toBinary(ClientStatusRequestSchema, request));
-const deserializeRequest = (bytes: Buffer) => fromBinary(ClientStatusRequestSchema, bytes);
-const serializeResponse = (response: ClientStatusResponse) => Buffer.from(toBinary(ClientStatusResponseSchema, response));
-const deserializeResponse = (bytes: Buffer) => fromBinary(ClientStatusResponseSchema, bytes);
+const load = createRequire(import.meta.url);
+let generated: (typeof Csds & typeof ConfigDumpShared) | undefined;
+
+/** The generated CSDS and admin types, loaded (synchronously, as ES modules) on first use. */
+function gen(): typeof Csds & typeof ConfigDumpShared {
+  return (generated ??= {
+    ...(load("../../../gen/envoy/admin/v3/config_dump_shared_pb.js") as typeof ConfigDumpShared),
+    ...(load("../../../gen/envoy/service/status/v3/csds_pb.js") as typeof Csds),
+  });
+}
+
+const serializeRequest = (request: ClientStatusRequest) => Buffer.from(toBinary(gen().ClientStatusRequestSchema, request));
+const deserializeRequest = (bytes: Buffer): ClientStatusRequest => fromBinary(gen().ClientStatusRequestSchema, bytes);
+const serializeResponse = (response: ClientStatusResponse) => Buffer.from(toBinary(gen().ClientStatusResponseSchema, response));
+const deserializeResponse = (bytes: Buffer): ClientStatusResponse => fromBinary(gen().ClientStatusResponseSchema, bytes);
 
 /** The grpc-js service definition of CSDS, for servers and clients of any copy of @grpc/grpc-js. */
 export const csdsServiceDefinition = {
@@ -87,7 +96,7 @@ export function addCsdsService(server: CsdsServer, clients: XdsClient | readonly
   const answer = (request: ClientStatusRequest): ClientStatusResponse | CallError => {
     if (request.nodeMatchers.length > 0) return { code: invalidArgument, details: "CSDS: node_matchers are not supported" };
     const config = list.filter((client) => !client.isClosed).map((client) => clientConfigOf(client.dump(), request.excludeResourceContents));
-    return create(ClientStatusResponseSchema, { config });
+    return create(gen().ClientStatusResponseSchema, { config });
   };
   server.addService(csdsServiceDefinition, {
     FetchClientStatus(call, callback) {
@@ -106,16 +115,14 @@ export function addCsdsService(server: CsdsServer, clients: XdsClient | readonly
   });
 }
 
-const clientStatus: Readonly<Record<ResourceState, ClientResourceStatus>> = {
-  REQUESTED: ClientResourceStatus.REQUESTED,
-  DOES_NOT_EXIST: ClientResourceStatus.DOES_NOT_EXIST,
-  ACKED: ClientResourceStatus.ACKED,
-  NACKED: ClientResourceStatus.NACKED,
-};
+/** CSDS's ClientResourceStatus of a resource state. */
+function clientStatus(state: ResourceState): ConfigDumpShared.ClientResourceStatus {
+  return gen().ClientResourceStatus[state];
+}
 
 /** One client's dump as a CSDS ClientConfig; without the resources' bytes when `excludeContents`. */
 export function clientConfigOf(dump: XdsDump, excludeContents = false): ClientConfig {
-  return create(ClientConfigSchema, {
+  return create(gen().ClientConfigSchema, {
     node: dump.node,
     genericXdsConfigs: dump.resources.map((resource) => genericXdsConfigOf(resource, excludeContents)),
   });
@@ -123,13 +130,13 @@ export function clientConfigOf(dump: XdsDump, excludeContents = false): ClientCo
 
 function genericXdsConfigOf(resource: ResourceDump, excludeContents: boolean) {
   const { raw } = resource;
-  return create(ClientConfig_GenericXdsConfigSchema, {
+  return create(gen().ClientConfig_GenericXdsConfigSchema, {
     typeUrl: resource.typeUrl,
     name: resource.name,
     versionInfo: resource.version,
     ...(raw === undefined || excludeContents ? {} : { xdsConfig: { typeUrl: resource.typeUrl, value: raw } }),
     lastUpdated: timestampFromDate(resource.acceptedAt ?? resource.updatedAt),
-    clientStatus: clientStatus[resource.state],
+    clientStatus: clientStatus(resource.state),
     ...errorStateOf(resource),
   });
 }
@@ -138,8 +145,8 @@ function genericXdsConfigOf(resource: ResourceDump, excludeContents: boolean) {
 function errorStateOf(resource: ResourceDump) {
   const lastUpdateAttempt = timestampFromDate(resource.updatedAt);
   if (resource.state === "NACKED") {
-    return { errorState: create(UpdateFailureStateSchema, { details: resource.reason ?? "", versionInfo: resource.rejectedVersion ?? "", lastUpdateAttempt }) };
+    return { errorState: create(gen().UpdateFailureStateSchema, { details: resource.reason ?? "", versionInfo: resource.rejectedVersion ?? "", lastUpdateAttempt }) };
   }
-  if (resource.error !== undefined) return { errorState: create(UpdateFailureStateSchema, { details: resource.error, lastUpdateAttempt }) };
+  if (resource.error !== undefined) return { errorState: create(gen().UpdateFailureStateSchema, { details: resource.error, lastUpdateAttempt }) };
   return {};
 }

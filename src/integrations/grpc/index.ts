@@ -33,3 +33,7 @@ export { csdsServiceDefinition } from "./csds-service.js";
 export type { CallError, CsdsImplementation, CsdsServer } from "./csds-service.js";
 /** CSDS's request and response messages (generated from Envoy's protos). */
 export type { ClientStatusRequest, ClientStatusResponse } from "../../../gen/envoy/service/status/v3/csds_pb.js";
+/** Routes every grpc-js client of `xds:///host:port` in the process with rxds: the drop-in for @grpc/grpc-js-xds's register(). */
+export { register } from "./register.js";
+/** Options of register(): the XdsClient to route with (default init()). */
+export type { RegisterOptions } from "./register.js";
