@@ -2,13 +2,14 @@ import { create, toJson, type JsonObject, type JsonValue } from "@bufbuild/proto
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import { NodeSchema, type Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import { XdsError } from "../xds-error.js";
-import { translateForGrpc } from "./config/grpc-translation.js";
+import { grpcView } from "./config/grpc-translation.js";
 import type { MeshConfig } from "./config/mesh-config.js";
-import { translateForSidecar } from "./config/sidecar-translation.js";
-import { packResource, xdsResourceRegistry } from "./config/xds-resources.js";
+import { sidecarView } from "./config/sidecar-translation.js";
+import { IdentityCache } from "./config/identity-cache.js";
+import { viewTranslation } from "./config/view-translation.js";
+import { xdsResourceRegistry, type PackedResources } from "./config/xds-resources.js";
 
-/** Packed resources, ready to serve: type URL → name → Any. */
-export type PackedResources = Map<string, Map<string, Any>>;
+export type { PackedResources } from "./config/xds-resources.js";
 
 /**
  * The view a client gets, as istiod decides it: `grpc` when its node metadata says
@@ -31,19 +32,15 @@ function namespaceFromId(id: string): string | undefined {
   return podAndNamespace.length === 2 && podAndNamespace[1] !== "" ? podAndNamespace[1] : undefined;
 }
 
-/** Translates a config for one view (as named by `meshViewOf`) and packs every resource. */
-export function translateMeshView(config: MeshConfig, view: string): PackedResources {
+/**
+ * Translates a config for one view (as named by `meshViewOf`), packed; what `cache` kept from earlier views and
+ * configs is reused where its inputs are unchanged.
+ */
+export function translateMeshView(config: MeshConfig, view: string, cache: IdentityCache = new IdentityCache()): PackedResources {
   const slash = view.indexOf("/");
   const generator = slash < 0 ? view : view.slice(0, slash);
-  const options = slash < 0 ? {} : { clientNamespace: view.slice(slash + 1) };
-  const resources = generator === "grpc" ? translateForGrpc(config, options) : translateForSidecar(config, options);
-  const packed: PackedResources = new Map();
-  for (const [typeUrl, byName] of resources) {
-    const out = new Map<string, Any>();
-    for (const [name, message] of byName) out.set(name, packResource(message));
-    packed.set(typeUrl, out);
-  }
-  return packed;
+  const translation = viewTranslation(config, slash < 0 ? {} : { clientNamespace: view.slice(slash + 1) }, cache);
+  return generator === "grpc" ? grpcView(translation) : sidecarView(translation);
 }
 
 /** Where a resource type's resources go in a dump, in the order istioctl proxy-config shows them. */

@@ -1,34 +1,23 @@
-import { create } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { isIP } from "node:net";
-import { DurationSchema } from "@bufbuild/protobuf/wkt";
-import { CircuitBreakersSchema } from "../../../gen/envoy/config/cluster/v3/circuit_breaker_pb.js";
-import {
-  Cluster_CommonLbConfigSchema,
-  Cluster_DiscoveryType,
-  Cluster_LbPolicy,
-  Cluster_RingHashLbConfigSchema,
-  ClusterSchema,
-  type Cluster,
-} from "../../../gen/envoy/config/cluster/v3/cluster_pb.js";
-import { OutlierDetectionSchema } from "../../../gen/envoy/config/cluster/v3/outlier_detection_pb.js";
-import { AggregatedConfigSourceSchema, ConfigSourceSchema, type ConfigSource } from "../../../gen/envoy/config/core/v3/config_source_pb.js";
+import { Cluster_DiscoveryType, Cluster_LbPolicy, type ClusterSchema } from "../../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import type { ConfigSourceSchema } from "../../../gen/envoy/config/core/v3/config_source_pb.js";
 import { HealthStatus } from "../../../gen/envoy/config/core/v3/health_check_pb.js";
-import { LbEndpointSchema, LocalityLbEndpointsSchema } from "../../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
-import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import type { LbEndpointSchema } from "../../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
+import type { ClusterLoadAssignmentSchema } from "../../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { clusterName } from "./istio-names.js";
-import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
-import type { ServicePort, Subset, TrafficPolicy, WorkloadEndpoint } from "./mesh-config-model.js";
+import type { MeshService } from "./mesh-catalog.js";
+import type { DestinationRule, ServicePort, Subset, TrafficPolicy, WorkloadEndpoint } from "./mesh-config-model.js";
 import { istioMutualTransportSocket, serviceAccountSans } from "./tls-translation.js";
 
-/** The clusters (CDS) and their endpoints (EDS) of a mesh, keyed by cluster name. */
-export interface ClusterResources {
-  readonly clusters: Map<string, Cluster>;
-  readonly endpoints: Map<string, ClusterLoadAssignment>;
-}
+/** A Cluster as built (its init shape). */
+export type Cluster = MessageInitShape<typeof ClusterSchema>;
+/** A ClusterLoadAssignment as built (its init shape). */
+export type ClusterLoadAssignment = MessageInitShape<typeof ClusterLoadAssignmentSchema>;
 
 /** `{ ads: {} }`: fetch over the same ADS stream. */
-export function adsConfigSource(): ConfigSource {
-  return create(ConfigSourceSchema, { configSourceSpecifier: { case: "ads", value: create(AggregatedConfigSourceSchema) } });
+export function adsConfigSource(): MessageInitShape<typeof ConfigSourceSchema> {
+  return { configSourceSpecifier: { case: "ads", value: {} } };
 }
 
 /** istiod's `MergeTrafficPolicy`: each field the subset sets replaces the top-level one. */
@@ -48,7 +37,7 @@ function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, proxyless: 
     // ApplyRingHashLoadBalancer: ring hash, minimum ring size as given or Envoy's 1024.
     cluster.lbPolicy = Cluster_LbPolicy.RING_HASH;
     const minimumRingSize = BigInt(lb.consistentHash.minimumRingSize ?? 1024);
-    cluster.lbConfig = { case: "ringHashLbConfig", value: create(Cluster_RingHashLbConfigSchema, { minimumRingSize }) };
+    cluster.lbConfig = { case: "ringHashLbConfig", value: { minimumRingSize } };
   }
   const pool = policy.connectionPool;
   const threshold = proxyless
@@ -60,11 +49,11 @@ function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, proxyless: 
         maxConnections: pool?.tcp?.maxConnections,
       };
   const limits = Object.fromEntries(Object.entries(threshold).filter(([, v]) => v !== undefined));
-  if (Object.keys(limits).length > 0) cluster.circuitBreakers = create(CircuitBreakersSchema, { thresholds: [limits] });
-  if (!proxyless && pool?.tcp?.connectTimeout !== undefined) cluster.connectTimeout = create(DurationSchema, pool.tcp.connectTimeout);
+  if (Object.keys(limits).length > 0) cluster.circuitBreakers = { thresholds: [limits] };
+  if (!proxyless && pool?.tcp?.connectTimeout !== undefined) cluster.connectTimeout = { ...pool.tcp.connectTimeout };
   const outlier = policy.outlierDetection;
   if (outlier !== undefined) {
-    const detection = create(OutlierDetectionSchema, { enforcingSuccessRate: 0 });
+    const detection: NonNullable<Cluster["outlierDetection"]> = { enforcingSuccessRate: 0 };
     if (outlier.consecutive5xxErrors !== undefined) {
       detection.consecutive5xx = outlier.consecutive5xxErrors;
       detection.enforcingConsecutive5xx = outlier.consecutive5xxErrors > 0 ? 100 : 0;
@@ -73,12 +62,12 @@ function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, proxyless: 
       detection.consecutiveGatewayFailure = outlier.consecutiveGatewayErrors;
       detection.enforcingConsecutiveGatewayFailure = outlier.consecutiveGatewayErrors > 0 ? 100 : 0;
     }
-    if (outlier.interval !== undefined) detection.interval = create(DurationSchema, outlier.interval);
-    if (outlier.baseEjectionTime !== undefined) detection.baseEjectionTime = create(DurationSchema, outlier.baseEjectionTime);
+    if (outlier.interval !== undefined) detection.interval = { ...outlier.interval };
+    if (outlier.baseEjectionTime !== undefined) detection.baseEjectionTime = { ...outlier.baseEjectionTime };
     if (outlier.maxEjectionPercent !== undefined && outlier.maxEjectionPercent > 0) detection.maxEjectionPercent = outlier.maxEjectionPercent;
     cluster.outlierDetection = detection;
     if (outlier.minHealthPercent !== undefined) {
-      cluster.commonLbConfig = create(Cluster_CommonLbConfigSchema, { healthyPanicThreshold: { value: outlier.minHealthPercent } });
+      cluster.commonLbConfig = { healthyPanicThreshold: { value: outlier.minHealthPercent } };
     }
   }
 }
@@ -90,11 +79,11 @@ function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, proxyless: 
  * grpc generator does.
  */
 function edsCluster(name: string, policy: TrafficPolicy, proxyless: boolean, service: MeshService): Cluster {
-  const cluster = create(ClusterSchema, {
+  const cluster: Cluster = {
     name,
     clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.EDS },
     edsClusterConfig: { serviceName: name, edsConfig: adsConfigSource() },
-  });
+  };
   applyTrafficPolicy(cluster, policy, proxyless);
   applyTls(cluster, policy, service);
   return cluster;
@@ -121,7 +110,7 @@ function dnsInstance(service: MeshService): WorkloadEndpoint | undefined {
 function dnsCluster(name: string, service: MeshService, port: ServicePort, instance: WorkloadEndpoint, policy: TrafficPolicy, proxyless: boolean): Cluster {
   const type = service.entry.resolution === "DNS_ROUND_ROBIN" ? Cluster_DiscoveryType.LOGICAL_DNS : Cluster_DiscoveryType.STRICT_DNS;
   const assignment = loadAssignment(name, [instance], port, undefined);
-  const cluster = create(ClusterSchema, { name, clusterDiscoveryType: { case: "type", value: type }, loadAssignment: assignment });
+  const cluster: Cluster = { name, clusterDiscoveryType: { case: "type", value: type }, loadAssignment: assignment };
   applyTrafficPolicy(cluster, policy, proxyless);
   applyTls(cluster, policy, service);
   return cluster;
@@ -132,8 +121,8 @@ function loadAssignment(name: string, instances: readonly WorkloadEndpoint[], po
   const selected = instances.filter((endpoint) =>
     Object.entries(subset?.labels ?? {}).every(([key, value]) => endpoint.labels[key] === value),
   );
-  const lbEndpoints = selected.map((endpoint) =>
-    create(LbEndpointSchema, {
+  const lbEndpoints = selected.map(
+    (endpoint): MessageInitShape<typeof LbEndpointSchema> => ({
       hostIdentifier: {
         case: "endpoint",
         value: {
@@ -153,40 +142,43 @@ function loadAssignment(name: string, instances: readonly WorkloadEndpoint[], po
     }),
   );
   const total = lbEndpoints.reduce((sum, each) => sum + (each.loadBalancingWeight ?? 0), 0);
-  const endpoints = lbEndpoints.length === 0 ? [] : [create(LocalityLbEndpointsSchema, { locality: {}, lbEndpoints, loadBalancingWeight: total })];
-  return create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints });
+  const endpoints = lbEndpoints.length === 0 ? [] : [{ locality: {}, lbEndpoints, loadBalancingWeight: total }];
+  return { clusterName: name, endpoints };
+}
+
+/** The clusters of each port of a service: the default one (top-level policy) and one per subset (subset policy merged over it). */
+function clustersOf(service: MeshService, rule: DestinationRule | undefined): { name: string; port: ServicePort; subset: Subset | undefined; policy: TrafficPolicy }[] {
+  const out: { name: string; port: ServicePort; subset: Subset | undefined; policy: TrafficPolicy }[] = [];
+  const topPolicy = mergeTrafficPolicy(undefined, rule?.trafficPolicy);
+  for (const port of service.ports) {
+    out.push({ name: clusterName(port.number, "", service.host), port, subset: undefined, policy: topPolicy });
+    for (const subset of rule?.subsets ?? []) {
+      out.push({ name: clusterName(port.number, subset.name, service.host), port, subset, policy: mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy) });
+    }
+  }
+  return out;
 }
 
 /**
- * The clusters istiod's grpc CDS generator builds, with their EDS: per service port a default
- * cluster `outbound|<port>||<host>` (top-level traffic policy) and per DestinationRule subset a
- * cluster `outbound|<port>|<subset>|<host>` (subset policy merged over it), each with the
- * ClusterLoadAssignment of the instances whose labels match; a DNS-resolved service gets DNS clusters
- * with the name to resolve inline, and no EDS. `proxyless` limits the connection
- * pool mapping to what the grpc generator sets (see applyTrafficPolicy).
+ * The clusters istiod's grpc CDS generator builds for a service, by name: per port a default cluster
+ * `outbound|<port>||<host>` (top-level traffic policy of `rule`, its DestinationRule) and per subset a cluster
+ * `outbound|<port>|<subset>|<host>` (subset policy merged over it), fetching their endpoints over EDS; a
+ * DNS-resolved service gets DNS clusters with the name to resolve inline. `proxyless` limits the connection pool
+ * mapping to what the grpc generator sets (see applyTrafficPolicy).
  */
-export function translateClusters(catalog: MeshCatalog, proxyless: boolean): ClusterResources {
-  const clusters = new Map<string, Cluster>();
-  const endpoints = new Map<string, ClusterLoadAssignment>();
-  for (const service of catalog.services) {
-    const rule = catalog.destinationRule(service.host);
-    const topPolicy = mergeTrafficPolicy(undefined, rule?.trafficPolicy);
-    const dns = dnsInstance(service);
-    for (const port of service.ports) {
-      const plain = clusterName(port.number, "", service.host);
-      const subsets: [string, Subset | undefined, TrafficPolicy][] = [[plain, undefined, topPolicy]];
-      for (const subset of rule?.subsets ?? []) {
-        subsets.push([clusterName(port.number, subset.name, service.host), subset, mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy)]);
-      }
-      for (const [name, subset, policy] of subsets) {
-        if (dns !== undefined) {
-          clusters.set(name, dnsCluster(name, service, port, dns, policy, proxyless));
-          continue;
-        }
-        clusters.set(name, edsCluster(name, policy, proxyless, service));
-        endpoints.set(name, loadAssignment(name, service.entry.endpoints, port, subset));
-      }
-    }
+export function serviceClusters(service: MeshService, rule: DestinationRule | undefined, proxyless: boolean): Map<string, Cluster> {
+  const dns = dnsInstance(service);
+  const out = new Map<string, Cluster>();
+  for (const { name, port, policy } of clustersOf(service, rule)) {
+    out.set(name, dns === undefined ? edsCluster(name, policy, proxyless, service) : dnsCluster(name, service, port, dns, policy, proxyless));
   }
-  return { clusters, endpoints };
+  return out;
+}
+
+/** The ClusterLoadAssignment (EDS) of each of a service's EDS clusters, by name: the instances whose labels match the subset's. */
+export function serviceEndpoints(service: MeshService, rule: DestinationRule | undefined): Map<string, ClusterLoadAssignment> {
+  const out = new Map<string, ClusterLoadAssignment>();
+  if (dnsInstance(service) !== undefined) return out;
+  for (const { name, port, subset } of clustersOf(service, rule)) out.set(name, loadAssignment(name, service.entry.endpoints, port, subset));
+  return out;
 }

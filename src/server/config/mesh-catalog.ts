@@ -24,17 +24,56 @@ export interface MeshCatalog {
   destinationRule(host: string): DestinationRule | undefined;
 }
 
+/** The services of each entry, one per host: the same objects for as long as the entry lives, so they can key caches. */
+const servicesOf = new WeakMap<ServiceEntry, readonly MeshService[]>();
+
+function entryServices(entry: ServiceEntry): readonly MeshService[] {
+  let services = servicesOf.get(entry);
+  if (services === undefined) {
+    const addresses = entry.addresses.filter((address) => !address.includes("/"));
+    services = entry.hosts.map((host) => ({ host, namespace: entry.namespace, ports: entry.ports, addresses, entry }));
+    servicesOf.set(entry, services);
+  }
+  return services;
+}
+
+/**
+ * The catalogs built for a config, by the namespace they are for; `scoped` is false when nothing in the config has
+ * `exportTo`, and then one catalog serves every namespace.
+ */
+const catalogsOf = new WeakMap<MeshConfig, { readonly scoped: boolean; readonly byNamespace: Map<string | undefined, MeshCatalog> }>();
+
+function isScoped(config: MeshConfig): boolean {
+  const has = (meta: { readonly exportTo?: readonly string[] }) => meta.exportTo !== undefined;
+  return config.serviceEntries.some(has) || config.virtualServices.some(has) || config.destinationRules.some(has);
+}
+
 /**
  * Indexes what clients in `clientNamespace` see of a parsed mesh config, by host: the resources whose
  * `exportTo` reaches that namespace (undefined: only those exported everywhere). The parser already
- * rejected two resources claiming the same host for a namespace that sees both.
+ * rejected two resources claiming the same host for a namespace that sees both. Built once per config
+ * and namespace (once for every namespace when nothing in the config has `exportTo`).
  */
 export function buildMeshCatalog(config: MeshConfig, clientNamespace?: string): MeshCatalog {
+  let catalogs = catalogsOf.get(config);
+  if (catalogs === undefined) {
+    catalogs = { scoped: isScoped(config), byNamespace: new Map() };
+    catalogsOf.set(config, catalogs);
+  }
+  const key = catalogs.scoped ? clientNamespace : "";
+  let catalog = catalogs.byNamespace.get(key);
+  if (catalog === undefined) {
+    catalog = indexConfig(config, clientNamespace);
+    catalogs.byNamespace.set(key, catalog);
+  }
+  return catalog;
+}
+
+function indexConfig(config: MeshConfig, clientNamespace: string | undefined): MeshCatalog {
   const services = new Map<string, MeshService>();
   for (const entry of config.serviceEntries) {
     if (!visibleTo(entry, clientNamespace)) continue;
-    const addresses = entry.addresses.filter((address) => !address.includes("/"));
-    for (const host of entry.hosts) services.set(host, { host, namespace: entry.namespace, ports: entry.ports, addresses, entry });
+    for (const service of entryServices(entry)) services.set(service.host, service);
   }
   const virtualServices = new Map<string, VirtualService>();
   for (const vs of config.virtualServices) if (visibleTo(vs, clientNamespace)) for (const host of vs.hosts) virtualServices.set(host, vs);

@@ -1,0 +1,121 @@
+/**
+ * What the grpc and sidecar translations share: the catalog a view's clients see, the cache that keeps what was
+ * built across views and reloads, and the parts both views serve (virtual hosts, clusters, endpoints, raw resources),
+ * each encoded once and rebuilt only when what it is built from changed.
+ */
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
+import type { Any } from "@bufbuild/protobuf/wkt";
+import { ClusterSchema } from "../../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { ClusterLoadAssignmentSchema } from "../../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import { VirtualHostSchema } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
+import { RouteConfigurationSchema } from "../../../gen/envoy/config/route/v3/route_pb.js";
+import { serviceClusters, serviceEndpoints } from "./cluster-translation.js";
+import { buildMeshCatalog, type MeshCatalog, type MeshService } from "./mesh-catalog.js";
+import type { MeshConfig } from "./mesh-config-model.js";
+import { encodeMessage, packBytes, packMessage, writeBytes } from "./message-encoding.js";
+import { buildVirtualHost } from "./route-translation.js";
+import { IdentityCache } from "./identity-cache.js";
+import { packResource, putResource, type PackedResources } from "./xds-resources.js";
+
+/** Options of the translations. */
+export interface TranslationOptions {
+  /**
+   * The namespace the clients run in, which decides the short domains of a virtual host
+   * (`name` and `name:port` only from the same namespace). Default: each service's own namespace.
+   */
+  readonly clientNamespace?: string;
+}
+
+/** One view being translated: the config, what its clients see of it, and the cache shared with other views and reloads. */
+export interface ViewTranslation {
+  readonly config: MeshConfig;
+  readonly catalog: MeshCatalog;
+  readonly options: TranslationOptions;
+  readonly cache: IdentityCache;
+}
+
+/** Starts translating `config` for clients in `options.clientNamespace`, reusing what `cache` kept. */
+export function viewTranslation(config: MeshConfig, options: TranslationOptions, cache: IdentityCache = new IdentityCache()): ViewTranslation {
+  return { config, catalog: buildMeshCatalog(config, options.clientNamespace), options, cache };
+}
+
+/** The number of a field of `schema`, by its local name. */
+export function fieldNumber(schema: DescMessage, localName: string): number {
+  const field = schema.fields.find((each) => each.localName === localName);
+  if (field === undefined) throw new Error(`${schema.typeName} has no field ${localName}`);
+  return field.number;
+}
+
+const routeConfigurationName = fieldNumber(RouteConfigurationSchema, "name");
+const routeConfigurationHosts = fieldNumber(RouteConfigurationSchema, "virtualHosts");
+
+/**
+ * A RouteConfiguration named `name` holding encoded virtual hosts, with `rest` (fields numbered after
+ * `virtual_hosts`), written as `toBinary` would write it.
+ */
+export function packRouteConfiguration(
+  name: string,
+  virtualHosts: readonly Uint8Array[],
+  rest: MessageInitShape<typeof RouteConfigurationSchema> = {},
+): Any {
+  const bytes = writeBytes((writer) => {
+    writer.string(routeConfigurationName, name);
+    for (const host of virtualHosts) writer.bytes(routeConfigurationHosts, host);
+    writer.fields(RouteConfigurationSchema, rest as Record<string, unknown>);
+  });
+  return packBytes(RouteConfigurationSchema, bytes);
+}
+
+/** A resource a view serves: its type URL, name and packed value. */
+export interface ServedResource {
+  readonly typeUrl: string;
+  readonly name: string;
+  readonly resource: Any;
+}
+
+/** How a view's clients stand to a service: in its namespace, in another, or in one not known (the default view). */
+export function namespaceRelation(t: ViewTranslation, service: MeshService): "own" | "other" | "unknown" {
+  const namespace = t.options.clientNamespace;
+  return namespace === undefined ? "unknown" : namespace === service.namespace ? "own" : "other";
+}
+
+/**
+ * What a service's part of a view is built from besides the service itself: its VirtualService and DestinationRule,
+ * and each route destination's service and DestinationRule. A view reuses the part while these are the same objects.
+ */
+export function serviceInputs(t: ViewTranslation, service: MeshService): unknown[] {
+  const vs = t.catalog.virtualService(service.host);
+  const inputs: unknown[] = [vs, t.catalog.destinationRule(service.host)];
+  for (const http of vs?.http ?? []) {
+    for (const destination of http.route) inputs.push(t.catalog.service(destination.host)?.entry, t.catalog.destinationRule(destination.host));
+  }
+  return inputs;
+}
+
+/** The encoded virtual host of a service's port, for the view's clients (see `buildVirtualHost`). */
+export function virtualHostBytes(t: ViewTranslation, service: MeshService, port: number, proxyless: boolean): Uint8Array {
+  return encodeMessage(VirtualHostSchema, buildVirtualHost(t.catalog, service, port, proxyless, t.options.clientNamespace ?? service.namespace));
+}
+
+function packAll<Desc extends DescMessage>(schema: Desc, built: ReadonlyMap<string, MessageInitShape<Desc>>): ReadonlyMap<string, Any> {
+  const out = new Map<string, Any>();
+  for (const [name, value] of built) out.set(name, packMessage(schema, value));
+  return out;
+}
+
+/** A service's clusters (CDS, see `serviceClusters`), packed once per change of the service or its DestinationRule. */
+export function packedClusters(t: ViewTranslation, service: MeshService, proxyless: boolean): ReadonlyMap<string, Any> {
+  const rule = t.catalog.destinationRule(service.host);
+  return t.cache.get(service, proxyless ? "cds proxyless" : "cds sidecar", [rule], () => packAll(ClusterSchema, serviceClusters(service, rule, proxyless)));
+}
+
+/** A service's ClusterLoadAssignments (EDS, see `serviceEndpoints`), packed once per change and shared by every view. */
+export function packedEndpoints(t: ViewTranslation, service: MeshService): ReadonlyMap<string, Any> {
+  const rule = t.catalog.destinationRule(service.host);
+  return t.cache.get(service, "eds", [rule], () => packAll(ClusterLoadAssignmentSchema, serviceEndpoints(service, rule)));
+}
+
+/** Adds the raw `@type` resources of the config, each replacing a generated one of the same type and name. */
+export function overlayRawResources(t: ViewTranslation, into: PackedResources): void {
+  for (const raw of t.config.raw) putResource(into, raw.typeUrl, raw.name, t.cache.get(raw, "raw", [], () => packResource(raw.message)));
+}
