@@ -2,11 +2,12 @@ import { create, toJson, type JsonObject, type JsonValue } from "@bufbuild/proto
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import { NodeSchema, type Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import { XdsError } from "../xds-error.js";
-import { grpcView } from "./config/grpc-translation.js";
-import type { MeshConfig } from "./config/mesh-config.js";
-import { sidecarView } from "./config/sidecar-translation.js";
+import { grpcKind } from "./config/grpc-translation.js";
 import { IdentityCache } from "./config/identity-cache.js";
-import { viewTranslation } from "./config/view-translation.js";
+import type { MeshConfig } from "./config/mesh-config.js";
+import { sidecarKind } from "./config/sidecar-translation.js";
+import { ViewState } from "./config/view-state.js";
+import { viewTranslation, type ViewTranslation } from "./config/view-translation.js";
 import { xdsResourceRegistry, type PackedResources } from "./config/xds-resources.js";
 
 export type { PackedResources } from "./config/xds-resources.js";
@@ -32,15 +33,22 @@ function namespaceFromId(id: string): string | undefined {
   return podAndNamespace.length === 2 && podAndNamespace[1] !== "" ? podAndNamespace[1] : undefined;
 }
 
-/**
- * Translates a config for one view (as named by `meshViewOf`), packed; what `cache` kept from earlier views and
- * configs is reused where its inputs are unchanged.
- */
-export function translateMeshView(config: MeshConfig, view: string, cache: IdentityCache = new IdentityCache()): PackedResources {
+/** What one view (as named by `meshViewOf`) serves, kept across configs: see ViewState. */
+export function meshViewState(view: string): ViewState<unknown> {
+  return view === "grpc" || view.startsWith("grpc/") ? new ViewState<unknown>(grpcKind) : new ViewState<unknown>(sidecarKind);
+}
+
+/** Starts translating `config` for one view (as named by `meshViewOf`), reusing what `cache` kept from other views and configs. */
+export function meshViewTranslation(config: MeshConfig, view: string, cache: IdentityCache): ViewTranslation {
   const slash = view.indexOf("/");
-  const generator = slash < 0 ? view : view.slice(0, slash);
-  const translation = viewTranslation(config, slash < 0 ? {} : { clientNamespace: view.slice(slash + 1) }, cache);
-  return generator === "grpc" ? grpcView(translation) : sidecarView(translation);
+  return viewTranslation(config, slash < 0 ? {} : { clientNamespace: view.slice(slash + 1) }, cache);
+}
+
+/** Translates a config for one view (as named by `meshViewOf`), packed. */
+export function translateMeshView(config: MeshConfig, view: string, cache: IdentityCache = new IdentityCache()): PackedResources {
+  const state = meshViewState(view);
+  state.update(meshViewTranslation(config, view, cache)).commit();
+  return state.resources;
 }
 
 /** Where a resource type's resources go in a dump, in the order istioctl proxy-config shows them. */

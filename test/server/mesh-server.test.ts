@@ -54,10 +54,12 @@ describe("serveMesh", () => {
     return server;
   }
 
-  function client(metadata: Record<string, string>): XdsClient {
+  /** A client in namespace default (by its Istio-style node id), or in no namespace rxds serve knows of. */
+  function client(metadata: Record<string, string>, inDefault = true): XdsClient {
+    const id = inDefault ? `sidecar~127.0.0.1~client-${clients.length}.default~default.svc.cluster.local` : `client-${clients.length}`;
     const xds = new XdsClient({
       servers: [{ uri: server?.address ?? "" }],
-      node: { id: `sidecar~127.0.0.1~client-${clients.length}.default~default.svc.cluster.local`, metadata },
+      node: { id, metadata },
       backoff: { initialMs: 20, maxMs: 200 },
       doesNotExistTimeoutMs: 2000,
     });
@@ -96,6 +98,9 @@ describe("serveMesh", () => {
   it("HotReload: a changed file reaches a connected client within 100 ms; only changed resources get a new version", async () => {
     const text = await exampleMesh({ ports: [18001, 18002] });
     await start(text);
+    // Clients of three views (a view is built for its first client): grpc with no namespace known, sidecar, and grpc/default.
+    await next(client({ GENERATOR: "grpc" }, false).routeConfiguration(routeName), present);
+    await next(client({}, false).routeConfiguration("8888"), present);
     const xds = client({ GENERATOR: "grpc", NAMESPACE: "default" });
     const listenerUpdates: ResourceUpdate<unknown>[] = [];
     const subscription = xds.listener(target).subscribe((u: ResourceUpdate<unknown>) => listenerUpdates.push(u));
@@ -185,6 +190,7 @@ describe("serveMesh", () => {
     const stdin = Readable.from([text.slice(split + 4, vsAt)]);
     server = await serveMesh({ config: [dir.file, join(dir.dir, "conf"), "-"], port: 0, log: log.log, stdin });
     expect(log.lines[0]).to.include("(1 ServiceEntry, 1 DestinationRule, 1 VirtualService, 0 raw)");
+    await next(client({ GENERATOR: "grpc" }, false).routeConfiguration(routeName), present);
     const xds = client({ GENERATOR: "grpc", NAMESPACE: "default" });
     const before = await next(xds.routeConfiguration(routeName), present);
     const edited = text.slice(vsAt + 4).replace("timeout: 0.5s", "timeout: 0.7s");

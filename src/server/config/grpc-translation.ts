@@ -10,10 +10,10 @@ import { clusterName, domainName, isHttpProtocol, listenerAliases } from "./isti
 import type { MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
 import { encodeMessage, packBytes, packMessage, writeBytes } from "./message-encoding.js";
+import { ViewState, type ViewKind } from "./view-state.js";
 import {
   fieldNumber,
   namespaceRelation,
-  overlayRawResources,
   packedClusters,
   packedEndpoints,
   packRouteConfiguration,
@@ -28,7 +28,6 @@ import {
   clusterTypeUrl,
   endpointsTypeUrl,
   listenerTypeUrl,
-  putResource,
   routeConfigurationTypeUrl,
   unpackResources,
   type PackedResources,
@@ -92,7 +91,7 @@ const grpcKeys = { own: "grpc own", other: "grpc other", unknown: "grpc unknown"
 
 /**
  * What istiod's `grpc` generator (GENERATOR=grpc) serves a proxyless client, for every service
- * host and port of the config, packed:
+ * host and port of the config:
  * - Listener `<fqdn>:<port>`: an api_listener whose HttpConnectionManager reads RDS over ADS
  *   (route config `outbound|<port>||<fqdn>`) with the filters [fault, router]. istiod names a
  *   listener exactly as the client asked, so the same listener is also served under each short
@@ -100,19 +99,21 @@ const grpcKeys = { own: "grpc own", other: "grpc other", unknown: "grpc unknown"
  * - RouteConfiguration `outbound|<port>||<fqdn>`: the one virtual host `<fqdn>:<port>` (none for a
  *   non-HTTP port).
  * - Clusters and ClusterLoadAssignments `outbound|<port>|<subset>|<fqdn>`.
- * Raw `@type` documents are added last, replacing generated resources of the same name. Each service's part is
- * built again only when what it is built from changed (see `serviceInputs`).
+ * Each service's part is built again only when what it is built from changed (see `serviceInputs`).
  */
+export const grpcKind: ViewKind<readonly ServedResource[]> = {
+  part: (t, service) => t.cache.get(service, grpcKeys[namespaceRelation(t, service)], serviceInputs(t, service), () => grpcService(t, service)),
+  resources: (part) => part,
+  shared: () => noResources,
+};
+
+const noResources: readonly ServedResource[] = [];
+
+/** The grpc view of a translation, packed (raw `@type` documents replace generated resources of the same name). */
 export function grpcView(t: ViewTranslation): PackedResources {
-  const out: PackedResources = new Map();
-  for (const service of t.catalog.services) {
-    const key = grpcKeys[namespaceRelation(t, service)];
-    for (const { typeUrl, name, resource } of t.cache.get(service, key, serviceInputs(t, service), () => grpcService(t, service))) {
-      putResource(out, typeUrl, name, resource);
-    }
-  }
-  overlayRawResources(t, out);
-  return out;
+  const state = new ViewState(grpcKind);
+  state.update(t).commit();
+  return state.resources;
 }
 
 /** `grpcView` of a config on its own, as messages (see `grpcView`). */

@@ -1,5 +1,5 @@
 import { visibleTo } from "./export-to.js";
-import type { DestinationRule, MeshConfig, ServiceEntry, ServicePort, VirtualService } from "./mesh-config-model.js";
+import type { DestinationRule, MeshConfig, ResourceMeta, ServiceEntry, ServicePort, VirtualService } from "./mesh-config-model.js";
 
 /** One service host of the mesh, from the ServiceEntry that declares it. */
 export interface MeshService {
@@ -38,15 +38,10 @@ function entryServices(entry: ServiceEntry): readonly MeshService[] {
 }
 
 /**
- * The catalogs built for a config, by the namespace they are for; `scoped` is false when nothing in the config has
- * `exportTo`, and then one catalog serves every namespace.
+ * The catalogs built for a config, by the namespace they are for; when nothing in the config has `exportTo`, the
+ * first catalog built serves every namespace.
  */
-const catalogsOf = new WeakMap<MeshConfig, { readonly scoped: boolean; readonly byNamespace: Map<string | undefined, MeshCatalog> }>();
-
-function isScoped(config: MeshConfig): boolean {
-  const has = (meta: { readonly exportTo?: readonly string[] }) => meta.exportTo !== undefined;
-  return config.serviceEntries.some(has) || config.virtualServices.some(has) || config.destinationRules.some(has);
-}
+const catalogsOf = new WeakMap<MeshConfig, { readonly all: MeshCatalog | undefined; readonly byNamespace: Map<string | undefined, MeshCatalog> }>();
 
 /**
  * Indexes what clients in `clientNamespace` see of a parsed mesh config, by host: the resources whose
@@ -55,34 +50,39 @@ function isScoped(config: MeshConfig): boolean {
  * and namespace (once for every namespace when nothing in the config has `exportTo`).
  */
 export function buildMeshCatalog(config: MeshConfig, clientNamespace?: string): MeshCatalog {
-  let catalogs = catalogsOf.get(config);
-  if (catalogs === undefined) {
-    catalogs = { scoped: isScoped(config), byNamespace: new Map() };
-    catalogsOf.set(config, catalogs);
-  }
-  const key = catalogs.scoped ? clientNamespace : "";
-  let catalog = catalogs.byNamespace.get(key);
-  if (catalog === undefined) {
-    catalog = indexConfig(config, clientNamespace);
-    catalogs.byNamespace.set(key, catalog);
-  }
+  const catalogs = catalogsOf.get(config);
+  if (catalogs?.all !== undefined) return catalogs.all;
+  const known = catalogs?.byNamespace.get(clientNamespace);
+  if (known !== undefined) return known;
+  const { catalog, scoped } = indexConfig(config, clientNamespace);
+  if (catalogs === undefined) catalogsOf.set(config, { all: scoped ? undefined : catalog, byNamespace: new Map([[clientNamespace, catalog]]) });
+  else catalogs.byNamespace.set(clientNamespace, catalog);
   return catalog;
 }
 
-function indexConfig(config: MeshConfig, clientNamespace: string | undefined): MeshCatalog {
+/** The catalog for `clientNamespace`, and whether anything in the config has `exportTo` (else it serves every namespace). */
+function indexConfig(config: MeshConfig, clientNamespace: string | undefined): { catalog: MeshCatalog; scoped: boolean } {
+  let scoped = false;
+  const visible = (meta: ResourceMeta) => {
+    if (meta.exportTo === undefined) return true;
+    scoped = true;
+    return visibleTo(meta, clientNamespace);
+  };
   const services = new Map<string, MeshService>();
   for (const entry of config.serviceEntries) {
-    if (!visibleTo(entry, clientNamespace)) continue;
+    if (!visible(entry)) continue;
     for (const service of entryServices(entry)) services.set(service.host, service);
   }
   const virtualServices = new Map<string, VirtualService>();
-  for (const vs of config.virtualServices) if (visibleTo(vs, clientNamespace)) for (const host of vs.hosts) virtualServices.set(host, vs);
-  const destinationRules = new Map(config.destinationRules.filter((dr) => visibleTo(dr, clientNamespace)).map((dr) => [dr.host, dr] as const));
+  for (const vs of config.virtualServices) if (visible(vs)) for (const host of vs.hosts) virtualServices.set(host, vs);
+  const destinationRules = new Map<string, DestinationRule>();
+  for (const dr of config.destinationRules) if (visible(dr)) destinationRules.set(dr.host, dr);
   const sorted = [...services.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
-  return {
+  const catalog: MeshCatalog = {
     services: sorted,
     service: (host) => services.get(host),
     virtualService: (host) => virtualServices.get(host),
     destinationRule: (host) => destinationRules.get(host),
   };
+  return { catalog, scoped };
 }

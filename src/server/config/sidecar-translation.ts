@@ -10,10 +10,10 @@ import { clusterDomain, clusterName, domainName, isHttpProtocol } from "./istio-
 import type { MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
 import { packBytes, packMessage, writeBytes } from "./message-encoding.js";
+import { ViewState, type ViewKind } from "./view-state.js";
 import {
   fieldNumber,
   namespaceRelation,
-  overlayRawResources,
   packedClusters,
   packedEndpoints,
   packRouteConfiguration,
@@ -29,7 +29,6 @@ import {
   endpointsTypeUrl,
   listenerTypeUrl,
   nameTableTypeUrl,
-  putResource,
   routeConfigurationTypeUrl,
   unpackResources,
   type PackedResources,
@@ -135,35 +134,45 @@ const nameTableEntries = fieldNumber(NameTableSchema, "table");
  * Left out compared with istiod: virtualInbound/virtualOutbound, the `allow_any` catch-all virtual
  * host and the Passthrough/BlackHole clusters, and Envoy-only filters such as istio.stats.
  */
-export function sidecarView(t: ViewTranslation): PackedResources {
-  const out: PackedResources = new Map();
-  const byPort = new Map<number, { name: string; bytes: Uint8Array }[]>();
-  const nameEntries: Uint8Array[] = [];
-  for (const service of t.catalog.services) {
+export const sidecarKind: ViewKind<SidecarService> = {
+  part: (t, service) => {
     const key = namespaceRelation(t, service) === "other" ? "sidecar other" : "sidecar own";
-    const part = t.cache.get(service, key, serviceInputs(t, service), () => sidecarService(t, service));
-    for (const { typeUrl, name, resource } of part.resources) putResource(out, typeUrl, name, resource);
-    for (const host of part.virtualHosts) {
-      const list = byPort.get(host.port);
-      if (list === undefined) byPort.set(host.port, [host]);
-      else list.push(host);
+    return t.cache.get(service, key, serviceInputs(t, service), () => sidecarService(t, service));
+  },
+  resources: (part) => part.resources,
+  shared: (t, parts) => {
+    const out: ServedResource[] = [];
+    const byPort = new Map<number, { name: string; bytes: Uint8Array }[]>();
+    for (const part of parts) {
+      for (const host of part.virtualHosts) {
+        const list = byPort.get(host.port);
+        if (list === undefined) byPort.set(host.port, [host]);
+        else list.push(host);
+      }
     }
-    if (part.nameEntry !== undefined) nameEntries.push(part.nameEntry);
-  }
-  const view = t.options.clientNamespace ?? "";
-  for (const port of [...byPort.keys()].sort((a, b) => a - b)) {
-    putResource(out, listenerTypeUrl, `0.0.0.0_${port}`, t.cache.get(t.cache, `outbound ${port}`, [], () => packMessage(ListenerSchema, outboundListener(port))));
-    // RDS <port>: one virtual host per service on the port, sorted by name, as istiod shares it per port.
-    const hosts = (byPort.get(port) ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((host) => host.bytes);
-    const routes = t.cache.get(t.cache, `rds ${port} ${view}`, hosts, () => packRouteConfiguration(String(port), hosts, { validateClusters: false, ignorePortInHostMatching: true }));
-    putResource(out, routeConfigurationTypeUrl, String(port), routes);
-  }
-  const nameTable = t.cache.get(t.cache, `nds ${view}`, nameEntries, () =>
-    packBytes(NameTableSchema, writeBytes((writer) => nameEntries.forEach((entry) => writer.bytes(nameTableEntries, entry)))),
-  );
-  putResource(out, nameTableTypeUrl, "", nameTable);
-  overlayRawResources(t, out);
-  return out;
+    const view = t.options.clientNamespace ?? "";
+    for (const port of [...byPort.keys()].sort((a, b) => a - b)) {
+      const listener = t.cache.get(t.cache, `outbound ${port}`, [], () => packMessage(ListenerSchema, outboundListener(port)));
+      out.push({ typeUrl: listenerTypeUrl, name: `0.0.0.0_${port}`, resource: listener });
+      // RDS <port>: one virtual host per service on the port, sorted by name, as istiod shares it per port.
+      const hosts = (byPort.get(port) ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((host) => host.bytes);
+      const routes = t.cache.get(t.cache, `rds ${port} ${view}`, hosts, () => packRouteConfiguration(String(port), hosts, { validateClusters: false, ignorePortInHostMatching: true }));
+      out.push({ typeUrl: routeConfigurationTypeUrl, name: String(port), resource: routes });
+    }
+    const entries = parts.flatMap((part) => (part.nameEntry === undefined ? [] : [part.nameEntry]));
+    const nameTable = t.cache.get(t.cache, `nds ${view}`, entries, () =>
+      packBytes(NameTableSchema, writeBytes((writer) => entries.forEach((entry) => writer.bytes(nameTableEntries, entry)))),
+    );
+    out.push({ typeUrl: nameTableTypeUrl, name: "", resource: nameTable });
+    return out;
+  },
+};
+
+/** The sidecar view of a translation, packed (raw `@type` documents replace generated resources of the same name). */
+export function sidecarView(t: ViewTranslation): PackedResources {
+  const state = new ViewState(sidecarKind);
+  state.update(t).commit();
+  return state.resources;
 }
 
 /** `sidecarView` of a config on its own, as messages (see `sidecarView`). */

@@ -11,11 +11,10 @@ import { VirtualHostSchema } from "../../../gen/envoy/config/route/v3/route_comp
 import { RouteConfigurationSchema } from "../../../gen/envoy/config/route/v3/route_pb.js";
 import { serviceClusters, serviceEndpoints } from "./cluster-translation.js";
 import { buildMeshCatalog, type MeshCatalog, type MeshService } from "./mesh-catalog.js";
-import type { MeshConfig } from "./mesh-config-model.js";
+import type { MeshConfig, VirtualService } from "./mesh-config-model.js";
 import { encodeMessage, packBytes, packMessage, writeBytes } from "./message-encoding.js";
 import { buildVirtualHost } from "./route-translation.js";
 import { IdentityCache } from "./identity-cache.js";
-import { packResource, putResource, type PackedResources } from "./xds-resources.js";
 
 /** Options of the translations. */
 export interface TranslationOptions {
@@ -86,10 +85,22 @@ export function namespaceRelation(t: ViewTranslation, service: MeshService): "ow
 export function serviceInputs(t: ViewTranslation, service: MeshService): unknown[] {
   const vs = t.catalog.virtualService(service.host);
   const inputs: unknown[] = [vs, t.catalog.destinationRule(service.host)];
-  for (const http of vs?.http ?? []) {
-    for (const destination of http.route) inputs.push(t.catalog.service(destination.host)?.entry, t.catalog.destinationRule(destination.host));
+  if (vs !== undefined) {
+    for (const host of destinationHosts(vs)) inputs.push(t.catalog.service(host)?.entry, t.catalog.destinationRule(host));
   }
   return inputs;
+}
+
+const destinationHostsOf = new WeakMap<VirtualService, readonly string[]>();
+
+/** The hosts a VirtualService's routes send to, each once. */
+function destinationHosts(vs: VirtualService): readonly string[] {
+  let hosts = destinationHostsOf.get(vs);
+  if (hosts === undefined) {
+    hosts = [...new Set(vs.http.flatMap((http) => http.route.map((destination) => destination.host)))];
+    destinationHostsOf.set(vs, hosts);
+  }
+  return hosts;
 }
 
 /** The encoded virtual host of a service's port, for the view's clients (see `buildVirtualHost`). */
@@ -113,9 +124,4 @@ export function packedClusters(t: ViewTranslation, service: MeshService, proxyle
 export function packedEndpoints(t: ViewTranslation, service: MeshService): ReadonlyMap<string, Any> {
   const rule = t.catalog.destinationRule(service.host);
   return t.cache.get(service, "eds", [rule], () => packAll(ClusterLoadAssignmentSchema, serviceEndpoints(service, rule)));
-}
-
-/** Adds the raw `@type` resources of the config, each replacing a generated one of the same type and name. */
-export function overlayRawResources(t: ViewTranslation, into: PackedResources): void {
-  for (const raw of t.config.raw) putResource(into, raw.typeUrl, raw.name, t.cache.get(raw, "raw", [], () => packResource(raw.message)));
 }

@@ -25,6 +25,20 @@ export const endpointsTypeUrl = "type.googleapis.com/envoy.config.endpoint.v3.Cl
 /** Type URL of Istio's NDS name table. */
 export const nameTableTypeUrl = "type.googleapis.com/istio.networking.nds.v1.NameTable";
 
+/** Short names of the types a mesh serves, for messages. */
+const typeNames: Readonly<Record<string, string>> = {
+  [listenerTypeUrl]: "LDS",
+  [routeConfigurationTypeUrl]: "RDS",
+  [clusterTypeUrl]: "CDS",
+  [endpointsTypeUrl]: "EDS",
+  [nameTableTypeUrl]: "NDS",
+};
+
+/** `LDS` for a Listener type URL; the message name for a type without a short name. */
+export function shortTypeName(typeUrl: string): string {
+  return typeNames[typeUrl] ?? typeUrl.slice(typeUrl.lastIndexOf("/") + 1);
+}
+
 /** Resources as messages: type URL → resource name → message. */
 export type XdsResources = Map<string, Map<string, Message>>;
 
