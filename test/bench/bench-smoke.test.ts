@@ -102,7 +102,7 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
   });
 
   it("rxds serve: load, reload and many clients report their figures", async () => {
-    await smoke(serveLoad, { services: 5 }, ["loadMs", "heapMB"]);
+    await smoke(serveLoad, { services: 5 }, ["loadMs", "firstClientMs", "heapMB"]);
     await smoke(serveReload, { services: 5, edits: 2 }, ["p50Ms"]);
     await smoke(serveManyClients, { clients: 3, edits: 2 }, ["p50Ms", "p99Ms", "heapKBPerClient"]);
   });

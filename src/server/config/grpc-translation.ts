@@ -35,15 +35,16 @@ import {
 } from "./xds-resources.js";
 
 /** The router filter, which istiod always puts last. */
-export function routerFilter(): MessageInitShape<typeof HttpFilterSchema> {
-  return { name: "envoy.filters.http.router", configType: { case: "typedConfig", value: packMessage(RouterSchema, {}) } };
-}
+export const routerFilter: MessageInitShape<typeof HttpFilterSchema> = {
+  name: "envoy.filters.http.router",
+  configType: { case: "typedConfig", value: packMessage(RouterSchema, {}) },
+};
 
 /** istiod's `xdsfilters.Fault`: the fault filter with an empty HTTPFault config (packed by hand, not generated here). */
-function faultFilter(): MessageInitShape<typeof HttpFilterSchema> {
-  const empty = { typeUrl: "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault", value: new Uint8Array(0) };
-  return { name: "envoy.filters.http.fault", configType: { case: "typedConfig", value: empty } };
-}
+const faultFilter: MessageInitShape<typeof HttpFilterSchema> = {
+  name: "envoy.filters.http.fault",
+  configType: { case: "typedConfig", value: { typeUrl: "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault", value: new Uint8Array(0) } },
+};
 
 const listenerName = fieldNumber(ListenerSchema, "name");
 
@@ -54,7 +55,7 @@ const listenerName = fieldNumber(ListenerSchema, "name");
  */
 function apiListeners(t: ViewTranslation, service: MeshService, port: number): ServedResource[] {
   const manager: MessageInitShape<typeof HttpConnectionManagerSchema> = {
-    httpFilters: [faultFilter(), routerFilter()],
+    httpFilters: [faultFilter, routerFilter],
     routeSpecifier: { case: "rds", value: { configSource: adsConfigSource(), routeConfigName: clusterName(port, "", service.host) } },
   };
   const body = encodeMessage(ListenerSchema, {

@@ -41,7 +41,7 @@ type Listener = MessageInitShape<typeof ListenerSchema>;
 function outboundListener(port: number): Listener {
   const manager: MessageInitShape<typeof HttpConnectionManagerSchema> = {
     statPrefix: `outbound_0.0.0.0_${port}`,
-    httpFilters: [routerFilter()],
+    httpFilters: [routerFilter],
     routeSpecifier: { case: "rds", value: { configSource: adsConfigSource(), routeConfigName: String(port) } },
   };
   return {

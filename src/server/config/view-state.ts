@@ -75,7 +75,7 @@ function applyPending(into: PackedResources, pending: Pending): void {
 export class ViewState<Part> {
   private parts = new Map<MeshService, Part>();
   private shared: readonly ServedResource[] = [];
-  private raw: PackedResources = new Map();
+  private raw: Pending = new Map();
   /** What the parts and the shared resources give. */
   private readonly generated: PackedResources = new Map();
   /** What is served: the generated resources, with the raw ones over them. */
@@ -108,27 +108,35 @@ export class ViewState<Part> {
     }
     const shared = changed ? this.kind.shared(t, [...parts.values()]) : this.shared;
     if (shared !== this.shared) replaceAll(pending, this.shared, shared);
-    const raw: PackedResources = new Map();
-    for (const { typeUrl, name, resource } of t.config.raw) setPending(raw as Pending, typeUrl, name, resource);
-    const touched: Pending = new Map();
-    for (const [typeUrl, byName] of pending) for (const name of byName.keys()) setPending(touched, typeUrl, name, undefined);
-    for (const packed of [raw, this.raw]) for (const [typeUrl, byName] of packed) for (const name of byName.keys()) setPending(touched, typeUrl, name, undefined);
+    const raw: Pending = new Map();
+    for (const { typeUrl, name, resource } of t.config.raw) setPending(raw, typeUrl, name, resource);
     const changes: ViewChange[] = [];
-    for (const [typeUrl, byName] of touched) {
-      for (const name of byName.keys()) {
-        const generated = pending.get(typeUrl)?.has(name) === true ? pending.get(typeUrl)?.get(name) : this.generated.get(typeUrl)?.get(name);
-        const resource = raw.get(typeUrl)?.get(name) ?? generated;
-        // A resource built again with the same bytes is no change: the one served stays (and keeps its checks).
-        if (!sameResource(resource, this.served.get(typeUrl)?.get(name))) changes.push({ typeUrl, name, resource });
+    const compare = (typeUrl: string, name: string, generated: Any | undefined) => {
+      const resource = raw.get(typeUrl)?.get(name) ?? generated;
+      // A resource built again with the same bytes is no change: the one served stays (and keeps its checks).
+      if (!sameResource(resource, this.served.get(typeUrl)?.get(name))) changes.push({ typeUrl, name, resource });
+    };
+    for (const [typeUrl, byName] of pending) for (const [name, generated] of byName) compare(typeUrl, name, generated);
+    // Raw resources (few) over names no part changed: those now raw, and those raw before.
+    for (const packed of [raw, this.raw]) {
+      for (const [typeUrl, byName] of packed) {
+        for (const name of byName.keys()) {
+          if (pending.get(typeUrl)?.has(name) === true || (packed === this.raw && raw.get(typeUrl)?.has(name) === true)) continue;
+          compare(typeUrl, name, this.generated.get(typeUrl)?.get(name));
+        }
       }
     }
     return {
       changes,
       commit: () => {
         applyPending(this.generated, pending);
-        const served: Pending = new Map();
-        for (const { typeUrl, name, resource } of changes) setPending(served, typeUrl, name, resource);
-        applyPending(this.served, served);
+        for (const { typeUrl, name, resource } of changes) {
+          let byName = this.served.get(typeUrl);
+          if (resource === undefined) byName?.delete(name);
+          else if (byName === undefined) this.served.set(typeUrl, new Map([[name, resource]]));
+          else byName.set(name, resource);
+          if (byName?.size === 0) this.served.delete(typeUrl);
+        }
         this.parts = parts;
         this.shared = shared;
         this.raw = raw;
