@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { filter, firstValueFrom, take, timeout, type Observable } from "rxjs";
 import { messageType, XdsClient, type ResourceUpdate } from "rxds";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
-import { serveMesh, type MeshServer } from "rxds/server";
+import { dumpMesh, nodeFromSpecs, serveMesh, type MeshServer } from "rxds/server";
 import { ConfigDir, exampleMesh, MemoryLog, routeName, target } from "../fixtures/serve-mesh.js";
 
 const cli = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
@@ -140,6 +140,55 @@ describe("serveMesh", () => {
     await dir.write(await exampleMesh({ ports: [18001, 18002], weights: [100, 0] }));
     expect(await log.line("reloaded ", lines)).to.include("RDS outbound|8888||kitex-server.default.svc.cluster.local");
     expect((await next(first.routeConfiguration(routeName), (u: ResourceUpdate<unknown>) => u.version !== before.version)).resource).to.not.equal(undefined);
+  });
+
+  /**
+   * Two ServiceEntries of namespace shop on port 9080, the second sharing the first's VIP when `shared`: the sidecar view's
+   * route configuration 9080 then lists that VIP as a domain of both virtual hosts, which clients NACK.
+   */
+  function sharedVip(shared: boolean): string {
+    const entry = (name: string, vip: string) => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ${name}, namespace: shop}
+spec:
+  hosts: [${name}]
+  addresses: [${vip}]
+  ports: [{number: 9080, name: http, protocol: HTTP}]
+  endpoints: [{address: 127.0.0.1}]
+`;
+    return `${entry("a", "10.0.0.9")}---\n${entry("b", shared ? "10.0.0.9" : "10.0.0.10")}`;
+  }
+
+  it("WithheldAtFirstSend: a generated resource clients would NACK is withheld when first asked for, with one error naming it; the rest is served", async () => {
+    await start(sharedVip(true));
+    const sidecar = client({});
+    expect((await next(sidecar.listener("0.0.0.0_9080"), present)).name).to.equal("0.0.0.0_9080");
+    const withheld = next(sidecar.routeConfiguration("9080"), absent);
+    const error = await log.line("error: not serving");
+    expect(error).to.match(/^error: not serving what .*mesh\.yaml: clients would NACK the RDS 9080 served to sidecar\/default clients: .*duplicate domain "10\.0\.0\.9"/);
+    await withheld;
+    expect(log.lines.filter((line) => line.includes("not serving"))).to.have.length(1);
+    expect(log.lines.filter((line) => /^stream \d+ NACK /.test(line))).to.deep.equal([]);
+    // The grpc view gives each service its own route configuration: nothing there is withheld.
+    await next(client({ GENERATOR: "grpc" }).routeConfiguration("outbound|9080||b.shop.svc.cluster.local"), present);
+    // --print checks the whole view it prints.
+    const printed = await dumpMesh(dir.file, nodeFromSpecs([])).then(
+      () => "printed",
+      (e: unknown) => (e as Error).message,
+    );
+    expect(printed).to.match(/clients would NACK the RDS 9080 served to sidecar clients: .*duplicate domain/);
+  });
+
+  it("RefusedGeneratedReload: a reload whose translation clients would NACK is refused with the reason, and the last good config keeps serving", async () => {
+    await start(sharedVip(false));
+    const sidecar = client({});
+    const before = await next(sidecar.routeConfiguration("9080"), present);
+    await dir.write(sharedVip(true));
+    const error = await log.line("error: reload failed");
+    expect(error).to.match(/still serving the last good config: .*clients would NACK the RDS 9080 served to sidecar\/default clients: .*duplicate domain "10\.0\.0\.9"/);
+    const late = client({});
+    expect((await next(late.routeConfiguration("9080"), present)).version).to.equal(before.version);
+    expect(log.lines.filter((line) => /^stream \d+ NACK /.test(line))).to.deep.equal([]);
   });
 
   it("BrokenStart: a file that fails to load rejects with the file, document and field path", async () => {

@@ -94,7 +94,9 @@ function fromYamlLibrary(file: string, index: number, document: Document, lines:
   if (firstError !== undefined) {
     const line = firstError.linePos?.[0].line;
     const at = line === undefined ? "" : ` (line ${line + firstLine - 1})`;
-    throw new XdsError("INVALID_CONFIG", `${file}: document ${index}: invalid YAML: ${firstError.message.split("\n")[0]?.slice(0, 200)}${at}`);
+    // The library's own "at line L, column C:" counts from the document's start: the line in the file follows instead.
+    const reason = (firstError.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "").slice(0, 200);
+    throw new XdsError("INVALID_CONFIG", `${file}: document ${index}: invalid YAML: ${reason}${at}`);
   }
   let root: unknown;
   try {
