@@ -319,7 +319,7 @@ class MeshServing implements MeshServer {
       const loaded = loadConfig(sources, this.parsed, this.checks);
       config = loaded;
       for (const [view, state] of this.views) {
-        const update = translating(loaded, view, () => state.update(meshViewTranslation(loaded, view, this.translations)));
+        const update = translating(loaded, view, () => state.update(meshViewTranslation(loaded, view, this.translations, state)));
         // What a reload changes is checked before any client gets it: a reload clients would NACK is refused whole.
         for (const { typeUrl, name, resource } of update.changes) {
           const reason = resource === undefined ? undefined : this.checks.rejection(typeUrl, resource);

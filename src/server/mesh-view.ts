@@ -38,10 +38,13 @@ export function meshViewState(view: string): ViewState<unknown> {
   return view === "grpc" || view.startsWith("grpc/") ? new ViewState<unknown>(grpcKind) : new ViewState<unknown>(sidecarKind);
 }
 
-/** Starts translating `config` for one view (as named by `meshViewOf`), reusing what `cache` kept from other views and configs. */
-export function meshViewTranslation(config: MeshConfig, view: string, cache: IdentityCache): ViewTranslation {
+/**
+ * Starts translating `config` for one view (as named by `meshViewOf`), reusing what `cache` kept from other views and
+ * configs, and what `state` (the view as served) holds.
+ */
+export function meshViewTranslation(config: MeshConfig, view: string, cache: IdentityCache, state?: ViewState<unknown>): ViewTranslation {
   const slash = view.indexOf("/");
-  return viewTranslation(config, slash < 0 ? {} : { clientNamespace: view.slice(slash + 1) }, cache);
+  return viewTranslation(config, slash < 0 ? {} : { clientNamespace: view.slice(slash + 1) }, cache, state?.catalog);
 }
 
 /** Translates a config for one view (as named by `meshViewOf`), packed. */

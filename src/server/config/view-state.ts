@@ -1,6 +1,6 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
-import type { MeshService } from "./mesh-catalog.js";
-import type { ServedResource, ViewTranslation } from "./view-translation.js";
+import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
+import { destinationHosts, type ServedResource, type ViewTranslation } from "./view-translation.js";
 import type { PackedResources } from "./xds-resources.js";
 
 /** A kind of view (grpc, sidecar): how a service's part of it is built, and what it builds from all parts together. */
@@ -66,6 +66,14 @@ function applyPending(into: PackedResources, pending: Pending): void {
   }
 }
 
+/** Whether a service's part is built from any of `hosts`: its own, or one its VirtualService routes to. */
+function dependsOn(t: ViewTranslation, service: MeshService, hosts: ReadonlySet<string>): boolean {
+  if (hosts.size === 0) return false;
+  if (hosts.has(service.host)) return true;
+  const vs = t.catalog.virtualService(service.host);
+  return vs !== undefined && destinationHosts(vs).some((host) => hosts.has(host));
+}
+
 /**
  * What one view serves, kept from one config to the next so that an update costs what changed: each service's
  * part is compared by identity with the part served (parts are cached by what they are built from), and only the
@@ -74,6 +82,7 @@ function applyPending(into: PackedResources, pending: Pending): void {
  */
 export class ViewState<Part> {
   private parts = new Map<MeshService, Part>();
+  private translated: MeshCatalog | undefined;
   private shared: readonly ServedResource[] = [];
   private raw: Pending = new Map();
   /** What the parts and the shared resources give. */
@@ -88,11 +97,23 @@ export class ViewState<Part> {
     return this.served;
   }
 
+  /** The catalog of the config the view serves (undefined before the first update), from which the next may be derived. */
+  get catalog(): MeshCatalog | undefined {
+    return this.translated;
+  }
+
   /** What serving `t`'s config would change. */
   update(t: ViewTranslation): ViewUpdate {
     const pending: Pending = new Map();
     const parts = new Map<MeshService, Part>();
-    for (const service of t.catalog.services) parts.set(service, this.kind.part(t, service));
+    // A catalog derived from this view's tells which hosts changed: a service whose own host and destinations' hosts
+    // did not keeps its part without asking the cache.
+    const changedHosts = t.catalog.changes?.previous === this.translated ? t.catalog.changes?.hosts : undefined;
+    for (const service of t.catalog.services) {
+      const before = this.parts.get(service);
+      const reused = before !== undefined && changedHosts !== undefined && !dependsOn(t, service, changedHosts);
+      parts.set(service, reused ? before : this.kind.part(t, service));
+    }
     // The resources of parts that changed or went are removed first, then those of new parts added (a service whose
     // part is new may serve names another served before).
     let changed = this.parts.size === 0;
@@ -138,6 +159,7 @@ export class ViewState<Part> {
           if (byName?.size === 0) this.served.delete(typeUrl);
         }
         this.parts = parts;
+        this.translated = t.catalog;
         this.shared = shared;
         this.raw = raw;
       },

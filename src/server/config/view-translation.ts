@@ -33,9 +33,12 @@ export interface ViewTranslation {
   readonly cache: IdentityCache;
 }
 
-/** Starts translating `config` for clients in `options.clientNamespace`, reusing what `cache` kept. */
-export function viewTranslation(config: MeshConfig, options: TranslationOptions, cache: IdentityCache = new IdentityCache()): ViewTranslation {
-  return { config, catalog: buildMeshCatalog(config, options.clientNamespace), options, cache };
+/**
+ * Starts translating `config` for clients in `options.clientNamespace`, reusing what `cache` kept; its catalog is
+ * derived from `previous` (the catalog of the config the view served before) where it can be.
+ */
+export function viewTranslation(config: MeshConfig, options: TranslationOptions, cache: IdentityCache = new IdentityCache(), previous?: MeshCatalog): ViewTranslation {
+  return { config, catalog: buildMeshCatalog(config, options.clientNamespace, previous), options, cache };
 }
 
 /** The number of a field of `schema`, by its local name. */
@@ -94,7 +97,7 @@ export function serviceInputs(t: ViewTranslation, service: MeshService): unknown
 const destinationHostsOf = new WeakMap<VirtualService, readonly string[]>();
 
 /** The hosts a VirtualService's routes send to, each once. */
-function destinationHosts(vs: VirtualService): readonly string[] {
+export function destinationHosts(vs: VirtualService): readonly string[] {
   let hosts = destinationHostsOf.get(vs);
   if (hosts === undefined) {
     hosts = [...new Set(vs.http.flatMap((http) => http.route.map((destination) => destination.host)))];
