@@ -191,6 +191,21 @@ spec:
     expect(log.lines.filter((line) => /^stream \d+ NACK /.test(line))).to.deep.equal([]);
   });
 
+  it("RawAtStart: a raw resource clients would NACK fails the start, naming its document and the client's reason", async () => {
+    dir = await ConfigDir.create(`"@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration
+name: broken
+virtual_hosts: [{name: broken, domains: ["**"], routes: [{match: {prefix: ""}, route: {cluster: c}}]}]
+`);
+    const failure = await serveMesh({ config: dir.file, port: 0, log: () => {} }).then(
+      (s) => {
+        server = s;
+        return "served";
+      },
+      (e: unknown) => (e as Error).message,
+    );
+    expect(failure).to.match(/mesh\.yaml: document 1 \(RouteConfiguration broken\): clients would NACK the RDS broken: .*"\*\*" is not a domain/);
+  });
+
   it("BrokenStart: a file that fails to load rejects with the file, document and field path", async () => {
     dir = await ConfigDir.create(breakWeight(await exampleMesh({ ports: [18001, 18002] })));
     let failure: unknown;
