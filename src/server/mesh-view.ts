@@ -6,7 +6,7 @@ import { grpcKind } from "./config/grpc-translation.js";
 import { IdentityCache } from "./config/identity-cache.js";
 import type { MeshConfig } from "./config/mesh-config.js";
 import { sidecarKind } from "./config/sidecar-translation.js";
-import { ViewState } from "./config/view-state.js";
+import { translateView, ViewState, type ViewKind } from "./config/view-state.js";
 import { viewTranslation, type ViewTranslation } from "./config/view-translation.js";
 import { xdsResourceRegistry, type PackedResources } from "./config/xds-resources.js";
 
@@ -33,9 +33,13 @@ function namespaceFromId(id: string): string | undefined {
   return podAndNamespace.length === 2 && podAndNamespace[1] !== "" ? podAndNamespace[1] : undefined;
 }
 
+function viewKindOf(view: string): ViewKind<unknown> {
+  return view === "grpc" || view.startsWith("grpc/") ? grpcKind : sidecarKind;
+}
+
 /** What one view (as named by `meshViewOf`) serves, kept across configs: see ViewState. */
 export function meshViewState(view: string): ViewState<unknown> {
-  return view === "grpc" || view.startsWith("grpc/") ? new ViewState<unknown>(grpcKind) : new ViewState<unknown>(sidecarKind);
+  return new ViewState(viewKindOf(view));
 }
 
 /**
@@ -49,9 +53,7 @@ export function meshViewTranslation(config: MeshConfig, view: string, cache: Ide
 
 /** Translates a config for one view (as named by `meshViewOf`), packed. */
 export function translateMeshView(config: MeshConfig, view: string, cache: IdentityCache = new IdentityCache()): PackedResources {
-  const state = meshViewState(view);
-  state.update(meshViewTranslation(config, view, cache)).commit();
-  return state.resources;
+  return translateView(viewKindOf(view), meshViewTranslation(config, view, cache));
 }
 
 /** Where a resource type's resources go in a dump, in the order istioctl proxy-config shows them. */

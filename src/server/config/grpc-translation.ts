@@ -10,7 +10,7 @@ import { clusterName, domainName, isHttpProtocol, listenerAliases } from "./isti
 import type { MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
 import { encodeMessage, packBytes, packMessage, writeBytes } from "./message-encoding.js";
-import { ViewState, type ViewKind } from "./view-state.js";
+import { translateView, type ViewKind } from "./view-state.js";
 import {
   fieldNumber,
   namespaceRelation,
@@ -30,7 +30,6 @@ import {
   listenerTypeUrl,
   routeConfigurationTypeUrl,
   unpackResources,
-  type PackedResources,
   type XdsResources,
 } from "./xds-resources.js";
 
@@ -110,14 +109,7 @@ export const grpcKind: ViewKind<readonly ServedResource[]> = {
 
 const noResources: readonly ServedResource[] = [];
 
-/** The grpc view of a translation, packed (raw `@type` documents replace generated resources of the same name). */
-export function grpcView(t: ViewTranslation): PackedResources {
-  const state = new ViewState(grpcKind);
-  state.update(t).commit();
-  return state.resources;
-}
-
-/** `grpcView` of a config on its own, as messages (see `grpcView`). */
+/** The grpc view of a config on its own, as messages (see `grpcKind`; raw `@type` documents replace generated resources of the same name). */
 export function translateForGrpc(config: MeshConfig, options: TranslationOptions = {}): XdsResources {
-  return unpackResources(grpcView(viewTranslation(config, options)));
+  return unpackResources(translateView(grpcKind, viewTranslation(config, options)));
 }

@@ -10,7 +10,7 @@ import { clusterDomain, clusterName, domainName, isHttpProtocol } from "./istio-
 import type { MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
 import { packBytes, packMessage, writeBytes } from "./message-encoding.js";
-import { ViewState, type ViewKind } from "./view-state.js";
+import { translateView, type ViewKind } from "./view-state.js";
 import {
   fieldNumber,
   namespaceRelation,
@@ -31,7 +31,6 @@ import {
   nameTableTypeUrl,
   routeConfigurationTypeUrl,
   unpackResources,
-  type PackedResources,
   type XdsResources,
 } from "./xds-resources.js";
 
@@ -168,14 +167,7 @@ export const sidecarKind: ViewKind<SidecarService> = {
   },
 };
 
-/** The sidecar view of a translation, packed (raw `@type` documents replace generated resources of the same name). */
-export function sidecarView(t: ViewTranslation): PackedResources {
-  const state = new ViewState(sidecarKind);
-  state.update(t).commit();
-  return state.resources;
-}
-
-/** `sidecarView` of a config on its own, as messages (see `sidecarView`). */
+/** The sidecar view of a config on its own, as messages (see `sidecarKind`; raw `@type` documents replace generated resources of the same name). */
 export function translateForSidecar(config: MeshConfig, options: TranslationOptions = {}): XdsResources {
-  return unpackResources(sidecarView(viewTranslation(config, options)));
+  return unpackResources(translateView(sidecarKind, viewTranslation(config, options)));
 }

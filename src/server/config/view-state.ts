@@ -166,3 +166,10 @@ export class ViewState<Part> {
     };
   }
 }
+
+/** What a view of `kind` serves for translation `t` on its own (no earlier config), packed. */
+export function translateView<Part>(kind: ViewKind<Part>, t: ViewTranslation): PackedResources {
+  const state = new ViewState(kind);
+  state.update(t).commit();
+  return state.resources;
+}

@@ -2,7 +2,7 @@
 // what the others declare keeps its objects; errors stay what a parse from scratch gives.
 import { expect } from "chai";
 import { MeshConfigCache, parseMeshSources } from "../../../src/server/config/mesh-config.js";
-import { XdsError } from "../../../src/xds-error.js";
+import { thrown } from "../../support/thrown.js";
 
 function serviceEntry(name: string, address: string, extra = ""): string {
   return `apiVersion: networking.istio.io/v1
@@ -17,14 +17,9 @@ spec:
 
 const mesh = (...documents: string[]) => [{ file: "mesh.yaml", text: documents.join("---\n") }];
 
+/** The message of the INVALID_CONFIG error `run` throws. */
 function errorOf(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).to.be.instanceOf(XdsError);
-    return (error as Error).message;
-  }
-  return expect.fail("expected an XdsError");
+  return thrown(run, "INVALID_CONFIG").message;
 }
 
 describe("parseMeshSources with a cache", () => {

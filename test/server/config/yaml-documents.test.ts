@@ -3,18 +3,8 @@
 import { expect } from "chai";
 import { parseAllDocuments } from "yaml";
 import { parseYamlDocument, parseYamlFile, splitYamlDocuments } from "../../../src/server/config/yaml-documents.js";
-import { XdsError } from "../../../src/xds-error.js";
+import { thrown } from "../../support/thrown.js";
 import { exampleMesh } from "../../fixtures/serve-mesh.js";
-
-function thrown(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).to.be.instanceOf(XdsError);
-    return (error as Error).message;
-  }
-  return expect.fail("expected an XdsError");
-}
 
 describe("YAML documents", () => {
   it("Split: documents start at each --- line, counted as the yaml library counts them, with their first line in the file", () => {
@@ -52,7 +42,7 @@ describe("YAML documents", () => {
     expect(parseYamlDocument("f.yaml", 2, chunk.text, () => chunk.line).lineOf(["c", "d"])).to.equal(5);
     const broken = "a: 1\n---\nb: [1, 2\n";
     const second = splitYamlDocuments(broken)?.[1] ?? expect.fail("expected two documents");
-    expect(thrown(() => parseYamlDocument("f.yaml", 2, second.text, () => second.line))).to.equal(
+    expect(thrown(() => parseYamlDocument("f.yaml", 2, second.text, () => second.line), "INVALID_CONFIG").message).to.equal(
       "f.yaml: document 2: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] (line 4)",
     );
     // The yaml library, reading the whole file, puts it on the same line.
