@@ -223,11 +223,6 @@ export class ControlPlane {
     live?.complete();
   }
 
-  /** The type URLs one view (default: the default view) has held resources of. */
-  types(view: string = defaultView): string[] {
-    return [...(this.views.get(view)?.keys() ?? [])];
-  }
-
   /** The resources of one type in one view (default: the default view), by name. */
   resources(typeUrl: string, view: string = defaultView): ReadonlyMap<string, Any> {
     return this.views.get(view)?.get(typeUrl)?.resources ?? new Map();
@@ -264,7 +259,7 @@ export class ControlPlane {
     }
     for (const [name, any] of resources) {
       const old = state.resources.get(name);
-      if (old === any || (old && old.typeUrl === any.typeUrl && Buffer.from(old.value).equals(any.value))) continue;
+      if (old && old.typeUrl === any.typeUrl && Buffer.from(old.value).equals(any.value)) continue;
       state.resources.set(name, any);
       changed.push(name);
     }

@@ -79,6 +79,10 @@ function dependsOn(t: ViewTranslation, service: MeshService, hosts: ReadonlySet<
  * part is compared by identity with the part served (parts are cached by what they are built from), and only the
  * resources of the parts that changed, of the shared resources and of the raw resources are compared and replaced.
  * Raw `@type` resources replace generated ones of the same type and name.
+ *
+ * A per-view patch step (EnvoyFilter) belongs in `update`, where a generated resource is compared with the one
+ * served: patch it there (cached by the resource and the filters), before the raw overlay; a change of the view's
+ * filters then touches every name they may patch, as a changed part touches its own.
  */
 export class ViewState<Part> {
   private parts = new Map<MeshService, Part>();

@@ -1,7 +1,7 @@
 /**
  * What the grpc and sidecar translations share: the catalog a view's clients see, the cache that keeps what was
- * built across views and reloads, and the parts both views serve (virtual hosts, clusters, endpoints, raw resources),
- * each encoded once and rebuilt only when what it is built from changed.
+ * built across views and reloads, and the parts both views serve (virtual hosts, clusters, endpoints), each encoded
+ * once and rebuilt only when what it is built from changed.
  */
 import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
