@@ -79,9 +79,9 @@ function workloadEndpoint(entry: WorkloadEntry): WorkloadEndpoint {
     labels: entry.labels,
     ...(entry.weight === undefined ? {} : { weight: entry.weight }),
     ...(entry.serviceAccount === undefined ? {} : { serviceAccount: entry.serviceAccount }),
+    ...(entry.locality === undefined ? {} : { locality: entry.locality }),
   };
 }
-
 
 /**
  * A Service's ServiceEntry: its FQDN, cluster IPs, ports and the ready endpoints of `groups` (its slices, else its
