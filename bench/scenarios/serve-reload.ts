@@ -31,7 +31,7 @@ export const serveReload: Scenario<ServeReloadParams> = {
       ? [{ label: "1k services, 5 edits", params: { services: 1_000, edits: 5 } }]
       : [
           { label: "1k services, 10 edits", params: { services: 1_000, edits: 10 } },
-          { label: "10k services, 3 edits", params: { services: 10_000, edits: 3 } },
+          { label: "10k services, 6 edits", params: { services: 10_000, edits: 6 } },
         ],
   runs: (mode) => (mode === "quick" ? 1 : 2),
   measure: (subject, { services, edits }) =>

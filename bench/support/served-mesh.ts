@@ -42,6 +42,9 @@ spec:
 /** The EDS name of service 0, which the edits change. */
 export const edited = "outbound|8080||svc-0.default.svc.cluster.local";
 
+/** The listener of service 0, as a GENERATOR=grpc client dials it. */
+export const servedTarget = "svc-0.default.svc.cluster.local:8080";
+
 /** A temp directory holding `mesh.yaml` of `services` services; resolves with the file's path and a remover. */
 export async function meshFile(services: number): Promise<{ file: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "rxds-bench-serve-"));

@@ -65,6 +65,12 @@ export interface ControlPlaneOptions {
    * is refused (it ends with UNAUTHENTICATED and that reason), or undefined to serve it. Default: every stream is served.
    */
   readonly authenticate?: (credentials: StreamCredentials) => string | undefined;
+  /**
+   * Decides whether a resource may be sent: called with each resource a response would carry (its view, type URL
+   * and name), before the response is written; a resource it refuses is left out, as if the view did not hold it.
+   * Called for every response, so it should remember its answers. Default: every resource is sent.
+   */
+  readonly admit?: (view: string, typeUrl: string, name: string, resource: Any) => boolean;
 }
 
 /** TLS for the control plane's port (PEM text or bytes). */
@@ -126,6 +132,7 @@ export class ControlPlane {
   private readonly views = new Map<string, Map<string, TypeState>>();
   private readonly chooseView: (node: Node | undefined) => string;
   private readonly authenticate: ((credentials: StreamCredentials) => string | undefined) | undefined;
+  private readonly admit: ((view: string, typeUrl: string, name: string, resource: Any) => boolean) | undefined;
   private readonly streams = new Set<OpenStream>();
   private readonly wholeSetTypes: (view: string) => ReadonlySet<string>;
   /** The latest `historySize` requests, oldest first. */
@@ -151,6 +158,7 @@ export class ControlPlane {
     });
     this.chooseView = options.view ?? (() => defaultView);
     this.authenticate = options.authenticate;
+    this.admit = options.admit;
     const whole = options.wholeSetTypes;
     const fixed = new Set(typeof whole === "function" ? [] : whole);
     const byView = new Map<string, ReadonlySet<string>>();
@@ -335,11 +343,13 @@ export class ControlPlane {
     const view = stream.view ?? defaultView;
     const state = this.typeState(view, typeUrl);
     const resources: Any[] = [];
-    if (this.answersAll(view, typeUrl, subscription)) resources.push(...state.resources.values());
-    else {
+    const admit = this.admit;
+    if (this.answersAll(view, typeUrl, subscription)) {
+      for (const [name, any] of state.resources) if (admit === undefined || admit(view, typeUrl, name, any)) resources.push(any);
+    } else {
       for (const name of subscription.names) {
         const any = state.resources.get(name);
-        if (any) resources.push(any);
+        if (any && (admit === undefined || admit(view, typeUrl, name, any))) resources.push(any);
       }
     }
     // Only LDS and CDS responses (and whole-set types) say "absent" by omission; for other types an empty response says nothing.

@@ -6,13 +6,22 @@ import type { Subscription } from "rxjs";
 import { stringify } from "yaml";
 import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import { XdsError } from "../xds-error.js";
-import { parseMeshSources, type MeshConfig, type MeshSource } from "./config/mesh-config.js";
-import { clusterTypeUrl, endpointsTypeUrl, listenerTypeUrl, nameTableTypeUrl, routeConfigurationTypeUrl } from "./config/xds-resources.js";
+import { IdentityCache } from "./config/identity-cache.js";
+import { MeshConfigCache, parseMeshSources, type MeshConfig, type MeshSource } from "./config/mesh-config.js";
+import {
+  clusterTypeUrl,
+  endpointsTypeUrl,
+  listenerTypeUrl,
+  nameTableTypeUrl,
+  routeConfigurationTypeUrl,
+  shortTypeName,
+} from "./config/xds-resources.js";
 import { ControlPlane } from "./control-plane.js";
 import { readSources, sameSources } from "./mesh-sources.js";
-import { dumpMeshView, meshViewOf, nodeFromSpecs, translateMeshView, type PackedResources } from "./mesh-view.js";
-import { logRequests, shortTypeName } from "./request-log.js";
-import { checkServedResources } from "./served-resource-check.js";
+import type { ViewChange, ViewState, ViewUpdate } from "./config/view-state.js";
+import { dumpMeshView, meshViewOf, meshViewState, meshViewTranslation, nodeFromSpecs, translateMeshView } from "./mesh-view.js";
+import { logRequests } from "./request-log.js";
+import { ServedResourceCheck, servedResourceError } from "./served-resource-check.js";
 
 /** How `serveMesh` serves mesh config. */
 export interface MeshServerOptions {
@@ -62,39 +71,34 @@ export interface MeshServer {
 /** The order types are updated in, so a client never sees a name before what it points to exists. */
 const typeOrder = [clusterTypeUrl, endpointsTypeUrl, listenerTypeUrl, routeConfigurationTypeUrl, nameTableTypeUrl];
 
-/** The views translated at start, so that a config neither can be built from fails at once. */
-const baseViews = ["grpc", "sidecar"];
-
 /** istiod answers a sidecar's LDS and CDS with the whole set; a proxyless client gets what it names. */
 const sidecarWholeSet = [listenerTypeUrl, clusterTypeUrl];
-
-function sameAny(a: Any | undefined, b: Any): boolean {
-  return a !== undefined && a.typeUrl === b.typeUrl && Buffer.from(a.value).equals(b.value);
-}
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Translates a config for one view and checks it with the client's validation; throws an XdsError naming the document. */
-function translateChecked(config: MeshConfig, view: string): PackedResources {
-  let packed: PackedResources;
+/**
+ * Parses the sources (reading again only the documents `cache` does not hold) and checks the raw resources with the
+ * client's validation, as they are served as written; throws an XdsError naming the file, document and field.
+ */
+function loadConfig(sources: readonly MeshSource[], cache: MeshConfigCache, checks: ServedResourceCheck): MeshConfig {
+  const config = parseMeshSources(sources, cache);
+  for (const raw of config.raw) {
+    const reason = checks.rejection(raw.typeUrl, raw.resource);
+    if (reason !== undefined) throw new XdsError("INVALID_CONFIG", `${raw.place}: clients would NACK the ${shortTypeName(raw.typeUrl)} ${raw.name === "" ? '""' : raw.name}: ${reason}`);
+  }
+  return config;
+}
+
+/** Runs a translation for one view; throws an XdsError naming the sources when translation fails. */
+function translating<T>(config: MeshConfig, view: string, translate: () => T): T {
   try {
-    packed = translateMeshView(config, view);
+    return translate();
   } catch (error) {
     if (error instanceof XdsError) throw error;
     throw new XdsError("INVALID_CONFIG", `${config.file}: cannot translate for ${view} clients: ${errorMessage(error)}`, { cause: error });
   }
-  checkServedResources(config, view, packed);
-  return packed;
-}
-
-/** Parses the sources and translates them for each view; throws an XdsError naming the file (and document, field). */
-function loadViews(sources: readonly MeshSource[], views: Iterable<string>): { config: MeshConfig; translated: Map<string, PackedResources> } {
-  const config = parseMeshSources(sources);
-  const translated = new Map<string, PackedResources>();
-  for (const view of views) translated.set(view, translateChecked(config, view));
-  return { config, translated };
 }
 
 function describeConfig(config: MeshConfig): string {
@@ -136,19 +140,30 @@ class MeshServing implements MeshServer {
   private closed = false;
   /** The last sources that failed to load, so that repeated file events log their error once. */
   private failed: readonly MeshSource[] | undefined;
+  /** Every view served so far (built when its first client came), with what it serves. */
+  private readonly views = new Map<string, ViewState<unknown>>();
+  /** What translation built, kept across views and reloads. */
+  private readonly translations = new IdentityCache();
+  /** Resources found to be ones clients would NACK, so that each is logged once. */
+  private readonly refused = new WeakSet<Any>();
 
   constructor(
     private readonly configs: readonly string[],
     private readonly options: MeshServerOptions,
     private readonly log: (line: string) => void,
     private readonly stdin: () => Promise<string>,
+    /** What parsing kept, so that a reload reads only the documents that changed. */
+    private readonly parsed: MeshConfigCache,
+    /** The client's validation of what is served, remembered per resource. */
+    private readonly checks: ServedResourceCheck,
     private config: MeshConfig,
     private sources: readonly MeshSource[],
-    /** Every view served so far, with what it serves. */
-    private readonly views: Map<string, PackedResources>,
   ) {
-    this.plane = new ControlPlane({ view: (node) => this.view(node), wholeSetTypes: (view) => (view.startsWith("sidecar") ? sidecarWholeSet : []) });
-    for (const [view, packed] of views) applyView(this.plane, view, packed, new Map());
+    this.plane = new ControlPlane({
+      view: (node) => this.view(node),
+      wholeSetTypes: (view) => (view.startsWith("sidecar") ? sidecarWholeSet : []),
+      admit: (view, typeUrl, name, resource) => this.admit(view, typeUrl, name, resource),
+    });
   }
 
   get address(): string {
@@ -230,21 +245,36 @@ class MeshServing implements MeshServer {
   private view(node: Node | undefined): string {
     const view = meshViewOf(node);
     if (!this.views.has(view)) {
-      let packed: PackedResources = new Map();
+      const state = meshViewState(view);
+      this.views.set(view, state);
       try {
-        packed = translateChecked(this.config, view);
+        const update = translating(this.config, view, () => state.update(meshViewTranslation(this.config, view, this.translations)));
+        update.commit();
+        applyChanges(this.plane, view, update.changes);
       } catch (error) {
         this.log(`error: cannot serve ${view} clients: ${errorMessage(error)}`);
       }
-      this.views.set(view, packed);
-      applyView(this.plane, view, packed, new Map());
     }
     return view;
   }
 
+  /**
+   * Whether a resource may be sent: it passes the client's validation (checked once per resource). Reloads check
+   * what they change before serving it; this checks what a view served from the start holds, as it is first sent.
+   */
+  private admit(view: string, typeUrl: string, name: string, resource: Any): boolean {
+    const reason = this.checks.rejection(typeUrl, resource);
+    if (reason === undefined) return true;
+    if (!this.refused.has(resource)) {
+      this.refused.add(resource);
+      this.log(`error: not serving what ${servedResourceError(this.config, view, typeUrl, name, reason)}`);
+    }
+    return false;
+  }
+
   dump(node: Node): Record<string, unknown> {
     const view = this.view(node);
-    return dumpMeshView(view, this.views.get(view) ?? new Map());
+    return dumpMeshView(view, this.views.get(view)?.resources ?? new Map());
   }
 
   reload(): Promise<boolean> {
@@ -277,15 +307,26 @@ class MeshServing implements MeshServer {
 
   private async reloadNow(): Promise<boolean> {
     if (this.closed) return false;
-    let loaded: ReturnType<typeof loadViews>;
+    let config: MeshConfig;
     let sources: readonly MeshSource[] | undefined;
+    const updates: { view: string; update: ViewUpdate }[] = [];
     try {
       const read = await readSources(this.configs, this.stdin);
       if (!this.closed) this.watch(read.directories);
       sources = read.sources;
       if (sameSources(sources, this.sources)) return true;
       if (this.failed !== undefined && sameSources(sources, this.failed)) return false;
-      loaded = loadViews(sources, this.views.keys());
+      const loaded = loadConfig(sources, this.parsed, this.checks);
+      config = loaded;
+      for (const [view, state] of this.views) {
+        const update = translating(loaded, view, () => state.update(meshViewTranslation(loaded, view, this.translations, state)));
+        // What a reload changes is checked before any client gets it: a reload clients would NACK is refused whole.
+        for (const { typeUrl, name, resource } of update.changes) {
+          const reason = resource === undefined ? undefined : this.checks.rejection(typeUrl, resource);
+          if (reason !== undefined) throw new XdsError("INVALID_CONFIG", servedResourceError(loaded, view, typeUrl, name, reason));
+        }
+        updates.push({ view, update });
+      }
     } catch (error) {
       this.failed = sources;
       this.log(`error: reload failed, still serving the last good config: ${errorMessage(error)}`);
@@ -293,38 +334,46 @@ class MeshServing implements MeshServer {
     }
     this.failed = undefined;
     if (this.closed) return false;
-    this.config = loaded.config;
+    this.config = config;
     this.sources = sources;
-    const changes = new Map<string, string[]>();
-    for (const [view, packed] of loaded.translated) {
-      for (const resource of applyView(this.plane, view, packed, this.views.get(view) ?? new Map())) {
-        const views = changes.get(resource) ?? [];
+    const changed = new Map<string, string[]>();
+    for (const { view, update } of updates) {
+      for (const { typeUrl, name, resource } of update.changes) {
+        const described = `${shortTypeName(typeUrl)} ${name === "" ? '""' : name}${resource === undefined ? " (removed)" : ""}`;
+        const views = changed.get(described) ?? [];
         views.push(view);
-        changes.set(resource, views);
+        changed.set(described, views);
       }
-      this.views.set(view, packed);
+      update.commit();
+      applyChanges(this.plane, view, update.changes);
     }
-    this.log(`reloaded ${this.config.file}: ${describeChanges(changes)}`);
+    this.log(`reloaded ${this.config.file}: ${describeChanges(changed)}`);
     this.logWarnings();
     return true;
   }
 }
 
 /**
- * Serves `packed` as the whole content of `view` (types that `previous` had and `packed` lacks are
- * emptied), type by type in make-before-break order; returns `TYPE name` of each resource changed.
+ * Serves a view's changes, type by type in make-before-break order: within a type, what is added or changed before
+ * what is removed.
  */
-function applyView(plane: ControlPlane, view: string, packed: PackedResources, previous: PackedResources): string[] {
-  const types = [...new Set([...typeOrder, ...packed.keys(), ...previous.keys()])];
-  const changed: string[] = [];
-  for (const typeUrl of types) {
-    const next = packed.get(typeUrl) ?? new Map<string, Any>();
-    const served = plane.resources(typeUrl, view);
-    for (const name of served.keys()) if (!next.has(name)) changed.push(`${shortTypeName(typeUrl)} ${name === "" ? '""' : name} (removed)`);
-    for (const [name, any] of next) if (!sameAny(served.get(name), any)) changed.push(`${shortTypeName(typeUrl)} ${name === "" ? '""' : name}`);
-    if (next.size > 0 || served.size > 0) plane.replace(typeUrl, next, view);
+function applyChanges(plane: ControlPlane, view: string, changes: readonly ViewChange[]): void {
+  const byType = new Map<string, { set: Map<string, Any>; removed: string[] }>();
+  for (const { typeUrl, name, resource } of changes) {
+    let type = byType.get(typeUrl);
+    if (type === undefined) {
+      type = { set: new Map(), removed: [] };
+      byType.set(typeUrl, type);
+    }
+    if (resource === undefined) type.removed.push(name);
+    else type.set.set(name, resource);
   }
-  return changed;
+  for (const typeUrl of new Set([...typeOrder, ...byType.keys()])) {
+    const type = byType.get(typeUrl);
+    if (type === undefined) continue;
+    if (type.set.size > 0) plane.set(typeUrl, type.set, view);
+    if (type.removed.length > 0) plane.remove(typeUrl, type.removed, view);
+  }
 }
 
 /**
@@ -335,7 +384,16 @@ export async function dumpMesh(config: string | readonly string[], node: Node, s
   const configs = typeof config === "string" ? [config] : [...config];
   const { sources } = await readSources(configs, () => readStream(stdin));
   const view = meshViewOf(node);
-  return dumpMeshView(view, loadViews(sources, [view]).translated.get(view) ?? new Map());
+  const checks = new ServedResourceCheck();
+  const loaded = loadConfig(sources, new MeshConfigCache(), checks);
+  const packed = translating(loaded, view, () => translateMeshView(loaded, view, new IdentityCache()));
+  for (const [typeUrl, byName] of packed) {
+    for (const [name, resource] of byName) {
+      const reason = checks.rejection(typeUrl, resource);
+      if (reason !== undefined) throw new XdsError("INVALID_CONFIG", servedResourceError(loaded, view, typeUrl, name, reason));
+    }
+  }
+  return dumpMeshView(view, packed);
 }
 
 /**
@@ -353,8 +411,10 @@ export async function serveMesh(options: MeshServerOptions): Promise<MeshServer>
   let stdinText: Promise<string> | undefined;
   const stdin = () => (stdinText ??= readStream(options.stdin ?? process.stdin));
   const { sources, directories } = await readSources(configs, stdin);
-  const { config, translated } = loadViews(sources, baseViews);
-  const serving = new MeshServing(configs, options, log, stdin, config, sources, translated);
+  const parsed = new MeshConfigCache();
+  const checks = new ServedResourceCheck();
+  const config = loadConfig(sources, parsed, checks);
+  const serving = new MeshServing(configs, options, log, stdin, parsed, checks, config, sources);
   await serving.start(directories);
   log(`serving ${config.file} on ${serving.address} (${describeConfig(config)})`);
   if (serving.debugAddress !== undefined) log(`config dump at http://${serving.debugAddress}/debug/config_dump?node=GENERATOR=grpc&node=NAMESPACE=default`);

@@ -2,14 +2,16 @@ import { create, toJson, type JsonObject, type JsonValue } from "@bufbuild/proto
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import { NodeSchema, type Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import { XdsError } from "../xds-error.js";
-import { translateForGrpc } from "./config/grpc-translation.js";
-import type { MeshConfig } from "./config/mesh-config.js";
-import { translateForSidecar } from "./config/sidecar-translation.js";
+import { grpcKind } from "./config/grpc-translation.js";
+import { IdentityCache } from "./config/identity-cache.js";
 import { parseLocality } from "./config/locality-load-balancing.js";
-import { packResource, xdsResourceRegistry } from "./config/xds-resources.js";
+import type { MeshConfig } from "./config/mesh-config.js";
+import { sidecarKind } from "./config/sidecar-translation.js";
+import { translateView, ViewState, type ViewKind } from "./config/view-state.js";
+import { viewTranslation, type TranslationOptions, type ViewTranslation } from "./config/view-translation.js";
+import { xdsResourceRegistry, type PackedResources } from "./config/xds-resources.js";
 
-/** Packed resources, ready to serve: type URL → name → Any. */
-export type PackedResources = Map<string, Map<string, Any>>;
+export type { PackedResources } from "./config/xds-resources.js";
 
 /**
  * The view a client gets, as istiod decides it: `grpc` when its node metadata says
@@ -36,8 +38,8 @@ function namespaceFromId(id: string): string | undefined {
   return podAndNamespace.length === 2 && podAndNamespace[1] !== "" ? podAndNamespace[1] : undefined;
 }
 
-/** Translates a config for one view (as named by `meshViewOf`) and packs every resource. */
-export function translateMeshView(config: MeshConfig, view: string): PackedResources {
+/** A view's kind and translation options, read from its name (see `meshViewOf`). */
+function parseView(view: string): { kind: ViewKind<unknown>; options: TranslationOptions } {
   const at = view.indexOf("@");
   const named = at < 0 ? view : view.slice(0, at);
   const slash = named.indexOf("/");
@@ -46,14 +48,25 @@ export function translateMeshView(config: MeshConfig, view: string): PackedResou
     ...(slash < 0 ? {} : { clientNamespace: named.slice(slash + 1) }),
     ...(at < 0 ? {} : { clientLocality: parseLocality(view.slice(at + 1)) }),
   };
-  const resources = generator === "grpc" ? translateForGrpc(config, options) : translateForSidecar(config, options);
-  const packed: PackedResources = new Map();
-  for (const [typeUrl, byName] of resources) {
-    const out = new Map<string, Any>();
-    for (const [name, message] of byName) out.set(name, packResource(message));
-    packed.set(typeUrl, out);
-  }
-  return packed;
+  return { kind: generator === "grpc" ? grpcKind : sidecarKind, options };
+}
+
+/** What one view (as named by `meshViewOf`) serves, kept across configs: see ViewState. */
+export function meshViewState(view: string): ViewState<unknown> {
+  return new ViewState(parseView(view).kind);
+}
+
+/**
+ * Starts translating `config` for one view (as named by `meshViewOf`), reusing what `cache` kept from other views and
+ * configs, and what `state` (the view as served) holds.
+ */
+export function meshViewTranslation(config: MeshConfig, view: string, cache: IdentityCache, state?: ViewState<unknown>): ViewTranslation {
+  return viewTranslation(config, parseView(view).options, cache, state?.catalog);
+}
+
+/** Translates a config for one view (as named by `meshViewOf`), packed. */
+export function translateMeshView(config: MeshConfig, view: string, cache: IdentityCache = new IdentityCache()): PackedResources {
+  return translateView(parseView(view).kind, meshViewTranslation(config, view, cache));
 }
 
 /** Where a resource type's resources go in a dump, in the order istioctl proxy-config shows them. */

@@ -1,19 +1,6 @@
 import type { Observable, Subscription } from "rxjs";
+import { shortTypeName } from "./config/xds-resources.js";
 import type { ReceivedRequest } from "./control-plane.js";
-
-/** Short names of the types a mesh serves, for log lines. */
-const typeNames: Readonly<Record<string, string>> = {
-  "type.googleapis.com/envoy.config.listener.v3.Listener": "LDS",
-  "type.googleapis.com/envoy.config.route.v3.RouteConfiguration": "RDS",
-  "type.googleapis.com/envoy.config.cluster.v3.Cluster": "CDS",
-  "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment": "EDS",
-  "type.googleapis.com/istio.networking.nds.v1.NameTable": "NDS",
-};
-
-/** `LDS` for a Listener type URL; the message name for a type without a short name. */
-export function shortTypeName(typeUrl: string): string {
-  return typeNames[typeUrl] ?? typeUrl.slice(typeUrl.lastIndexOf("/") + 1);
-}
 
 /** How `logRequests` writes. */
 export interface RequestLogOptions {

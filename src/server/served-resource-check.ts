@@ -1,24 +1,7 @@
-import type { ResourceType } from "../client/resource-type.js";
-import { createClusterType } from "../resources/cluster.js";
-import { validatedResourceTypes } from "../resources/validated-resource-types.js";
-import { XdsError } from "../xds-error.js";
+import type { Any } from "@bufbuild/protobuf/wkt";
+import { clientRejection } from "./config/client-validation.js";
 import type { MeshConfig } from "./config/mesh-config.js";
-import { clusterTypeUrl, endpointsTypeUrl, listenerTypeUrl, nameTableTypeUrl, routeConfigurationTypeUrl } from "./config/xds-resources.js";
-import type { PackedResources } from "./mesh-view.js";
-import { shortTypeName } from "./request-log.js";
-
-const types = validatedResourceTypes({});
-/**
- * The client's own decoders, by type URL: what rxds serve serves must pass them. Certificate provider instances are
- * the clients' bootstraps' business (Istio's agent writes "default"): any name passes here.
- */
-const decoders: ReadonlyMap<string, ResourceType> = new Map<string, ResourceType>([
-  [listenerTypeUrl, types.listener],
-  [routeConfigurationTypeUrl, types.routeConfiguration],
-  [clusterTypeUrl, createClusterType({ certificateProviders: "any" })],
-  [endpointsTypeUrl, types.endpoints],
-  [nameTableTypeUrl, types.nameTable],
-]);
+import { listenerTypeUrl, routeConfigurationTypeUrl, shortTypeName } from "./config/xds-resources.js";
 
 /** The host a generated resource is named for: `outbound|<port>|<subset>|<host>`, `<host>:<port>`. */
 function hostOf(typeUrl: string, name: string): string | undefined {
@@ -43,22 +26,28 @@ function originOf(config: MeshConfig, typeUrl: string, name: string): string {
 }
 
 /**
- * Decodes every resource of a translated view with the client's own validation (the code that NACKs),
- * so that a config clients would NACK is an error at load. Throws `XdsError("INVALID_CONFIG")` naming
- * the document the resource comes from, the resource and the client's reason.
+ * Decodes served resources with the client's own validation (the code that NACKs), once per resource object: what
+ * translation built is kept and shared across views and reloads, so each resource is checked once, when it is new.
  */
-export function checkServedResources(config: MeshConfig, view: string, packed: PackedResources): void {
-  for (const [typeUrl, byName] of packed) {
-    const decoder = decoders.get(typeUrl);
-    if (decoder === undefined) continue;
-    for (const [name, any] of byName) {
-      const result = decoder.decode(any.value);
-      if (result.error === undefined) continue;
-      const shown = name === "" ? '""' : name;
-      throw new XdsError(
-        "INVALID_CONFIG",
-        `${originOf(config, typeUrl, name)}: clients would NACK the ${shortTypeName(typeUrl)} ${shown} served to ${view === "" ? "every" : view} clients: ${result.error}`,
-      );
+export class ServedResourceCheck {
+  private readonly results = new WeakMap<Any, string | null>();
+
+  /** Why clients would NACK `resource`, a resource of `typeUrl` (the client's reason); undefined when they take it. */
+  rejection(typeUrl: string, resource: Any): string | undefined {
+    let result = this.results.get(resource);
+    if (result === undefined) {
+      result = clientRejection(typeUrl, resource.value) ?? null;
+      this.results.set(resource, result);
     }
+    return result ?? undefined;
   }
+}
+
+/**
+ * The error for a resource of `view` that clients would NACK: the document it comes from, the resource, the view and
+ * the client's reason.
+ */
+export function servedResourceError(config: MeshConfig, view: string, typeUrl: string, name: string, reason: string): string {
+  const shown = name === "" ? '""' : name;
+  return `${originOf(config, typeUrl, name)}: clients would NACK the ${shortTypeName(typeUrl)} ${shown} served to ${view === "" ? "every" : view} clients: ${reason}`;
 }

@@ -117,7 +117,7 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
   });
 
   it("rxds serve: load, reload and many clients report their figures", async () => {
-    await smoke(serveLoad, { services: 5 }, ["loadMs", "heapMB"]);
+    await smoke(serveLoad, { services: 5 }, ["loadMs", "firstClientMs", "heapMB"]);
     await smoke(serveReload, { services: 5, edits: 2 }, ["p50Ms"]);
     await smoke(serveManyClients, { clients: 3, edits: 2 }, ["p50Ms", "p99Ms", "heapKBPerClient"]);
   });
@@ -221,5 +221,17 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
       scenarios: [{ ...warmUpdate, cases: [{ label: "tiny", params: {}, results: { rxds: { runs: [{ p50Ms: 1, p99Ms: 3 }, { p50Ms: 2, p99Ms: 5 }], median: medians([{ p50Ms: 1, p99Ms: 3 }, { p50Ms: 2, p99Ms: 5 }]) } } }] }],
     });
     expect(markdown).to.match(/\| Warm update +\| tiny +\| write → value p50 \(ms\) +\| +2 \| +1\.50 \|/);
+    expect(markdown).to.not.contain("Beside istiod");
+  });
+
+  it("the report sets the rxds serve rows beside istiod's published convergence figures, marked as not measured here", () => {
+    const markdown = benchmarksMarkdown({
+      ...machine(),
+      mode: "quick",
+      durationSeconds: 1,
+      subjects: ["rxds"],
+      scenarios: [{ ...serveReload, cases: [{ label: "tiny", params: { services: 1, edits: 1 }, results: { rxds: { runs: [{ p50Ms: 9 }], median: { p50Ms: 9 } } } }] }],
+    });
+    expect(markdown).to.contain("## Beside istiod (published figures, not measured here)").and.to.contain("pilot_proxy_convergence_time").and.to.contain("PILOT_DEBOUNCE_AFTER");
   });
 });

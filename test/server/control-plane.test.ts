@@ -110,6 +110,21 @@ describe("ControlPlane", () => {
     expect(response.versionInfo).to.equal("3");
     expect(names(response)).to.deep.equal(["a"]);
   });
+
+  it("Admit: what the admit option refuses is left out of a response, named or whole set, and the rest is sent", async () => {
+    const asked: string[] = [];
+    const plane = new ControlPlane({
+      wholeSetTypes: [LDS],
+      admit: (view, typeUrl, name) => {
+        asked.push(`${view}|${typeUrl === LDS ? "LDS" : "RDS"} ${name}`);
+        return name !== "b" && name !== "r2";
+      },
+    });
+    const stream = await serve(plane);
+    expect(names(await stream.ask(LDS, ["a"]))).to.deep.equal(["a", "c"]);
+    expect(names(await stream.ask(RDS, ["r1", "r2"]))).to.deep.equal(["r1"]);
+    expect(asked.sort()).to.deep.equal(["|LDS a", "|LDS b", "|LDS c", "|RDS r1", "|RDS r2"]);
+  });
 });
 
 /** Records what a subscriber of `source` gets. */

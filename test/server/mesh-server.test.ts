@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { filter, firstValueFrom, take, timeout, type Observable } from "rxjs";
 import { messageType, XdsClient, type ResourceUpdate } from "rxds";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
-import { serveMesh, type MeshServer } from "rxds/server";
+import { dumpMesh, nodeFromSpecs, serveMesh, type MeshServer } from "rxds/server";
 import { ConfigDir, exampleMesh, MemoryLog, routeName, target } from "../fixtures/serve-mesh.js";
 import { LogRecorder } from "../support/wire.js";
 
@@ -55,10 +55,12 @@ describe("serveMesh", () => {
     return server;
   }
 
-  function client(metadata: Record<string, string>): XdsClient {
+  /** A client in namespace default (by its Istio-style node id), or in no namespace rxds serve knows of. */
+  function client(metadata: Record<string, string>, inDefault = true): XdsClient {
+    const id = inDefault ? `sidecar~127.0.0.1~client-${clients.length}.default~default.svc.cluster.local` : `client-${clients.length}`;
     const xds = new XdsClient({
       servers: [{ uri: server?.address ?? "" }],
-      node: { id: `sidecar~127.0.0.1~client-${clients.length}.default~default.svc.cluster.local`, metadata },
+      node: { id, metadata },
       backoff: { initialMs: 20, maxMs: 200 },
       doesNotExistTimeoutMs: 500,
       logger: new LogRecorder(),
@@ -98,6 +100,9 @@ describe("serveMesh", () => {
   it("HotReload: a changed file reaches a connected client within 100 ms; only changed resources get a new version", async () => {
     const text = await exampleMesh({ ports: [18001, 18002] });
     await start(text);
+    // Clients of three views (a view is built for its first client): grpc with no namespace known, sidecar, and grpc/default.
+    await next(client({ GENERATOR: "grpc" }, false).routeConfiguration(routeName), present);
+    await next(client({}, false).routeConfiguration("8888"), present);
     const xds = client({ GENERATOR: "grpc", NAMESPACE: "default" });
     const listenerUpdates: ResourceUpdate<unknown>[] = [];
     const subscription = xds.listener(target).subscribe((u: ResourceUpdate<unknown>) => listenerUpdates.push(u));
@@ -137,6 +142,70 @@ describe("serveMesh", () => {
     await dir.write(await exampleMesh({ ports: [18001, 18002], weights: [100, 0] }));
     expect(await log.line("reloaded ", lines)).to.include("RDS outbound|8888||kitex-server.default.svc.cluster.local");
     expect((await next(first.routeConfiguration(routeName), (u: ResourceUpdate<unknown>) => u.version !== before.version)).resource).to.not.equal(undefined);
+  });
+
+  /**
+   * Two ServiceEntries of namespace shop on port 9080, the second sharing the first's VIP when `shared`: the sidecar view's
+   * route configuration 9080 then lists that VIP as a domain of both virtual hosts, which clients NACK.
+   */
+  function sharedVip(shared: boolean): string {
+    const entry = (name: string, vip: string) => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ${name}, namespace: shop}
+spec:
+  hosts: [${name}]
+  addresses: [${vip}]
+  ports: [{number: 9080, name: http, protocol: HTTP}]
+  endpoints: [{address: 127.0.0.1}]
+`;
+    return `${entry("a", "10.0.0.9")}---\n${entry("b", shared ? "10.0.0.9" : "10.0.0.10")}`;
+  }
+
+  it("WithheldAtFirstSend: a generated resource clients would NACK is withheld when first asked for, with one error naming it; the rest is served", async () => {
+    await start(sharedVip(true));
+    const sidecar = client({});
+    expect((await next(sidecar.listener("0.0.0.0_9080"), present)).name).to.equal("0.0.0.0_9080");
+    const withheld = next(sidecar.routeConfiguration("9080"), absent);
+    const error = await log.line("error: not serving");
+    expect(error).to.match(/^error: not serving what .*mesh\.yaml: clients would NACK the RDS 9080 served to sidecar\/default clients: .*duplicate domain "10\.0\.0\.9"/);
+    await withheld;
+    expect(log.lines.filter((line) => line.includes("not serving"))).to.have.length(1);
+    expect(log.lines.filter((line) => /^stream \d+ NACK /.test(line))).to.deep.equal([]);
+    // The grpc view gives each service its own route configuration: nothing there is withheld.
+    await next(client({ GENERATOR: "grpc" }).routeConfiguration("outbound|9080||b.shop.svc.cluster.local"), present);
+    // --print checks the whole view it prints.
+    const printed = await dumpMesh(dir.file, nodeFromSpecs([])).then(
+      () => "printed",
+      (e: unknown) => (e as Error).message,
+    );
+    expect(printed).to.match(/clients would NACK the RDS 9080 served to sidecar clients: .*duplicate domain/);
+  });
+
+  it("RefusedGeneratedReload: a reload whose translation clients would NACK is refused with the reason, and the last good config keeps serving", async () => {
+    await start(sharedVip(false));
+    const sidecar = client({});
+    const before = await next(sidecar.routeConfiguration("9080"), present);
+    await dir.write(sharedVip(true));
+    const error = await log.line("error: reload failed");
+    expect(error).to.match(/still serving the last good config: .*clients would NACK the RDS 9080 served to sidecar\/default clients: .*duplicate domain "10\.0\.0\.9"/);
+    const late = client({});
+    expect((await next(late.routeConfiguration("9080"), present)).version).to.equal(before.version);
+    expect(log.lines.filter((line) => /^stream \d+ NACK /.test(line))).to.deep.equal([]);
+  });
+
+  it("RawAtStart: a raw resource clients would NACK fails the start, naming its document and the client's reason", async () => {
+    dir = await ConfigDir.create(`"@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration
+name: broken
+virtual_hosts: [{name: broken, domains: ["**"], routes: [{match: {prefix: ""}, route: {cluster: c}}]}]
+`);
+    const failure = await serveMesh({ config: dir.file, port: 0, log: () => {} }).then(
+      (s) => {
+        server = s;
+        return "served";
+      },
+      (e: unknown) => (e as Error).message,
+    );
+    expect(failure).to.match(/mesh\.yaml: document 1 \(RouteConfiguration broken\): clients would NACK the RDS broken: .*"\*\*" is not a domain/);
   });
 
   it("BrokenStart: a file that fails to load rejects with the file, document and field path", async () => {
@@ -187,6 +256,7 @@ describe("serveMesh", () => {
     const stdin = Readable.from([text.slice(split + 4, vsAt)]);
     server = await serveMesh({ config: [dir.file, join(dir.dir, "conf"), "-"], port: 0, log: log.log, stdin });
     expect(log.lines[0]).to.include("(1 ServiceEntry, 1 DestinationRule, 1 VirtualService, 0 raw)");
+    await next(client({ GENERATOR: "grpc" }, false).routeConfiguration(routeName), present);
     const xds = client({ GENERATOR: "grpc", NAMESPACE: "default" });
     const before = await next(xds.routeConfiguration(routeName), present);
     const edited = text.slice(vsAt + 4).replace("timeout: 0.5s", "timeout: 0.7s");

@@ -1,38 +1,25 @@
-import { create } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { isIP } from "node:net";
-import { DurationSchema } from "@bufbuild/protobuf/wkt";
-import { CircuitBreakersSchema } from "../../../gen/envoy/config/cluster/v3/circuit_breaker_pb.js";
-import {
-  Cluster_CommonLbConfig_LocalityWeightedLbConfigSchema,
-  Cluster_CommonLbConfigSchema,
-  Cluster_DiscoveryType,
-  Cluster_LbPolicy,
-  Cluster_MaglevLbConfigSchema,
-  Cluster_RingHashLbConfigSchema,
-  ClusterSchema,
-  type Cluster,
-} from "../../../gen/envoy/config/cluster/v3/cluster_pb.js";
-import { OutlierDetectionSchema } from "../../../gen/envoy/config/cluster/v3/outlier_detection_pb.js";
-import { AggregatedConfigSourceSchema, ConfigSourceSchema, type ConfigSource } from "../../../gen/envoy/config/core/v3/config_source_pb.js";
+import { Cluster_DiscoveryType, Cluster_LbPolicy, type ClusterSchema } from "../../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import type { ConfigSourceSchema } from "../../../gen/envoy/config/core/v3/config_source_pb.js";
 import { HealthStatus } from "../../../gen/envoy/config/core/v3/health_check_pb.js";
-import { PercentSchema } from "../../../gen/envoy/type/v3/percent_pb.js";
-import { LbEndpointSchema, LocalityLbEndpointsSchema, type LbEndpoint } from "../../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
-import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import type { LbEndpointSchema } from "../../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
+import type { ClusterLoadAssignmentSchema } from "../../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { clusterName } from "./istio-names.js";
 import { applyLocalityLoadBalancing, parseLocality, type ClientLocality } from "./locality-load-balancing.js";
-import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
-import type { ServicePort, Subset, TrafficPolicy, WorkloadEndpoint } from "./mesh-config-model.js";
+import type { MeshService } from "./mesh-catalog.js";
+import type { DestinationRule, ServicePort, Subset, TrafficPolicy, WorkloadEndpoint } from "./mesh-config-model.js";
 import { istioMutualTransportSocket, serviceAccountSans } from "./tls-translation.js";
 
-/** The clusters (CDS) and their endpoints (EDS) of a mesh, keyed by cluster name. */
-export interface ClusterResources {
-  readonly clusters: Map<string, Cluster>;
-  readonly endpoints: Map<string, ClusterLoadAssignment>;
-}
+/** A Cluster as built (its init shape). */
+export type Cluster = MessageInitShape<typeof ClusterSchema>;
+/** A ClusterLoadAssignment as built (its init shape). */
+export type ClusterLoadAssignment = MessageInitShape<typeof ClusterLoadAssignmentSchema>;
+type LbEndpoint = MessageInitShape<typeof LbEndpointSchema>;
 
 /** `{ ads: {} }`: fetch over the same ADS stream. */
-export function adsConfigSource(): ConfigSource {
-  return create(ConfigSourceSchema, { configSourceSpecifier: { case: "ads", value: create(AggregatedConfigSourceSchema) } });
+export function adsConfigSource(): MessageInitShape<typeof ConfigSourceSchema> {
+  return { configSourceSpecifier: { case: "ads", value: {} } };
 }
 
 /** How a view's clusters are built. */
@@ -83,17 +70,17 @@ function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, options: Cl
   const hash = lb?.consistentHash;
   if (hash?.algorithm === "maglev") {
     cluster.lbPolicy = Cluster_LbPolicy.MAGLEV;
-    if (hash.tableSize !== undefined) cluster.lbConfig = { case: "maglevLbConfig", value: create(Cluster_MaglevLbConfigSchema, { tableSize: BigInt(hash.tableSize) }) };
+    if (hash.tableSize !== undefined) cluster.lbConfig = { case: "maglevLbConfig", value: { tableSize: BigInt(hash.tableSize) } };
   } else if (hash !== undefined) {
     // ApplyRingHashLoadBalancer: ring hash, minimum ring size as given or Envoy's 1024.
     cluster.lbPolicy = Cluster_LbPolicy.RING_HASH;
     const minimumRingSize = BigInt(hash.minimumRingSize ?? 1024);
-    cluster.lbConfig = { case: "ringHashLbConfig", value: create(Cluster_RingHashLbConfigSchema, { minimumRingSize }) };
+    cluster.lbConfig = { case: "ringHashLbConfig", value: { minimumRingSize } };
   }
   const locality = lb?.localityLbSetting;
   if (locality !== undefined && locality.enabled !== false && (locality.distribute !== undefined || policy.outlierDetection !== undefined)) {
-    cluster.commonLbConfig ??= create(Cluster_CommonLbConfigSchema);
-    cluster.commonLbConfig.localityConfigSpecifier = { case: "localityWeightedLbConfig", value: create(Cluster_CommonLbConfig_LocalityWeightedLbConfigSchema) };
+    cluster.commonLbConfig ??= {};
+    cluster.commonLbConfig.localityConfigSpecifier = { case: "localityWeightedLbConfig", value: {} };
   }
   const pool = policy.connectionPool;
   const threshold = options.proxyless
@@ -105,11 +92,11 @@ function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, options: Cl
         maxConnections: pool?.tcp?.maxConnections,
       };
   const limits = Object.fromEntries(Object.entries(threshold).filter(([, v]) => v !== undefined));
-  if (Object.keys(limits).length > 0) cluster.circuitBreakers = create(CircuitBreakersSchema, { thresholds: [limits] });
-  if (!options.proxyless && pool?.tcp?.connectTimeout !== undefined) cluster.connectTimeout = create(DurationSchema, pool.tcp.connectTimeout);
+  if (Object.keys(limits).length > 0) cluster.circuitBreakers = { thresholds: [limits] };
+  if (!options.proxyless && pool?.tcp?.connectTimeout !== undefined) cluster.connectTimeout = { ...pool.tcp.connectTimeout };
   const outlier = policy.outlierDetection;
   if (outlier !== undefined) {
-    const detection = create(OutlierDetectionSchema, { enforcingSuccessRate: 0 });
+    const detection: NonNullable<Cluster["outlierDetection"]> = { enforcingSuccessRate: 0 };
     if (outlier.consecutive5xxErrors !== undefined) {
       detection.consecutive5xx = outlier.consecutive5xxErrors;
       detection.enforcingConsecutive5xx = outlier.consecutive5xxErrors > 0 ? 100 : 0;
@@ -118,13 +105,13 @@ function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, options: Cl
       detection.consecutiveGatewayFailure = outlier.consecutiveGatewayErrors;
       detection.enforcingConsecutiveGatewayFailure = outlier.consecutiveGatewayErrors > 0 ? 100 : 0;
     }
-    if (outlier.interval !== undefined) detection.interval = create(DurationSchema, outlier.interval);
-    if (outlier.baseEjectionTime !== undefined) detection.baseEjectionTime = create(DurationSchema, outlier.baseEjectionTime);
+    if (outlier.interval !== undefined) detection.interval = { ...outlier.interval };
+    if (outlier.baseEjectionTime !== undefined) detection.baseEjectionTime = { ...outlier.baseEjectionTime };
     if (outlier.maxEjectionPercent !== undefined && outlier.maxEjectionPercent > 0) detection.maxEjectionPercent = outlier.maxEjectionPercent;
     cluster.outlierDetection = detection;
     if (outlier.minHealthPercent !== undefined) {
-      cluster.commonLbConfig ??= create(Cluster_CommonLbConfigSchema);
-      cluster.commonLbConfig.healthyPanicThreshold = create(PercentSchema, { value: outlier.minHealthPercent });
+      cluster.commonLbConfig ??= {};
+      cluster.commonLbConfig.healthyPanicThreshold = { value: outlier.minHealthPercent };
     }
   }
 }
@@ -136,11 +123,11 @@ function applyTrafficPolicy(cluster: Cluster, policy: TrafficPolicy, options: Cl
  * grpc generator does.
  */
 function edsCluster(name: string, policy: TrafficPolicy, options: ClusterBuildOptions, service: MeshService): Cluster {
-  const cluster = create(ClusterSchema, {
+  const cluster: Cluster = {
     name,
     clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.EDS },
     edsClusterConfig: { serviceName: name, edsConfig: adsConfigSource() },
-  });
+  };
   applyTrafficPolicy(cluster, policy, options);
   applyTls(cluster, policy, service);
   return cluster;
@@ -167,7 +154,7 @@ function dnsInstance(service: MeshService): WorkloadEndpoint | undefined {
 function dnsCluster(name: string, service: MeshService, port: ServicePort, instance: WorkloadEndpoint, policy: TrafficPolicy, options: ClusterBuildOptions): Cluster {
   const type = service.entry.resolution === "DNS_ROUND_ROBIN" ? Cluster_DiscoveryType.LOGICAL_DNS : Cluster_DiscoveryType.STRICT_DNS;
   const assignment = loadAssignment(name, [instance], port, undefined, policy, options);
-  const cluster = create(ClusterSchema, { name, clusterDiscoveryType: { case: "type", value: type }, loadAssignment: assignment });
+  const cluster: Cluster = { name, clusterDiscoveryType: { case: "type", value: type }, loadAssignment: assignment };
   applyTrafficPolicy(cluster, policy, options);
   applyTls(cluster, policy, service);
   return cluster;
@@ -190,7 +177,7 @@ function loadAssignment(
   );
   const byLocality = new Map<string, LbEndpoint[]>();
   for (const endpoint of selected) {
-    const lbEndpoint = create(LbEndpointSchema, {
+    const lbEndpoint: LbEndpoint = {
       hostIdentifier: {
         case: "endpoint",
         value: {
@@ -207,51 +194,87 @@ function loadAssignment(
       },
       healthStatus: HealthStatus.HEALTHY,
       loadBalancingWeight: endpoint.weight ?? 1,
-    });
+    };
     const locality = endpoint.locality ?? "";
-    byLocality.set(locality, [...(byLocality.get(locality) ?? []), lbEndpoint]);
+    const group = byLocality.get(locality);
+    if (group === undefined) byLocality.set(locality, [lbEndpoint]);
+    else group.push(lbEndpoint);
   }
   const endpoints = [...byLocality.keys()].sort().map((locality) => {
-    const lbEndpoints = byLocality.get(locality)!;
+    const lbEndpoints = byLocality.get(locality) as LbEndpoint[];
     const total = lbEndpoints.reduce((sum, each) => sum + (each.loadBalancingWeight ?? 0), 0);
-    return create(LocalityLbEndpointsSchema, { locality: parseLocality(locality), lbEndpoints, loadBalancingWeight: total });
+    return { locality: parseLocality(locality), lbEndpoints, loadBalancingWeight: total };
   });
-  const assignment = create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints });
+  const assignment: ClusterLoadAssignment = { clusterName: name, endpoints };
   if (options.clientLocality !== undefined) {
     applyLocalityLoadBalancing(assignment, options.clientLocality, policy.loadBalancer?.localityLbSetting, policy.outlierDetection !== undefined);
   }
   return assignment;
 }
 
+/** A cluster of a service: its name, port, subset (none for the default one) and traffic policy. */
+interface ServiceCluster {
+  readonly name: string;
+  readonly port: ServicePort;
+  readonly subset: Subset | undefined;
+  readonly policy: TrafficPolicy;
+}
+
 /**
- * The clusters istiod's CDS generators build, with their EDS: per service port a default cluster
- * `outbound|<port>||<host>` (the top-level traffic policy) and per DestinationRule subset a cluster
- * `outbound|<port>|<subset>|<host>` (the subset's policy merged over it), each with the port's own
- * settings when the policy has some, and the ClusterLoadAssignment of the instances whose labels match; a
- * DNS-resolved service gets DNS clusters with the name to resolve inline, and no EDS.
+ * The clusters of each port of a service: the default one (the top-level traffic policy) and one per subset (the
+ * subset's policy merged over it), each with the port's own settings when the policy has some.
  */
-export function translateClusters(catalog: MeshCatalog, options: ClusterBuildOptions): ClusterResources {
-  const clusters = new Map<string, Cluster>();
-  const endpoints = new Map<string, ClusterLoadAssignment>();
-  for (const service of catalog.services) {
-    const rule = catalog.destinationRule(service.host);
-    const dns = dnsInstance(service);
-    for (const port of service.ports) {
-      const subsets: [string, Subset | undefined, TrafficPolicy][] = [
-        [clusterName(port.number, "", service.host), undefined, mergeTrafficPolicy(rule?.trafficPolicy, undefined, port.number)],
-      ];
-      for (const subset of rule?.subsets ?? []) {
-        subsets.push([clusterName(port.number, subset.name, service.host), subset, mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy, port.number)]);
-      }
-      for (const [name, subset, policy] of subsets) {
-        if (dns !== undefined) {
-          clusters.set(name, dnsCluster(name, service, port, dns, policy, options));
-          continue;
-        }
-        clusters.set(name, edsCluster(name, policy, options, service));
-        endpoints.set(name, loadAssignment(name, service.entry.endpoints, port, subset, policy, options));
-      }
+function clustersOf(service: MeshService, rule: DestinationRule | undefined): ServiceCluster[] {
+  const out: ServiceCluster[] = [];
+  for (const port of service.ports) {
+    out.push({ name: clusterName(port.number, "", service.host), port, subset: undefined, policy: mergeTrafficPolicy(rule?.trafficPolicy, undefined, port.number) });
+    for (const subset of rule?.subsets ?? []) {
+      const policy = mergeTrafficPolicy(rule?.trafficPolicy, subset.trafficPolicy, port.number);
+      out.push({ name: clusterName(port.number, subset.name, service.host), port, subset, policy });
     }
   }
-  return { clusters, endpoints };
+  return out;
+}
+
+/**
+ * Whether a DestinationRule sets a localityLbSetting anywhere (top level, subsets, ports): only then do the endpoints
+ * of its service differ by the client's locality.
+ */
+export function dependsOnLocality(rule: DestinationRule | undefined): boolean {
+  if (rule === undefined) return false;
+  return setsLocality(rule.trafficPolicy) || rule.subsets.some((subset) => setsLocality(subset.trafficPolicy));
+}
+
+function setsLocality(policy: TrafficPolicy | undefined): boolean {
+  if (policy === undefined) return false;
+  return policy.loadBalancer?.localityLbSetting !== undefined || (policy.portLevelSettings?.some((each) => each.loadBalancer?.localityLbSetting !== undefined) ?? false);
+}
+
+/**
+ * The clusters istiod's CDS generators build for a service, by name: per port a default cluster
+ * `outbound|<port>||<host>` (the top-level traffic policy of `rule`, its DestinationRule) and per subset a cluster
+ * `outbound|<port>|<subset>|<host>` (the subset's policy merged over it), with the port's own settings when the
+ * policy has some, fetching their endpoints over EDS; a DNS-resolved service gets DNS clusters with the name to
+ * resolve inline.
+ */
+export function serviceClusters(service: MeshService, rule: DestinationRule | undefined, options: ClusterBuildOptions): Map<string, Cluster> {
+  const dns = dnsInstance(service);
+  const out = new Map<string, Cluster>();
+  for (const { name, port, policy } of clustersOf(service, rule)) {
+    out.set(name, dns === undefined ? edsCluster(name, policy, options, service) : dnsCluster(name, service, port, dns, policy, options));
+  }
+  return out;
+}
+
+/**
+ * The ClusterLoadAssignment (EDS) of each of a service's EDS clusters, by name: the instances whose labels match the
+ * subset's, with the cluster's localityLbSetting applied for `options.clientLocality`.
+ */
+export function serviceEndpoints(service: MeshService, rule: DestinationRule | undefined, options: ClusterBuildOptions): Map<string, ClusterLoadAssignment> {
+  const out = new Map<string, ClusterLoadAssignment>();
+  if (dnsInstance(service) !== undefined) return out;
+  for (const { name, port, subset, policy } of clustersOf(service, rule)) {
+    out.set(name, loadAssignment(name, service.entry.endpoints, port, subset, policy, options));
+  }
+  return out;
 }

@@ -1,120 +1,97 @@
-import { create } from "@bufbuild/protobuf";
-import { anyPack, AnySchema } from "@bufbuild/protobuf/wkt";
-import { ApiListenerSchema } from "../../../gen/envoy/config/listener/v3/api_listener_pb.js";
-import { ListenerSchema, type Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
-import { VirtualHostSchema, type VirtualHost } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
-import { RouteConfigurationSchema } from "../../../gen/envoy/config/route/v3/route_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { ListenerSchema } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
 import { RouterSchema } from "../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import {
   HttpConnectionManagerSchema,
-  HttpFilterSchema,
-  type HttpFilter,
+  type HttpFilterSchema,
 } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
-import { adsConfigSource, translateClusters, type ClusterBuildOptions } from "./cluster-translation.js";
-import { alternativeHosts, clusterName, domainName, isHttpProtocol, listenerAliases } from "./istio-names.js";
-import type { ClientLocality } from "./locality-load-balancing.js";
-import { buildMeshCatalog, type MeshCatalog, type MeshService } from "./mesh-catalog.js";
+import { adsConfigSource } from "./cluster-translation.js";
+import { clusterName, domainName, isHttpProtocol, listenerAliases } from "./istio-names.js";
+import type { MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
-import { translateRoutes } from "./route-translation.js";
+import { encodeMessage, packBytes, packMessage, writeBytes } from "./message-encoding.js";
+import { translateView, type ViewKind } from "./view-state.js";
+import {
+  fieldNumber,
+  localityKey,
+  namespaceRelation,
+  packedClusters,
+  packedEndpoints,
+  packRouteConfiguration,
+  serviceInputs,
+  viewTranslation,
+  virtualHostBytes,
+  type ServedResource,
+  type TranslationOptions,
+  type ViewTranslation,
+} from "./view-translation.js";
 import {
   clusterTypeUrl,
   endpointsTypeUrl,
   listenerTypeUrl,
-  putResource,
   routeConfigurationTypeUrl,
+  unpackResources,
   type XdsResources,
 } from "./xds-resources.js";
 
-/** Options of the translations. */
-export interface TranslationOptions {
-  /**
-   * The namespace the clients run in, which decides the short domains of a virtual host
-   * (`name` and `name:port` only from the same namespace). Default: each service's own namespace.
-   */
-  readonly clientNamespace?: string;
-  /** The clients' locality (their node's), which a DestinationRule's localityLbSetting is applied for. Default: none. */
-  readonly clientLocality?: ClientLocality;
-}
-
-/** How the clusters of a view are built, for clients that are `proxyless` or not. */
-export function clusterOptions(options: TranslationOptions, proxyless: boolean): ClusterBuildOptions {
-  return options.clientLocality === undefined ? { proxyless } : { proxyless, clientLocality: options.clientLocality };
-}
-
 /** The router filter, which istiod always puts last. */
-export function routerFilter(): HttpFilter {
-  return create(HttpFilterSchema, {
-    name: "envoy.filters.http.router",
-    configType: { case: "typedConfig", value: anyPack(RouterSchema, create(RouterSchema)) },
-  });
-}
+export const routerFilter: MessageInitShape<typeof HttpFilterSchema> = {
+  name: "envoy.filters.http.router",
+  configType: { case: "typedConfig", value: packMessage(RouterSchema, {}) },
+};
 
 /** istiod's `xdsfilters.Fault`: the fault filter with an empty HTTPFault config (packed by hand, not generated here). */
-function faultFilter(): HttpFilter {
-  const empty = create(AnySchema, { typeUrl: "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault", value: new Uint8Array(0) });
-  return create(HttpFilterSchema, { name: "envoy.filters.http.fault", configType: { case: "typedConfig", value: empty } });
-}
+const faultFilter: MessageInitShape<typeof HttpFilterSchema> = {
+  name: "envoy.filters.http.fault",
+  configType: { case: "typedConfig", value: { typeUrl: "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault", value: new Uint8Array(0) } },
+};
 
-/**
- * The domains of a service's virtual host on `port` (`generateVirtualHostDomains` with ports
- * kept, as for proxyless): the FQDN, its short forms, the VIPs, each also with `:<port>`.
- */
-export function virtualHostDomains(service: MeshService, port: number, clientNamespace: string): string[] {
-  const out = [service.host, domainName(service.host, port), ...alternativeHosts(service.host, clientNamespace, port)];
-  for (const address of service.addresses) {
-    if (address !== "0.0.0.0") out.push(address, domainName(address, port));
-  }
-  return [...new Set(out)];
-}
-
-/** The virtual host `<fqdn>:<port>` with the service's routes on that port. */
-export function buildVirtualHost(
-  catalog: MeshCatalog,
-  service: MeshService,
-  port: number,
-  proxyless: boolean,
-  options: TranslationOptions,
-): VirtualHost {
-  return create(VirtualHostSchema, {
-    name: domainName(service.host, port),
-    domains: virtualHostDomains(service, port, options.clientNamespace ?? service.namespace),
-    routes: translateRoutes(catalog, service, port, { proxyless }),
-    includeRequestAttemptCount: true,
-  });
-}
+const listenerName = fieldNumber(ListenerSchema, "name");
 
 /**
  * The api_listeners istiod's grpc LDS generator builds for `<host>:<port>` (`buildOutboundListeners`), one
- * per name a client may ask for (the FQDN and the aliases of `listenerAliases`), alike but for the name.
+ * per name a client may ask for (the FQDN and the aliases of `listenerAliases`), alike but for the name: the
+ * listener is encoded once, and each name written in front of it.
  */
-function apiListeners(service: MeshService, port: number, clientNamespace: string | undefined): Listener[] {
-  const manager = create(HttpConnectionManagerSchema, {
-    httpFilters: [faultFilter(), routerFilter()],
-    routeSpecifier: {
-      case: "rds",
-      value: { configSource: adsConfigSource(), routeConfigName: clusterName(port, "", service.host) },
-    },
-  });
-  const api = create(ApiListenerSchema, { apiListener: anyPack(HttpConnectionManagerSchema, manager) });
-  const names = [service.host, ...listenerAliases(service.host, clientNamespace)];
-  return names.map((host) =>
-    create(ListenerSchema, {
-      name: domainName(host, port),
+function apiListeners(t: ViewTranslation, service: MeshService, port: number): ServedResource[] {
+  const manager: MessageInitShape<typeof HttpConnectionManagerSchema> = {
+    httpFilters: [faultFilter, routerFilter],
+    routeSpecifier: { case: "rds", value: { configSource: adsConfigSource(), routeConfigName: clusterName(port, "", service.host) } },
+  };
+  const body = encodeMessage(ListenerSchema, {
+    address: {
       address: {
-        address: {
-          case: "socketAddress",
-          value: { address: service.addresses[0] ?? "0.0.0.0", portSpecifier: { case: "portValue", value: port } },
-        },
+        case: "socketAddress",
+        value: { address: service.addresses[0] ?? "0.0.0.0", portSpecifier: { case: "portValue", value: port } },
       },
-      apiListener: api,
-    }),
-  );
+    },
+    apiListener: { apiListener: packMessage(HttpConnectionManagerSchema, manager) },
+  });
+  return [service.host, ...listenerAliases(service.host, t.options.clientNamespace)].map((host) => {
+    const name = domainName(host, port);
+    return { typeUrl: listenerTypeUrl, name, resource: packBytes(ListenerSchema, writeBytes((writer) => writer.string(listenerName, name).raw(body))) };
+  });
 }
 
-/** Adds the raw `@type` resources of the config, each replacing a generated one of the same type and name. */
-export function overlayRawResources(resources: XdsResources, config: MeshConfig): void {
-  for (const raw of config.raw) putResource(resources, raw.typeUrl, raw.name, raw.message);
+/** A service's part of the grpc view: per port its listeners and route configuration; its clusters and endpoints. */
+function grpcService(t: ViewTranslation, service: MeshService): ServedResource[] {
+  const out: ServedResource[] = [];
+  for (const port of service.ports) {
+    out.push(...apiListeners(t, service, port.number));
+    const name = clusterName(port.number, "", service.host);
+    const virtualHosts = isHttpProtocol(port.protocol) ? [virtualHostBytes(t, service, port.number, true)] : [];
+    out.push({ typeUrl: routeConfigurationTypeUrl, name, resource: packRouteConfiguration(name, virtualHosts) });
+  }
+  for (const [name, resource] of packedClusters(t, service, true)) out.push({ typeUrl: clusterTypeUrl, name, resource });
+  for (const [name, resource] of packedEndpoints(t, service)) out.push({ typeUrl: endpointsTypeUrl, name, resource });
+  return out;
 }
+
+/**
+ * The cache keys of a service's part of a grpc view, by how the view's clients stand to the service (names and domains
+ * differ); the clients' locality is added when the service's endpoints depend on it (see `localityKey`).
+ */
+const grpcKeys = { own: "grpc own", other: "grpc other", unknown: "grpc unknown" } as const;
 
 /**
  * What istiod's `grpc` generator (GENERATOR=grpc) serves a proxyless client, for every service
@@ -126,22 +103,20 @@ export function overlayRawResources(resources: XdsResources, config: MeshConfig)
  * - RouteConfiguration `outbound|<port>||<fqdn>`: the one virtual host `<fqdn>:<port>` (none for a
  *   non-HTTP port).
  * - Clusters and ClusterLoadAssignments `outbound|<port>|<subset>|<fqdn>`.
- * Raw `@type` documents are added last, replacing generated resources of the same name.
+ * Each service's part is built again only when what it is built from changed (see `serviceInputs`).
  */
+export const grpcKind: ViewKind<readonly ServedResource[]> = {
+  part: (t, service) => {
+    const key = `${grpcKeys[namespaceRelation(t, service)]}${localityKey(t, service)}`;
+    return t.cache.get(service, key, serviceInputs(t, service), () => grpcService(t, service));
+  },
+  resources: (part) => part,
+  shared: () => noResources,
+};
+
+const noResources: readonly ServedResource[] = [];
+
+/** The grpc view of a config on its own, as messages (see `grpcKind`; raw `@type` documents replace generated resources of the same name). */
 export function translateForGrpc(config: MeshConfig, options: TranslationOptions = {}): XdsResources {
-  const catalog = buildMeshCatalog(config, options.clientNamespace);
-  const resources: XdsResources = new Map();
-  for (const service of catalog.services) {
-    for (const port of service.ports) {
-      for (const listener of apiListeners(service, port.number, options.clientNamespace)) putResource(resources, listenerTypeUrl, listener.name, listener);
-      const name = clusterName(port.number, "", service.host);
-      const virtualHosts = isHttpProtocol(port.protocol) ? [buildVirtualHost(catalog, service, port.number, true, options)] : [];
-      putResource(resources, routeConfigurationTypeUrl, name, create(RouteConfigurationSchema, { name, virtualHosts }));
-    }
-  }
-  const { clusters, endpoints } = translateClusters(catalog, clusterOptions(options, true));
-  for (const [name, cluster] of clusters) putResource(resources, clusterTypeUrl, name, cluster);
-  for (const [name, assignment] of endpoints) putResource(resources, endpointsTypeUrl, name, assignment);
-  overlayRawResources(resources, config);
-  return resources;
+  return unpackResources(translateView(grpcKind, viewTranslation(config, options)));
 }

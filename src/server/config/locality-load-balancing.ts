@@ -11,9 +11,13 @@
 //
 // A pattern is `region/zone/subzone`, each part `*` for any, and the missing trailing parts match any.
 
-import type { Locality } from "../../../gen/envoy/config/core/v3/base_pb.js";
-import type { ClusterLoadAssignment } from "../../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { LocalitySchema } from "../../../gen/envoy/config/core/v3/base_pb.js";
+import type { ClusterLoadAssignmentSchema } from "../../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import type { LocalityLbSettings } from "./mesh-config-model.js";
+
+type Locality = MessageInitShape<typeof LocalitySchema>;
+type ClusterLoadAssignment = MessageInitShape<typeof ClusterLoadAssignmentSchema>;
 
 /** A client's locality, as its node says. */
 export interface ClientLocality {
@@ -35,7 +39,10 @@ export function localityMatches(locality: ClientLocality | Locality | undefined,
   return part(region, locality?.region, false) && part(zone, locality?.zone, true) && part(subZone, locality?.subZone, true);
 }
 
-/** Applies `setting` to `assignment` (in place) for a client in `client`; `failover` says whether the cluster has outlier detection. */
+/**
+ * Applies `setting` to `assignment` (as built, in place) for a client in `client`; `failover` says whether the cluster
+ * has outlier detection.
+ */
 export function applyLocalityLoadBalancing(assignment: ClusterLoadAssignment, client: ClientLocality, setting: LocalityLbSettings | undefined, failover: boolean): void {
   if (setting === undefined || setting.enabled === false) return;
   if (setting.distribute !== undefined) distribute(assignment, client, setting.distribute);
@@ -45,31 +52,33 @@ export function applyLocalityLoadBalancing(assignment: ClusterLoadAssignment, cl
 function distribute(assignment: ClusterLoadAssignment, client: ClientLocality, rules: NonNullable<LocalityLbSettings["distribute"]>): void {
   const rule = rules.find((r) => localityMatches(client, r.from));
   if (rule === undefined) return;
-  const unmatched = new Set(assignment.endpoints.keys());
+  const groups = assignment.endpoints ?? [];
+  const unmatched = new Set(groups.keys());
   for (const [pattern, share] of Object.entries(rule.to)) {
-    const matched = [...unmatched].filter((i) => localityMatches(assignment.endpoints[i]!.locality, pattern));
-    const total = matched.reduce((sum, i) => sum + (assignment.endpoints[i]!.loadBalancingWeight ?? 1), 0);
+    const matched = [...unmatched].filter((i) => localityMatches(groups[i]!.locality, pattern));
+    const total = matched.reduce((sum, i) => sum + (groups[i]!.loadBalancingWeight ?? 1), 0);
     for (const i of matched) {
       unmatched.delete(i);
-      const weight = Math.ceil(((assignment.endpoints[i]!.loadBalancingWeight ?? 1) * share) / total);
-      if (weight > 0) assignment.endpoints[i]!.loadBalancingWeight = weight;
+      const weight = Math.ceil(((groups[i]!.loadBalancingWeight ?? 1) * share) / total);
+      if (weight > 0) groups[i]!.loadBalancingWeight = weight;
     }
   }
-  for (const i of unmatched) assignment.endpoints[i]!.lbEndpoints = [];
+  for (const i of unmatched) groups[i]!.lbEndpoints = [];
 }
 
 function prioritise(assignment: ClusterLoadAssignment, client: ClientLocality, failover: NonNullable<LocalityLbSettings["failover"]>): void {
-  for (const group of assignment.endpoints) {
+  const groups = assignment.endpoints ?? [];
+  for (const group of groups) {
     const locality = group.locality;
     let priority = closeness(client, locality);
     if (priority === 3) {
       const rule = failover.find((f) => f.from === client.region);
       if (rule !== undefined && locality?.region !== rule.to) priority = 4;
     }
-    group.priority = group.priority * 5 + priority;
+    group.priority = (group.priority ?? 0) * 5 + priority;
   }
-  const used = [...new Set(assignment.endpoints.map((g) => g.priority))].sort((a, b) => a - b);
-  for (const group of assignment.endpoints) group.priority = used.indexOf(group.priority);
+  const used = [...new Set(groups.map((g) => g.priority ?? 0))].sort((a, b) => a - b);
+  for (const group of groups) group.priority = used.indexOf(group.priority ?? 0);
 }
 
 /** 0: same region, zone and sub-zone; 1: same zone; 2: same region; 3: elsewhere (istiod's LbPriority). */

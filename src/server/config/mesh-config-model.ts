@@ -1,4 +1,5 @@
 import type { Message } from "@bufbuild/protobuf";
+import type { Any } from "@bufbuild/protobuf/wkt";
 import type { ProtoDuration } from "./istio-duration.js";
 
 /** A string condition as Istio writes it: exactly one of exact, prefix or regex (RE2, full match). */
@@ -202,6 +203,8 @@ export interface RawXdsResource {
   readonly typeUrl: string;
   readonly name: string;
   readonly message: Message;
+  /** The message packed, as served. */
+  readonly resource: Any;
   readonly document: number;
   /** The file and document, for messages. */
   readonly place: string;

@@ -1,28 +1,29 @@
-import { create } from "@bufbuild/protobuf";
-import { AnySchema, DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
-import { MetadataSchema } from "../../../gen/envoy/config/core/v3/base_pb.js";
-import {
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { DurationSchema } from "@bufbuild/protobuf/wkt";
+import type {
   HeaderMatcherSchema,
   RetryPolicySchema,
   RouteAction_HashPolicySchema,
-  RouteAction_MaxStreamDurationSchema,
   RouteActionSchema,
   RouteMatchSchema,
   RouteSchema,
+  VirtualHostSchema,
   WeightedCluster_ClusterWeightSchema,
-  WeightedClusterSchema,
-  type RetryPolicy,
-  type Route,
-  type RouteAction,
-  type RouteAction_HashPolicy,
-  type RouteMatch,
 } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
-import { RegexMatcherSchema } from "../../../gen/envoy/type/matcher/v3/regex_pb.js";
-import { StringMatcherSchema, type StringMatcher } from "../../../gen/envoy/type/matcher/v3/string_pb.js";
+import type { StringMatcherSchema } from "../../../gen/envoy/type/matcher/v3/string_pb.js";
 import { mergeTrafficPolicy } from "./cluster-translation.js";
-import { clusterName } from "./istio-names.js";
+import { alternativeHosts, clusterName, domainName } from "./istio-names.js";
 import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
 import type { HashKey, HttpMatch, HttpRetry, HttpRoute, RouteDestination, StringMatch, VirtualService } from "./mesh-config-model.js";
+
+type Duration = MessageInitShape<typeof DurationSchema>;
+type HashPolicy = MessageInitShape<typeof RouteAction_HashPolicySchema>;
+type RetryPolicy = MessageInitShape<typeof RetryPolicySchema>;
+type Route = MessageInitShape<typeof RouteSchema>;
+type RouteAction = MessageInitShape<typeof RouteActionSchema>;
+type RouteMatch = MessageInitShape<typeof RouteMatchSchema>;
+type HeaderMatcher = MessageInitShape<typeof HeaderMatcherSchema>;
+type ClusterWeight = MessageInitShape<typeof WeightedCluster_ClusterWeightSchema>;
 
 /** How the routes are built. */
 export interface RouteBuildOptions {
@@ -30,11 +31,11 @@ export interface RouteBuildOptions {
   readonly proxyless: boolean;
 }
 
-const noTimeout = (): Duration => create(DurationSchema, { seconds: 0n, nanos: 0 });
+const noTimeout = (): Duration => ({ seconds: 0n, nanos: 0 });
 
 /** istiod's mesh default retry policy (`retry.DefaultPolicy`, without the 503 code newer istiod drops). */
 function defaultRetryPolicy(consistentHash: boolean): RetryPolicy {
-  return create(RetryPolicySchema, {
+  return {
     retryOn: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
     numRetries: 2,
     hostSelectionRetryMaxAttempts: 5n,
@@ -46,14 +47,11 @@ function defaultRetryPolicy(consistentHash: boolean): RetryPolicy {
             name: "envoy.retry_host_predicates.previous_hosts",
             configType: {
               case: "typedConfig",
-              value: create(AnySchema, {
-                typeUrl: "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
-                value: new Uint8Array(0),
-              }),
+              value: { typeUrl: "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate", value: new Uint8Array(0) },
             },
           },
         ],
-  });
+  };
 }
 
 /** `retry.ConvertPolicy`: absent → mesh default; attempts 0 → none; status codes in retryOn → retriable_status_codes. */
@@ -75,67 +73,66 @@ export function translateRetries(retries: HttpRetry | undefined, consistentHash:
     out.retriableStatusCodes = codes;
     if (codes.length > 0 && !out.retryOn.includes("retriable-status-codes")) out.retryOn += ",retriable-status-codes";
   }
-  if (retries.perTryTimeout !== undefined) out.perTryTimeout = create(DurationSchema, retries.perTryTimeout);
+  if (retries.perTryTimeout !== undefined) out.perTryTimeout = { ...retries.perTryTimeout };
   return out;
 }
 
 /** `consistentHashToHashPolicy`: a DestinationRule hash key as a route hash policy. */
-export function translateHashKey(key: HashKey): RouteAction_HashPolicy {
+export function translateHashKey(key: HashKey): HashPolicy {
   switch (key.kind) {
     case "header":
-      return create(RouteAction_HashPolicySchema, { policySpecifier: { case: "header", value: { headerName: key.name } } });
+      return { policySpecifier: { case: "header", value: { headerName: key.name } } };
     case "queryParameter":
-      return create(RouteAction_HashPolicySchema, { policySpecifier: { case: "queryParameter", value: { name: key.name } } });
+      return { policySpecifier: { case: "queryParameter", value: { name: key.name } } };
     case "sourceIp":
-      return create(RouteAction_HashPolicySchema, { policySpecifier: { case: "connectionProperties", value: { sourceIp: true } } });
+      return { policySpecifier: { case: "connectionProperties", value: { sourceIp: true } } };
     case "cookie":
-      return create(RouteAction_HashPolicySchema, {
+      return {
         policySpecifier: {
           case: "cookie",
           value: { name: key.name, path: key.path ?? "", ...(key.ttl === undefined ? {} : { ttl: key.ttl }) },
         },
-      });
+      };
   }
 }
 
-function toStringMatcher(match: StringMatch): StringMatcher {
-  if (match.kind === "regex") return create(StringMatcherSchema, { matchPattern: { case: "safeRegex", value: { regex: match.value } } });
-  return create(StringMatcherSchema, { matchPattern: { case: match.kind, value: match.value } });
+function toStringMatcher(match: StringMatch): MessageInitShape<typeof StringMatcherSchema> {
+  if (match.kind === "regex") return { matchPattern: { case: "safeRegex", value: { regex: match.value } } };
+  return { matchPattern: { case: match.kind, value: match.value } };
 }
 
 /** `TranslateRouteMatch`: uri → path/prefix/safe_regex; headers sorted by name (regex "*" → present). */
 export function translateMatch(match: HttpMatch | undefined): RouteMatch {
-  const out = create(RouteMatchSchema, { pathSpecifier: { case: "prefix", value: "/" }, caseSensitive: !(match?.ignoreUriCase ?? false) });
-  if (match === undefined) return out;
+  const caseSensitive = !(match?.ignoreUriCase ?? false);
+  if (match === undefined) return { pathSpecifier: { case: "prefix", value: "/" }, caseSensitive };
   const headers = [...match.headers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  out.headers = headers.map(({ name, match: condition }) =>
-    condition.kind === "regex" && condition.value === "*"
-      ? create(HeaderMatcherSchema, { name, headerMatchSpecifier: { case: "presentMatch", value: true } })
-      : create(HeaderMatcherSchema, { name, headerMatchSpecifier: { case: "stringMatch", value: toStringMatcher(condition) } }),
+  const headerMatchers = headers.map(
+    ({ name, match: condition }): HeaderMatcher =>
+      condition.kind === "regex" && condition.value === "*"
+        ? { name, headerMatchSpecifier: { case: "presentMatch", value: true } }
+        : { name, headerMatchSpecifier: { case: "stringMatch", value: toStringMatcher(condition) } },
   );
-  if (match.uri !== undefined) {
-    const { kind, value } = match.uri;
-    out.pathSpecifier =
-      kind === "exact"
-        ? { case: "path", value }
-        : kind === "prefix"
-          ? { case: "prefix", value }
-          : { case: "safeRegex", value: create(RegexMatcherSchema, { regex: value }) };
-  }
-  return out;
+  const uri = match.uri;
+  const pathSpecifier: RouteMatch["pathSpecifier"] =
+    uri === undefined || uri.kind === "prefix"
+      ? { case: "prefix", value: uri?.value ?? "/" }
+      : uri.kind === "exact"
+        ? { case: "path", value: uri.value }
+        : { case: "safeRegex", value: { regex: uri.value } };
+  return { pathSpecifier, caseSensitive, headers: headerMatchers };
 }
 
 /** `IsCatchAllRoute`: prefix "/" (or regex ".*") and no header condition. */
 function isCatchAll(match: RouteMatch): boolean {
   const path = match.pathSpecifier;
-  const all = (path.case === "prefix" && path.value === "/") || (path.case === "safeRegex" && path.value.regex === ".*");
-  return all && match.headers.length === 0 && match.queryParameters.length === 0;
+  const all = (path?.case === "prefix" && path.value === "/") || (path?.case === "safeRegex" && path.value.regex === ".*");
+  return all && (match.headers ?? []).length === 0 && (match.queryParameters ?? []).length === 0;
 }
 
 /** `setTimeout`: timeout (0s when unset) and, for proxyless, max_stream_duration; else max_grpc_timeout. */
 function applyTimeout(action: RouteAction, timeout: Duration, proxyless: boolean): void {
   action.timeout = timeout;
-  if (proxyless) action.maxStreamDuration = create(RouteAction_MaxStreamDurationSchema, { maxStreamDuration: timeout });
+  if (proxyless) action.maxStreamDuration = { maxStreamDuration: timeout };
   else action.maxGrpcTimeout = timeout;
 }
 
@@ -158,7 +155,7 @@ function destinationCluster(catalog: MeshCatalog, destination: RouteDestination,
 /** `GetRouteOperation`: `<host>:<port><path>` for one cluster, else `<vs name>:<port><path>`. */
 function operation(match: RouteMatch, single: { host: string; port: number } | undefined, vsName: string, port: number): string {
   const path = match.pathSpecifier;
-  const suffix = path.case === "prefix" ? `${path.value}*` : path.case === "path" ? path.value : path.case === "safeRegex" ? path.value.regex : "/*";
+  const suffix = path?.case === "prefix" ? `${path.value}*` : path?.case === "path" ? path.value : path?.case === "safeRegex" ? path.value.regex : "/*";
   return single === undefined ? `${vsName}:${port}${suffix}` : `${single.host}:${single.port}${suffix}`;
 }
 
@@ -170,8 +167,9 @@ function translateRoute(
   listenerPort: number,
   options: RouteBuildOptions,
 ): Route {
-  const action = create(RouteActionSchema);
-  applyTimeout(action, http.timeout === undefined ? noTimeout() : create(DurationSchema, http.timeout), options.proxyless);
+  const action: RouteAction = {};
+  applyTimeout(action, http.timeout === undefined ? noTimeout() : { ...http.timeout }, options.proxyless);
+  const hashPolicy: HashPolicy[] = [];
   let consistentHash = false;
   let single: { host: string; port: number } | undefined;
   if (http.route.length === 1) {
@@ -180,47 +178,48 @@ function translateRoute(
     action.clusterSpecifier = { case: "cluster", value: cluster.name };
     single = { host: destination.host, port: cluster.port };
     const key = hashKeyFor(catalog, destination.host, cluster.port, destination.subset);
-    if (key !== undefined) action.hashPolicy.push(translateHashKey(key));
+    if (key !== undefined) hashPolicy.push(translateHashKey(key));
     consistentHash = key !== undefined;
   } else {
     const clusters = http.route
       .filter((destination) => destination.weight !== 0)
-      .map((destination) => {
+      .map((destination): ClusterWeight => {
         const cluster = destinationCluster(catalog, destination, listenerPort);
         const key = hashKeyFor(catalog, destination.host, cluster.port, destination.subset);
-        if (key !== undefined) action.hashPolicy.push(translateHashKey(key));
-        return create(WeightedCluster_ClusterWeightSchema, { name: cluster.name, weight: destination.weight });
+        if (key !== undefined) hashPolicy.push(translateHashKey(key));
+        return { name: cluster.name, weight: destination.weight };
       });
-    action.clusterSpecifier = { case: "weightedClusters", value: create(WeightedClusterSchema, { clusters }) };
+    action.clusterSpecifier = { case: "weightedClusters", value: { clusters } };
   }
+  action.hashPolicy = hashPolicy;
   const retryPolicy = translateRetries(http.retries, consistentHash);
   if (retryPolicy !== undefined) action.retryPolicy = retryPolicy;
   const routeMatch = translateMatch(match);
   const name = http.name === undefined ? (match?.name ?? "") : match?.name === undefined ? http.name : `${http.name}.${match.name}`;
   const config = `/apis/networking.istio.io/v1/namespaces/${vs.namespace}/virtual-service/${vs.name}`;
-  return create(RouteSchema, {
+  return {
     name,
     match: routeMatch,
     action: { case: "route", value: action },
-    metadata: create(MetadataSchema, { filterMetadata: { istio: { config } } }),
+    metadata: { filterMetadata: { istio: { config } } },
     decorator: { operation: operation(routeMatch, single, vs.name, listenerPort) },
-  });
+  };
 }
 
 /** `BuildDefaultHTTPOutboundRoute`: "default", prefix "/", the port's cluster, mesh retries, no timeout. */
 function defaultRoute(catalog: MeshCatalog, service: MeshService, port: number): Route {
-  const action = create(RouteActionSchema, { clusterSpecifier: { case: "cluster", value: clusterName(port, "", service.host) } });
+  const action: RouteAction = { clusterSpecifier: { case: "cluster", value: clusterName(port, "", service.host) } };
   const key = hashKeyFor(catalog, service.host, port, undefined);
-  if (key !== undefined) action.hashPolicy.push(translateHashKey(key));
+  if (key !== undefined) action.hashPolicy = [translateHashKey(key)];
   action.retryPolicy = defaultRetryPolicy(false);
   // istiod builds the default route's timeouts without the proxy, so even proxyless clients get max_grpc_timeout.
   applyTimeout(action, noTimeout(), false);
-  return create(RouteSchema, {
+  return {
     name: "default",
     match: translateMatch(undefined),
     action: { case: "route", value: action },
     decorator: { operation: `${service.host}:${port}/*` },
-  });
+  };
 }
 
 /**
@@ -246,4 +245,32 @@ export function translateRoutes(catalog: MeshCatalog, service: MeshService, port
     if (caughtAll) break;
   }
   return out.length > 0 ? out : [defaultRoute(catalog, service, port)];
+}
+
+/**
+ * The domains of a service's virtual host on `port` (`generateVirtualHostDomains` with ports
+ * kept, as for proxyless): the FQDN, its short forms, the VIPs, each also with `:<port>`.
+ */
+export function virtualHostDomains(service: MeshService, port: number, clientNamespace: string): string[] {
+  const out = [service.host, domainName(service.host, port), ...alternativeHosts(service.host, clientNamespace, port)];
+  for (const address of service.addresses) {
+    if (address !== "0.0.0.0") out.push(address, domainName(address, port));
+  }
+  return [...new Set(out)];
+}
+
+/** The virtual host `<fqdn>:<port>` with the service's routes on that port, for clients in `clientNamespace`. */
+export function buildVirtualHost(
+  catalog: MeshCatalog,
+  service: MeshService,
+  port: number,
+  proxyless: boolean,
+  clientNamespace: string,
+): MessageInitShape<typeof VirtualHostSchema> {
+  return {
+    name: domainName(service.host, port),
+    domains: virtualHostDomains(service, port, clientNamespace),
+    routes: translateRoutes(catalog, service, port, { proxyless }),
+    includeRequestAttemptCount: true,
+  };
 }

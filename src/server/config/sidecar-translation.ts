@@ -1,95 +1,123 @@
-import { create } from "@bufbuild/protobuf";
-import { anyPack } from "@bufbuild/protobuf/wkt";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { TrafficDirection } from "../../../gen/envoy/config/core/v3/base_pb.js";
-import { FilterChainSchema, FilterSchema } from "../../../gen/envoy/config/listener/v3/listener_components_pb.js";
-import { ListenerSchema, type Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
-import { RouteConfigurationSchema, type RouteConfiguration } from "../../../gen/envoy/config/route/v3/route_pb.js";
+import { ListenerSchema } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
 import { HttpConnectionManagerSchema } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { TcpProxySchema } from "../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
-import { NameTable_NameInfoSchema, NameTableSchema, type NameTable, type NameTable_NameInfo } from "../../../gen/istio/networking/nds/v1/nds_pb.js";
-import { adsConfigSource, translateClusters } from "./cluster-translation.js";
-import { buildVirtualHost, clusterOptions, overlayRawResources, routerFilter, type TranslationOptions } from "./grpc-translation.js";
-import { clusterDomain, clusterName, isHttpProtocol } from "./istio-names.js";
-import { buildMeshCatalog, type MeshCatalog, type MeshService } from "./mesh-catalog.js";
+import { NameTable_NameInfoSchema, NameTableSchema } from "../../../gen/istio/networking/nds/v1/nds_pb.js";
+import { adsConfigSource } from "./cluster-translation.js";
+import { routerFilter } from "./grpc-translation.js";
+import { clusterDomain, clusterName, domainName, isHttpProtocol } from "./istio-names.js";
+import type { MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
+import { packBytes, packMessage, writeBytes } from "./message-encoding.js";
+import { translateView, type ViewKind } from "./view-state.js";
+import {
+  fieldNumber,
+  localityKey,
+  namespaceRelation,
+  packedClusters,
+  packedEndpoints,
+  packRouteConfiguration,
+  serviceInputs,
+  viewTranslation,
+  virtualHostBytes,
+  type ServedResource,
+  type TranslationOptions,
+  type ViewTranslation,
+} from "./view-translation.js";
 import {
   clusterTypeUrl,
   endpointsTypeUrl,
   listenerTypeUrl,
   nameTableTypeUrl,
-  putResource,
   routeConfigurationTypeUrl,
+  unpackResources,
   type XdsResources,
 } from "./xds-resources.js";
 
+type Listener = MessageInitShape<typeof ListenerSchema>;
+
 /** The outbound listener `0.0.0.0_<port>` (`getListenerName`) whose HTTP connection manager reads RDS `<port>`. */
 function outboundListener(port: number): Listener {
-  const manager = create(HttpConnectionManagerSchema, {
+  const manager: MessageInitShape<typeof HttpConnectionManagerSchema> = {
     statPrefix: `outbound_0.0.0.0_${port}`,
-    httpFilters: [routerFilter()],
+    httpFilters: [routerFilter],
     routeSpecifier: { case: "rds", value: { configSource: adsConfigSource(), routeConfigName: String(port) } },
-  });
-  return create(ListenerSchema, {
+  };
+  return {
     name: `0.0.0.0_${port}`,
     address: { address: { case: "socketAddress", value: { address: "0.0.0.0", portSpecifier: { case: "portValue", value: port } } } },
     filterChains: [
-      create(FilterChainSchema, {
+      {
         filters: [
-          create(FilterSchema, {
+          {
             name: "envoy.filters.network.http_connection_manager",
-            configType: { case: "typedConfig", value: anyPack(HttpConnectionManagerSchema, manager) },
-          }),
+            configType: { case: "typedConfig", value: packMessage(HttpConnectionManagerSchema, manager) },
+          },
         ],
-      }),
+      },
     ],
     trafficDirection: TrafficDirection.OUTBOUND,
     bindToPort: false,
-  });
+  };
 }
 
 /** A TCP port of a service with a VIP: listener `<vip>_<port>` proxying to the port's cluster, as istiod builds it. */
 function tcpListener(service: MeshService, vip: string, port: number): Listener {
   const cluster = clusterName(port, "", service.host);
-  const proxy = create(TcpProxySchema, { statPrefix: cluster, clusterSpecifier: { case: "cluster", value: cluster } });
-  return create(ListenerSchema, {
+  const proxy: MessageInitShape<typeof TcpProxySchema> = { statPrefix: cluster, clusterSpecifier: { case: "cluster", value: cluster } };
+  return {
     name: `${vip}_${port}`,
     address: { address: { case: "socketAddress", value: { address: vip, portSpecifier: { case: "portValue", value: port } } } },
-    filterChains: [
-      create(FilterChainSchema, {
-        filters: [create(FilterSchema, { name: "envoy.filters.network.tcp_proxy", configType: { case: "typedConfig", value: anyPack(TcpProxySchema, proxy) } })],
-      }),
-    ],
+    filterChains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", configType: { case: "typedConfig", value: packMessage(TcpProxySchema, proxy) } }] }],
     trafficDirection: TrafficDirection.OUTBOUND,
     bindToPort: false,
-  });
+  };
 }
 
-/** RDS `<port>`: one virtual host per service on that port, sorted by name, as istiod shares it per port. */
-function portRouteConfiguration(catalog: MeshCatalog, port: number, services: readonly MeshService[], options: TranslationOptions): RouteConfiguration {
-  const virtualHosts = services.map((service) => buildVirtualHost(catalog, service, port, false, options));
-  virtualHosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return create(RouteConfigurationSchema, { name: String(port), virtualHosts, validateClusters: false, ignorePortInHostMatching: true });
+/** A service's part of the sidecar view: what it serves on its own, its virtual host per HTTP port and its name table entry. */
+interface SidecarService {
+  readonly resources: readonly ServedResource[];
+  readonly virtualHosts: readonly { readonly port: number; readonly name: string; readonly bytes: Uint8Array }[];
+  /** Its NDS entry (host → VIPs), encoded; none without VIPs. */
+  readonly nameEntry: Uint8Array | undefined;
 }
 
 /**
- * NDS: each service host with VIPs (`spec.addresses`) → its IPs. Hosts of the form
+ * NDS entry: a service host with VIPs (`spec.addresses`) → its IPs. Hosts of the form
  * `<name>.<ns>.svc.cluster.local` are listed as Kubernetes services with their short name and
  * namespace (a ServiceEntry stands in for a Service here); other hosts as "External".
  */
-function nameTable(catalog: MeshCatalog): NameTable {
-  const table: Record<string, NameTable_NameInfo> = {};
-  for (const service of catalog.services) {
-    if (service.addresses.length === 0) continue;
-    const parts = service.host.endsWith(`.${clusterDomain}`) ? service.host.slice(0, -clusterDomain.length - 1).split(".") : [];
-    const kubernetes = parts.length === 2;
-    table[service.host] = create(NameTable_NameInfoSchema, {
-      ips: [...service.addresses],
-      registry: kubernetes ? "Kubernetes" : "External",
-      ...(kubernetes ? { shortname: parts[0] as string, namespace: parts[1] as string } : {}),
-    });
-  }
-  return create(NameTableSchema, { table });
+function nameEntry(service: MeshService): Uint8Array | undefined {
+  if (service.addresses.length === 0) return undefined;
+  const parts = service.host.endsWith(`.${clusterDomain}`) ? service.host.slice(0, -clusterDomain.length - 1).split(".") : [];
+  const kubernetes = parts.length === 2;
+  const info: MessageInitShape<typeof NameTable_NameInfoSchema> = {
+    ips: [...service.addresses],
+    registry: kubernetes ? "Kubernetes" : "External",
+    ...(kubernetes ? { shortname: parts[0] as string, namespace: parts[1] as string } : {}),
+  };
+  return writeBytes((writer) => writer.string(1, service.host).message(2, NameTable_NameInfoSchema, info));
 }
+
+function sidecarService(t: ViewTranslation, service: MeshService): SidecarService {
+  const resources: ServedResource[] = [];
+  const virtualHosts: { port: number; name: string; bytes: Uint8Array }[] = [];
+  for (const port of service.ports) {
+    if (isHttpProtocol(port.protocol)) {
+      virtualHosts.push({ port: port.number, name: domainName(service.host, port.number), bytes: virtualHostBytes(t, service, port.number, false) });
+    } else if (port.protocol !== "UDP") {
+      for (const vip of service.addresses) {
+        resources.push({ typeUrl: listenerTypeUrl, name: `${vip}_${port.number}`, resource: packMessage(ListenerSchema, tcpListener(service, vip, port.number)) });
+      }
+    }
+  }
+  for (const [name, resource] of packedClusters(t, service, false)) resources.push({ typeUrl: clusterTypeUrl, name, resource });
+  for (const [name, resource] of packedEndpoints(t, service)) resources.push({ typeUrl: endpointsTypeUrl, name, resource });
+  return { resources, virtualHosts, nameEntry: nameEntry(service) };
+}
+
+const nameTableEntries = fieldNumber(NameTableSchema, "table");
 
 /**
  * Envoy sidecar-style resources, as istiod serves a client without GENERATOR=grpc (the shape
@@ -106,35 +134,41 @@ function nameTable(catalog: MeshCatalog): NameTable {
  * Left out compared with istiod: virtualInbound/virtualOutbound, the `allow_any` catch-all virtual
  * host and the Passthrough/BlackHole clusters, and Envoy-only filters such as istio.stats.
  */
-export function translateForSidecar(config: MeshConfig, options: TranslationOptions = {}): XdsResources {
-  const catalog = buildMeshCatalog(config, options.clientNamespace);
-  const resources: XdsResources = new Map();
-  const byPort = new Map<number, MeshService[]>();
-  for (const service of catalog.services) {
-    for (const port of service.ports) {
-      if (!isHttpProtocol(port.protocol)) {
-        if (port.protocol === "UDP") continue;
-        for (const vip of service.addresses) {
-          const listener = tcpListener(service, vip, port.number);
-          putResource(resources, listenerTypeUrl, listener.name, listener);
-        }
-        continue;
+export const sidecarKind: ViewKind<SidecarService> = {
+  part: (t, service) => {
+    const key = `${namespaceRelation(t, service) === "other" ? "sidecar other" : "sidecar own"}${localityKey(t, service)}`;
+    return t.cache.get(service, key, serviceInputs(t, service), () => sidecarService(t, service));
+  },
+  resources: (part) => part.resources,
+  shared: (t, parts) => {
+    const out: ServedResource[] = [];
+    const byPort = new Map<number, { name: string; bytes: Uint8Array }[]>();
+    for (const part of parts) {
+      for (const host of part.virtualHosts) {
+        const list = byPort.get(host.port);
+        if (list === undefined) byPort.set(host.port, [host]);
+        else list.push(host);
       }
-      const list = byPort.get(port.number) ?? [];
-      list.push(service);
-      byPort.set(port.number, list);
     }
-  }
-  for (const port of [...byPort.keys()].sort((a, b) => a - b)) {
-    const listener = outboundListener(port);
-    putResource(resources, listenerTypeUrl, listener.name, listener);
-    const routes = portRouteConfiguration(catalog, port, byPort.get(port) ?? [], options);
-    putResource(resources, routeConfigurationTypeUrl, routes.name, routes);
-  }
-  const { clusters, endpoints } = translateClusters(catalog, clusterOptions(options, false));
-  for (const [name, cluster] of clusters) putResource(resources, clusterTypeUrl, name, cluster);
-  for (const [name, assignment] of endpoints) putResource(resources, endpointsTypeUrl, name, assignment);
-  putResource(resources, nameTableTypeUrl, "", nameTable(catalog));
-  overlayRawResources(resources, config);
-  return resources;
+    const view = t.options.clientNamespace ?? "";
+    for (const port of [...byPort.keys()].sort((a, b) => a - b)) {
+      const listener = t.cache.get(t.cache, `outbound ${port}`, [], () => packMessage(ListenerSchema, outboundListener(port)));
+      out.push({ typeUrl: listenerTypeUrl, name: `0.0.0.0_${port}`, resource: listener });
+      // RDS <port>: one virtual host per service on the port, sorted by name, as istiod shares it per port.
+      const hosts = (byPort.get(port) ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((host) => host.bytes);
+      const routes = t.cache.get(t.cache, `rds ${port} ${view}`, hosts, () => packRouteConfiguration(String(port), hosts, { validateClusters: false, ignorePortInHostMatching: true }));
+      out.push({ typeUrl: routeConfigurationTypeUrl, name: String(port), resource: routes });
+    }
+    const entries = parts.flatMap((part) => (part.nameEntry === undefined ? [] : [part.nameEntry]));
+    const nameTable = t.cache.get(t.cache, `nds ${view}`, entries, () =>
+      packBytes(NameTableSchema, writeBytes((writer) => entries.forEach((entry) => writer.bytes(nameTableEntries, entry)))),
+    );
+    out.push({ typeUrl: nameTableTypeUrl, name: "", resource: nameTable });
+    return out;
+  },
+};
+
+/** The sidecar view of a config on its own, as messages (see `sidecarKind`; raw `@type` documents replace generated resources of the same name). */
+export function translateForSidecar(config: MeshConfig, options: TranslationOptions = {}): XdsResources {
+  return unpackResources(translateView(sidecarKind, viewTranslation(config, options)));
 }

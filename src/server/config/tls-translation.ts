@@ -1,8 +1,8 @@
-import { create } from "@bufbuild/protobuf";
-import { anyPack } from "@bufbuild/protobuf/wkt";
-import { TransportSocketSchema, type TransportSocket } from "../../../gen/envoy/config/core/v3/base_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { TransportSocketSchema } from "../../../gen/envoy/config/core/v3/base_pb.js";
 import { UpstreamTlsContextSchema } from "../../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 import type { MeshService } from "./mesh-catalog.js";
+import { packMessage } from "./message-encoding.js";
 
 /**
  * The transport socket istiod's grpc generator gives a cluster whose DestinationRule says `tls.mode: ISTIO_MUTUAL`
@@ -10,10 +10,10 @@ import type { MeshService } from "./mesh-catalog.js";
  * the bootstrap's certificate provider instance `default` (certificates `default` and `ROOTCA`), in the current
  * fields and the older ones for older clients, and an exact SAN matcher per service account.
  */
-export function istioMutualTransportSocket(sans: readonly string[]): TransportSocket {
+export function istioMutualTransportSocket(sans: readonly string[]): MessageInitShape<typeof TransportSocketSchema> {
   const identity = { instanceName: "default", certificateName: "default" };
   const root = { instanceName: "default", certificateName: "ROOTCA" };
-  const context = create(UpstreamTlsContextSchema, {
+  const context: MessageInitShape<typeof UpstreamTlsContextSchema> = {
     commonTlsContext: {
       tlsCertificateProviderInstance: identity,
       tlsCertificateCertificateProviderInstance: identity,
@@ -28,11 +28,8 @@ export function istioMutualTransportSocket(sans: readonly string[]): TransportSo
         },
       },
     },
-  });
-  return create(TransportSocketSchema, {
-    name: "envoy.transport_sockets.tls",
-    configType: { case: "typedConfig", value: anyPack(UpstreamTlsContextSchema, context) },
-  });
+  };
+  return { name: "envoy.transport_sockets.tls", configType: { case: "typedConfig", value: packMessage(UpstreamTlsContextSchema, context) } };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createRegistry, type Message } from "@bufbuild/protobuf";
+import { createRegistry, fromBinary, type Message } from "@bufbuild/protobuf";
 import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
 import { file_envoy_config_cluster_v3_cluster } from "../../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { file_envoy_config_endpoint_v3_endpoint } from "../../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
@@ -25,8 +25,25 @@ export const endpointsTypeUrl = "type.googleapis.com/envoy.config.endpoint.v3.Cl
 /** Type URL of Istio's NDS name table. */
 export const nameTableTypeUrl = "type.googleapis.com/istio.networking.nds.v1.NameTable";
 
-/** The resources a translation produces: type URL → resource name → message. */
+/** Short names of the types a mesh serves, for messages. */
+const typeNames: Readonly<Record<string, string>> = {
+  [listenerTypeUrl]: "LDS",
+  [routeConfigurationTypeUrl]: "RDS",
+  [clusterTypeUrl]: "CDS",
+  [endpointsTypeUrl]: "EDS",
+  [nameTableTypeUrl]: "NDS",
+};
+
+/** `LDS` for a Listener type URL; the message name for a type without a short name. */
+export function shortTypeName(typeUrl: string): string {
+  return typeNames[typeUrl] ?? typeUrl.slice(typeUrl.lastIndexOf("/") + 1);
+}
+
+/** Resources as messages: type URL → resource name → message. */
 export type XdsResources = Map<string, Map<string, Message>>;
+
+/** Packed resources, ready to serve: type URL → resource name → Any. */
+export type PackedResources = Map<string, Map<string, Any>>;
 
 /**
  * The message types the config layer decodes, packs and prints: the four xDS resource types, Istio's
@@ -48,7 +65,7 @@ export const xdsResourceRegistry = createRegistry(
 );
 
 /** Adds (or replaces) one resource under its type URL. */
-export function putResource(resources: XdsResources, typeUrl: string, name: string, message: Message): void {
+export function putResource<T>(resources: Map<string, Map<string, T>>, typeUrl: string, name: string, message: T): void {
   let byName = resources.get(typeUrl);
   if (byName === undefined) {
     byName = new Map();
@@ -64,4 +81,15 @@ export function packResource(message: Message): Any {
     throw new XdsError("INVALID_ARGUMENT", `cannot pack message ${message.$typeName}: not a known xDS resource type`);
   }
   return anyPack(schema, message);
+}
+
+/** Decodes packed resources into messages (for tests and tools that read what a view serves). */
+export function unpackResources(packed: PackedResources): XdsResources {
+  const out: XdsResources = new Map();
+  for (const [typeUrl, byName] of packed) {
+    const schema = xdsResourceRegistry.getMessage(typeUrl.slice(typeUrl.lastIndexOf("/") + 1));
+    if (schema === undefined) throw new XdsError("INVALID_ARGUMENT", `cannot unpack ${typeUrl}: not a known xDS resource type`);
+    out.set(typeUrl, new Map([...byName].map(([name, any]) => [name, fromBinary(schema, any.value)])));
+  }
+  return out;
 }

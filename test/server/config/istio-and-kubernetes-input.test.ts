@@ -226,12 +226,12 @@ spec: {host: greeter, trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}}
     expect(parseMeshConfig(text, "dump.yaml").serviceEntries[0]?.endpoints).to.deep.equal([{ address: "10.9.9.9", ports: { "grpc-api": 5009 }, labels: {} }]);
   });
 
-  it("WorkloadEntries: a ServiceEntry's workloadSelector and a Service's selector take the WorkloadEntries (and Pods) of their namespace", () => {
+  it("WorkloadEntries: a ServiceEntry's workloadSelector and a Service's selector take the WorkloadEntries (and Pods) of their namespace, locality included", () => {
     const config = parseMeshConfig(
       `apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: {name: vm-1, namespace: shop}
-spec: {address: 10.2.0.1, labels: {app: billing, version: v1}, ports: {http: 8081}, serviceAccount: billing}
+spec: {address: 10.2.0.1, labels: {app: billing, version: v1}, ports: {http: 8081}, serviceAccount: billing, locality: us-east/a/x}
 ---
 apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
@@ -257,7 +257,7 @@ spec:
       "mesh.yaml",
     );
     expect(config.warnings).to.deep.equal([]);
-    const entry = { address: "10.2.0.1", ports: { http: 8081 }, labels: { app: "billing", version: "v1" }, serviceAccount: "billing" };
+    const entry = { address: "10.2.0.1", ports: { http: 8081 }, labels: { app: "billing", version: "v1" }, serviceAccount: "billing", locality: "us-east/a/x" };
     expect(config.serviceEntries.map((each) => [each.hosts[0], each.endpoints])).to.deep.equal([
       ["billing.example.com", [entry]],
       ["billing.shop.svc.cluster.local", [entry]],

@@ -6,10 +6,13 @@ import { expect } from "chai";
 import { Cluster_LbPolicy, ClusterSchema, type Cluster } from "../../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import type { ClusterLoadAssignment } from "../../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import type { RouteConfiguration } from "../../../gen/envoy/config/route/v3/route_pb.js";
-import { translateForGrpc, type TranslationOptions } from "../../../src/server/config/grpc-translation.js";
+import { translateForGrpc } from "../../../src/server/config/grpc-translation.js";
+import { IdentityCache } from "../../../src/server/config/identity-cache.js";
 import { parseMeshConfig } from "../../../src/server/config/mesh-config.js";
 import { translateForSidecar } from "../../../src/server/config/sidecar-translation.js";
-import { clusterTypeUrl, endpointsTypeUrl, routeConfigurationTypeUrl, type XdsResources } from "../../../src/server/config/xds-resources.js";
+import type { TranslationOptions } from "../../../src/server/config/view-translation.js";
+import { clusterTypeUrl, endpointsTypeUrl, listenerTypeUrl, routeConfigurationTypeUrl, type XdsResources } from "../../../src/server/config/xds-resources.js";
+import { translateMeshView } from "../../../src/server/mesh-view.js";
 import { XdsError } from "../../../src/xds-error.js";
 
 const fqdn = "echo.default.svc.cluster.local";
@@ -160,6 +163,34 @@ describe("rxds serve: DestinationRule trafficPolicy → clusters and endpoints",
     // Without outlier detection istiod leaves the priorities alone: failover would never happen.
     const plain = service + rule("  trafficPolicy: {loadBalancer: {localityLbSetting: {enabled: true}}}");
     expect(localities(assignment(grpc(plain, client), 8080)).every((l) => l.includes(" p0 "))).to.equal(true);
+  });
+
+  it("serves views in different localities from one cache each their own endpoints, and shares those no localityLbSetting touches", () => {
+    const other = `---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: other}
+spec:
+  hosts: [other]
+  ports: [{number: 7070, name: http, protocol: HTTP}]
+  endpoints: [{address: 10.0.1.1, locality: us-east/a/x}, {address: 10.0.1.2, locality: eu-west/c/z}]
+`;
+    const config = parseMeshConfig(
+      service + other + rule(`  trafficPolicy: {loadBalancer: {localityLbSetting: {distribute: [{from: "us-east/*", to: {"us-east/*": 100}}]}}}`),
+      "mesh.yaml",
+    );
+    const cache = new IdentityCache();
+    const eds = (view: string, shared: IdentityCache | undefined, host: string) =>
+      translateMeshView(config, view, shared).get(endpointsTypeUrl)?.get(`outbound|${host.startsWith("echo") ? 8080 : 7070}||${host}`);
+    const otherFqdn = "other.default.svc.cluster.local";
+    for (const view of ["grpc@us-east/a/x", "grpc@eu-west/c/z", "sidecar/default@eu-west/c/z", "sidecar/default@us-east/a/x"]) {
+      // Each view, translated after others with the same cache, serves what it serves translated on its own.
+      expect(eds(view, cache, fqdn)?.value, view).to.deep.equal(eds(view, undefined, fqdn)?.value);
+      const listener = view.startsWith("grpc") ? `${fqdn}:8080` : "0.0.0.0_8080";
+      expect(translateMeshView(config, view, cache).get(listenerTypeUrl)?.has(listener), `${view} ${listener}`).to.equal(true);
+    }
+    expect(eds("grpc@us-east/a/x", cache, fqdn)?.value).to.not.deep.equal(eds("grpc@eu-west/c/z", cache, fqdn)?.value);
+    expect(eds("grpc@us-east/a/x", cache, otherFqdn)).to.equal(eds("grpc@eu-west/c/z", cache, otherFqdn));
   });
 
   it("rejects a distribute whose weights do not sum to 100, failoverPriority, and a Maglev table size that is not prime, naming the field", () => {

@@ -1,0 +1,179 @@
+import type { Any } from "@bufbuild/protobuf/wkt";
+import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
+import { destinationHosts, type ServedResource, type ViewTranslation } from "./view-translation.js";
+import type { PackedResources } from "./xds-resources.js";
+
+/** A kind of view (grpc, sidecar): how a service's part of it is built, and what it builds from all parts together. */
+export interface ViewKind<Part> {
+  /** A service's part of the view; the same object as last time while what it is built from is unchanged (cached in `t.cache`). */
+  part(t: ViewTranslation, service: MeshService): Part;
+  /** The resources a part serves on its own. */
+  resources(part: Part): readonly ServedResource[];
+  /** The resources built from every part together, the parts in the catalog's order (the sidecar's per-port listeners and routes, say). */
+  shared(t: ViewTranslation, parts: readonly Part[]): readonly ServedResource[];
+}
+
+/** A resource a view update adds, changes (`resource` set) or removes (`resource` undefined). */
+export interface ViewChange {
+  readonly typeUrl: string;
+  readonly name: string;
+  readonly resource: Any | undefined;
+}
+
+/** What a view would change to serve a new config; nothing changes until `commit()`. */
+export interface ViewUpdate {
+  readonly changes: readonly ViewChange[];
+  commit(): void;
+}
+
+/** type URL → name → resource, or undefined for a name removed. */
+type Pending = Map<string, Map<string, Any | undefined>>;
+
+function setPending(pending: Pending, typeUrl: string, name: string, resource: Any | undefined): void {
+  let byName = pending.get(typeUrl);
+  if (byName === undefined) {
+    byName = new Map();
+    pending.set(typeUrl, byName);
+  }
+  byName.set(name, resource);
+}
+
+/** Records, as pending, that `before` (what was generated) is replaced by `after`. */
+function replaceAll(pending: Pending, before: readonly ServedResource[], after: readonly ServedResource[]): void {
+  for (const { typeUrl, name } of before) setPending(pending, typeUrl, name, undefined);
+  for (const { typeUrl, name, resource } of after) setPending(pending, typeUrl, name, resource);
+}
+
+/** Whether two resources are the same: the same object, or the same type and bytes. */
+export function sameResource(a: Any | undefined, b: Any | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.typeUrl !== b.typeUrl || a.value.length !== b.value.length) return false;
+  return Buffer.from(a.value.buffer, a.value.byteOffset, a.value.byteLength).equals(b.value);
+}
+
+function applyPending(into: PackedResources, pending: Pending): void {
+  for (const [typeUrl, byName] of pending) {
+    let target = into.get(typeUrl);
+    if (target === undefined) {
+      target = new Map();
+      into.set(typeUrl, target);
+    }
+    for (const [name, resource] of byName) {
+      if (resource === undefined) target.delete(name);
+      else target.set(name, resource);
+    }
+    if (target.size === 0) into.delete(typeUrl);
+  }
+}
+
+/** Whether a service's part is built from any of `hosts`: its own, or one its VirtualService routes to. */
+function dependsOn(t: ViewTranslation, service: MeshService, hosts: ReadonlySet<string>): boolean {
+  if (hosts.size === 0) return false;
+  if (hosts.has(service.host)) return true;
+  const vs = t.catalog.virtualService(service.host);
+  return vs !== undefined && destinationHosts(vs).some((host) => hosts.has(host));
+}
+
+/**
+ * What one view serves, kept from one config to the next so that an update costs what changed: each service's
+ * part is compared by identity with the part served (parts are cached by what they are built from), and only the
+ * resources of the parts that changed, of the shared resources and of the raw resources are compared and replaced.
+ * Raw `@type` resources replace generated ones of the same type and name.
+ *
+ * A per-view patch step (EnvoyFilter) belongs in `update`, where a generated resource is compared with the one
+ * served: patch it there (cached by the resource and the filters), before the raw overlay; a change of the view's
+ * filters then touches every name they may patch, as a changed part touches its own.
+ */
+export class ViewState<Part> {
+  private parts = new Map<MeshService, Part>();
+  private translated: MeshCatalog | undefined;
+  private shared: readonly ServedResource[] = [];
+  private raw: Pending = new Map();
+  /** What the parts and the shared resources give. */
+  private readonly generated: PackedResources = new Map();
+  /** What is served: the generated resources, with the raw ones over them. */
+  private readonly served: PackedResources = new Map();
+
+  constructor(private readonly kind: ViewKind<Part>) {}
+
+  /** What the view serves, by type and name. */
+  get resources(): PackedResources {
+    return this.served;
+  }
+
+  /** The catalog of the config the view serves (undefined before the first update), from which the next may be derived. */
+  get catalog(): MeshCatalog | undefined {
+    return this.translated;
+  }
+
+  /** What serving `t`'s config would change. */
+  update(t: ViewTranslation): ViewUpdate {
+    const pending: Pending = new Map();
+    const parts = new Map<MeshService, Part>();
+    // A catalog derived from this view's tells which hosts changed: a service whose own host and destinations' hosts
+    // did not keeps its part without asking the cache.
+    const changedHosts = t.catalog.changes?.previous === this.translated ? t.catalog.changes?.hosts : undefined;
+    for (const service of t.catalog.services) {
+      const before = this.parts.get(service);
+      const reused = before !== undefined && changedHosts !== undefined && !dependsOn(t, service, changedHosts);
+      parts.set(service, reused ? before : this.kind.part(t, service));
+    }
+    // The resources of parts that changed or went are removed first, then those of new parts added (a service whose
+    // part is new may serve names another served before).
+    let changed = this.parts.size === 0;
+    for (const [service, before] of this.parts) {
+      if (parts.get(service) === before) continue;
+      changed = true;
+      replaceAll(pending, this.kind.resources(before), []);
+    }
+    for (const [service, part] of parts) {
+      if (this.parts.get(service) === part) continue;
+      changed = true;
+      replaceAll(pending, [], this.kind.resources(part));
+    }
+    const shared = changed ? this.kind.shared(t, [...parts.values()]) : this.shared;
+    if (shared !== this.shared) replaceAll(pending, this.shared, shared);
+    const raw: Pending = new Map();
+    for (const { typeUrl, name, resource } of t.config.raw) setPending(raw, typeUrl, name, resource);
+    const changes: ViewChange[] = [];
+    const compare = (typeUrl: string, name: string, generated: Any | undefined) => {
+      const resource = raw.get(typeUrl)?.get(name) ?? generated;
+      // A resource built again with the same bytes is no change: the one served stays (and keeps its checks).
+      if (!sameResource(resource, this.served.get(typeUrl)?.get(name))) changes.push({ typeUrl, name, resource });
+    };
+    for (const [typeUrl, byName] of pending) for (const [name, generated] of byName) compare(typeUrl, name, generated);
+    // Raw resources (few) over names no part changed: those now raw, and those raw before.
+    for (const packed of [raw, this.raw]) {
+      for (const [typeUrl, byName] of packed) {
+        for (const name of byName.keys()) {
+          if (pending.get(typeUrl)?.has(name) === true || (packed === this.raw && raw.get(typeUrl)?.has(name) === true)) continue;
+          compare(typeUrl, name, this.generated.get(typeUrl)?.get(name));
+        }
+      }
+    }
+    return {
+      changes,
+      commit: () => {
+        applyPending(this.generated, pending);
+        for (const { typeUrl, name, resource } of changes) {
+          let byName = this.served.get(typeUrl);
+          if (resource === undefined) byName?.delete(name);
+          else if (byName === undefined) this.served.set(typeUrl, new Map([[name, resource]]));
+          else byName.set(name, resource);
+          if (byName?.size === 0) this.served.delete(typeUrl);
+        }
+        this.parts = parts;
+        this.translated = t.catalog;
+        this.shared = shared;
+        this.raw = raw;
+      },
+    };
+  }
+}
+
+/** What a view of `kind` serves for translation `t` on its own (no earlier config), packed. */
+export function translateView<Part>(kind: ViewKind<Part>, t: ViewTranslation): PackedResources {
+  const state = new ViewState(kind);
+  state.update(t).commit();
+  return state.resources;
+}
