@@ -1,0 +1,20 @@
+// gRPC's mapping of an HTTP status to the gRPC status a client sees when a response carries no grpc-status
+// (grpc/grpc doc/http-grpc-status-mapping.md), which gRFC A33 applies to `http_status` fault aborts and rxds
+// to local rate limits: 400 INTERNAL, 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404 UNIMPLEMENTED,
+// 429, 502, 503 and 504 UNAVAILABLE, any other UNKNOWN (200 included, as A33 says).
+
+const MAPPED: ReadonlyMap<number, number> = new Map([
+  [400, 13],
+  [401, 16],
+  [403, 7],
+  [404, 12],
+  [429, 14],
+  [502, 14],
+  [503, 14],
+  [504, 14],
+]);
+
+/** The gRPC status code a gRPC client reports for an HTTP response of `status` without grpc-status. */
+export function grpcStatusOfHttp(status: number): number {
+  return MAPPED.get(status) ?? 2;
+}
