@@ -30,6 +30,8 @@ export type { DecodeResult, MessageTypeOptions, ResourceType } from "./client/re
 export type { ResourceUpdate } from "./client/resource-update.js";
 /** The client's status (connection, per-resource state) and its CSDS dump. */
 export type { ConnectionState, ResourceDump, ResourceState, ResourceStatus, XdsDump, XdsStatus } from "./client/xds-status.js";
+/** A server's inbound listener (`xds.inbound({ port })`) and where the server listens. */
+export type { InboundAddress, InboundSnapshot } from "./routing/inbound-listener.js";
 /** How listeners are named for a target, and how DNS clusters' hosts are resolved. */
 export type { ListenerNaming } from "./routing/resolve-service.js";
 export type { HostResolver } from "./routing/dns-endpoints.js";
