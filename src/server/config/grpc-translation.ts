@@ -1,9 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { anyPack, AnySchema } from "@bufbuild/protobuf/wkt";
+import { anyPack } from "@bufbuild/protobuf/wkt";
 import { ApiListenerSchema } from "../../../gen/envoy/config/listener/v3/api_listener_pb.js";
 import { ListenerSchema, type Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
 import { VirtualHostSchema, type VirtualHost } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
 import { RouteConfigurationSchema } from "../../../gen/envoy/config/route/v3/route_pb.js";
+import { HTTPFaultSchema } from "../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
 import { RouterSchema } from "../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import {
   HttpConnectionManagerSchema,
@@ -15,7 +16,7 @@ import { alternativeHosts, clusterName, domainName, isHttpProtocol, listenerAlia
 import type { ClientLocality } from "./locality-load-balancing.js";
 import { buildMeshCatalog, type MeshCatalog, type MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
-import { translateRoutes } from "./route-translation.js";
+import { FAULT_FILTER_NAME, translateRoutes } from "./route-translation.js";
 import {
   clusterTypeUrl,
   endpointsTypeUrl,
@@ -49,10 +50,9 @@ export function routerFilter(): HttpFilter {
   });
 }
 
-/** istiod's `xdsfilters.Fault`: the fault filter with an empty HTTPFault config (packed by hand, not generated here). */
-function faultFilter(): HttpFilter {
-  const empty = create(AnySchema, { typeUrl: "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault", value: new Uint8Array(0) });
-  return create(HttpFilterSchema, { name: "envoy.filters.http.fault", configType: { case: "typedConfig", value: empty } });
+/** istiod's `xdsfilters.Fault`: the fault filter with an empty HTTPFault config; routes give it theirs (a VirtualService's `fault`). */
+export function faultFilter(): HttpFilter {
+  return create(HttpFilterSchema, { name: FAULT_FILTER_NAME, configType: { case: "typedConfig", value: anyPack(HTTPFaultSchema, create(HTTPFaultSchema)) } });
 }
 
 /**

@@ -1,8 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { AnySchema, DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
+import { anyPack, AnySchema, DurationSchema, type Duration } from "@bufbuild/protobuf/wkt";
 import { MetadataSchema } from "../../../gen/envoy/config/core/v3/base_pb.js";
 import {
   HeaderMatcherSchema,
+  RetryPolicy_RetryBackOffSchema,
+  RetryPolicy_RetryHostPredicateSchema,
   RetryPolicySchema,
   RouteAction_HashPolicySchema,
   RouteAction_MaxStreamDurationSchema,
@@ -12,17 +14,22 @@ import {
   WeightedCluster_ClusterWeightSchema,
   WeightedClusterSchema,
   type RetryPolicy,
+  type RetryPolicy_RetryHostPredicate,
   type Route,
   type RouteAction,
   type RouteAction_HashPolicy,
   type RouteMatch,
 } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
+import { FaultDelaySchema } from "../../../gen/envoy/extensions/filters/common/fault/v3/fault_pb.js";
+import { FaultAbortSchema, HTTPFaultSchema, type HTTPFault } from "../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
 import { RegexMatcherSchema } from "../../../gen/envoy/type/matcher/v3/regex_pb.js";
+import { FractionalPercent_DenominatorType, FractionalPercentSchema, type FractionalPercent } from "../../../gen/envoy/type/v3/percent_pb.js";
 import { StringMatcherSchema, type StringMatcher } from "../../../gen/envoy/type/matcher/v3/string_pb.js";
 import { mergeTrafficPolicy } from "./cluster-translation.js";
 import { clusterName } from "./istio-names.js";
 import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
-import type { HashKey, HttpMatch, HttpRetry, HttpRoute, RouteDestination, StringMatch, VirtualService } from "./mesh-config-model.js";
+import type { HashKey, HttpFault, HttpMatch, HttpRetry, HttpRoute, RouteDestination, StringMatch, VirtualService } from "./mesh-config-model.js";
+import { GRPC_STATUS_NAMES } from "./virtual-service-parser.js";
 
 /** How the routes are built. */
 export interface RouteBuildOptions {
@@ -32,6 +39,19 @@ export interface RouteBuildOptions {
 
 const noTimeout = (): Duration => create(DurationSchema, { seconds: 0n, nanos: 0 });
 
+/** The previous-hosts retry predicate, as istiod writes it. */
+function previousHostsPredicate(): RetryPolicy_RetryHostPredicate[] {
+  return [
+    create(RetryPolicy_RetryHostPredicateSchema, {
+      name: "envoy.retry_host_predicates.previous_hosts",
+      configType: {
+        case: "typedConfig",
+        value: create(AnySchema, { typeUrl: "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate", value: new Uint8Array(0) }),
+      },
+    }),
+  ];
+}
+
 /** istiod's mesh default retry policy (`retry.DefaultPolicy`, without the 503 code newer istiod drops). */
 function defaultRetryPolicy(consistentHash: boolean): RetryPolicy {
   return create(RetryPolicySchema, {
@@ -39,24 +59,14 @@ function defaultRetryPolicy(consistentHash: boolean): RetryPolicy {
     numRetries: 2,
     hostSelectionRetryMaxAttempts: 5n,
     // With consistent hashing istiod leaves out the previous-hosts predicate (DefaultConsistentHashPolicy).
-    retryHostPredicate: consistentHash
-      ? []
-      : [
-          {
-            name: "envoy.retry_host_predicates.previous_hosts",
-            configType: {
-              case: "typedConfig",
-              value: create(AnySchema, {
-                typeUrl: "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
-                value: new Uint8Array(0),
-              }),
-            },
-          },
-        ],
+    retryHostPredicate: consistentHash ? [] : previousHostsPredicate(),
   });
 }
 
-/** `retry.ConvertPolicy`: absent → mesh default; attempts 0 → none; status codes in retryOn → retriable_status_codes. */
+/**
+ * `retry.ConvertPolicy`: absent → mesh default; attempts 0 → none; status codes in retryOn → retriable_status_codes;
+ * `backoff` → retry_back_off.base_interval; `retryIgnorePreviousHosts: true` → the previous-hosts predicate.
+ */
 export function translateRetries(retries: HttpRetry | undefined, consistentHash: boolean): RetryPolicy | undefined {
   const out = defaultRetryPolicy(consistentHash);
   if (retries === undefined) return out;
@@ -76,7 +86,42 @@ export function translateRetries(retries: HttpRetry | undefined, consistentHash:
     if (codes.length > 0 && !out.retryOn.includes("retriable-status-codes")) out.retryOn += ",retriable-status-codes";
   }
   if (retries.perTryTimeout !== undefined) out.perTryTimeout = create(DurationSchema, retries.perTryTimeout);
+  if (retries.retryIgnorePreviousHosts === true) out.retryHostPredicate = previousHostsPredicate();
+  if (retries.backoff !== undefined) out.retryBackOff = create(RetryPolicy_RetryBackOffSchema, { baseInterval: create(DurationSchema, retries.backoff) });
   return out;
+}
+
+/** The fault filter's name in istiod's connection managers, and the key of its per-route config. */
+export const FAULT_FILTER_NAME = "envoy.filters.http.fault";
+
+/**
+ * `TranslateFault`: a fixed delay and an abort (HTTP status, or a gRPC status by name), each with its percentage as a
+ * fraction of a million (`percentage.value × 10000`; the deprecated integer `percent` as a fraction of a hundred).
+ * Undefined when neither is set.
+ */
+export function translateFault(fault: HttpFault | undefined): HTTPFault | undefined {
+  if (fault === undefined || (fault.delay === undefined && fault.abort === undefined)) return undefined;
+  const out = create(HTTPFaultSchema);
+  const delay = fault.delay;
+  if (delay !== undefined) {
+    out.delay = create(FaultDelaySchema, {
+      faultDelaySecifier: { case: "fixedDelay", value: create(DurationSchema, delay.fixedDelay) },
+      percentage: delay.percentage !== undefined ? perMillion(delay.percentage) : create(FractionalPercentSchema, { numerator: delay.percent ?? 0, denominator: FractionalPercent_DenominatorType.HUNDRED }),
+    });
+  }
+  const abort = fault.abort;
+  if (abort !== undefined) {
+    out.abort = create(FaultAbortSchema, {
+      errorType: abort.httpStatus !== undefined ? { case: "httpStatus", value: abort.httpStatus } : { case: "grpcStatus", value: GRPC_STATUS_NAMES.indexOf(abort.grpcStatus as (typeof GRPC_STATUS_NAMES)[number]) },
+      ...(abort.percentage === undefined ? {} : { percentage: perMillion(abort.percentage) }),
+    });
+  }
+  return out;
+}
+
+/** `translatePercentToFractionalPercent`: a percentage as a fraction of a million. */
+function perMillion(percent: number): FractionalPercent {
+  return create(FractionalPercentSchema, { numerator: Math.trunc(percent * 10000), denominator: FractionalPercent_DenominatorType.MILLION });
 }
 
 /** `consistentHashToHashPolicy`: a DestinationRule hash key as a route hash policy. */
@@ -198,12 +243,14 @@ function translateRoute(
   const routeMatch = translateMatch(match);
   const name = http.name === undefined ? (match?.name ?? "") : match?.name === undefined ? http.name : `${http.name}.${match.name}`;
   const config = `/apis/networking.istio.io/v1/namespaces/${vs.namespace}/virtual-service/${vs.name}`;
+  const fault = translateFault(http.fault);
   return create(RouteSchema, {
     name,
     match: routeMatch,
     action: { case: "route", value: action },
     metadata: create(MetadataSchema, { filterMetadata: { istio: { config } } }),
     decorator: { operation: operation(routeMatch, single, vs.name, listenerPort) },
+    typedPerFilterConfig: fault === undefined ? {} : { [FAULT_FILTER_NAME]: anyPack(HTTPFaultSchema, fault) },
   });
 }
 

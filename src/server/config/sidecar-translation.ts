@@ -8,7 +8,7 @@ import { HttpConnectionManagerSchema } from "../../../gen/envoy/extensions/filte
 import { TcpProxySchema } from "../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
 import { NameTable_NameInfoSchema, NameTableSchema, type NameTable, type NameTable_NameInfo } from "../../../gen/istio/networking/nds/v1/nds_pb.js";
 import { adsConfigSource, translateClusters } from "./cluster-translation.js";
-import { buildVirtualHost, clusterOptions, overlayRawResources, routerFilter, type TranslationOptions } from "./grpc-translation.js";
+import { buildVirtualHost, clusterOptions, faultFilter, overlayRawResources, routerFilter, type TranslationOptions } from "./grpc-translation.js";
 import { clusterDomain, clusterName, isHttpProtocol } from "./istio-names.js";
 import { buildMeshCatalog, type MeshCatalog, type MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
@@ -22,11 +22,14 @@ import {
   type XdsResources,
 } from "./xds-resources.js";
 
-/** The outbound listener `0.0.0.0_<port>` (`getListenerName`) whose HTTP connection manager reads RDS `<port>`. */
+/**
+ * The outbound listener `0.0.0.0_<port>` (`getListenerName`) whose HTTP connection manager reads RDS `<port>`, with the
+ * fault filter (which routes configure from a VirtualService's `fault`) and the router, as istiod puts them last.
+ */
 function outboundListener(port: number): Listener {
   const manager = create(HttpConnectionManagerSchema, {
     statPrefix: `outbound_0.0.0.0_${port}`,
-    httpFilters: [routerFilter()],
+    httpFilters: [faultFilter(), routerFilter()],
     routeSpecifier: { case: "rds", value: { configSource: adsConfigSource(), routeConfigName: String(port) } },
   });
   return create(ListenerSchema, {
