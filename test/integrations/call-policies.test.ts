@@ -132,7 +132,12 @@ describe("per-call policies, without the wire", () => {
         { name: "f", kind: "fault", config: fault({ abort: { kind: "status", code: 14, httpStatus: undefined, percentage: every }, upstreamCluster: "c", downstreamNodes: ["web"], headers: [(h) => h["x-test"] === "1"] }) },
       ];
       const selected = { path: "/s/m", cluster: "c", headers: { "x-test": "1", "x-envoy-downstream-service-node": "web" } };
-      expect(applyCallFilters(filters, selected)?.abort?.code).to.equal(14);
+      const verdict = applyCallFilters(filters, selected);
+      expect(verdict?.abort?.code).to.equal(14);
+      expect(activeFaultCount(), "the abort counts as an active fault until it is finished").to.equal(1);
+      verdict!.finish();
+      verdict!.finish();
+      expect(activeFaultCount()).to.equal(0);
       expect(applyCallFilters(filters, { ...selected, cluster: "other" })).to.equal(undefined);
       expect(applyCallFilters(filters, { ...selected, headers: { ...selected.headers, "x-test": "2" } })).to.equal(undefined);
       expect(applyCallFilters(filters, { ...selected, headers: { "x-test": "1" } })).to.equal(undefined);
