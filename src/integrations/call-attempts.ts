@@ -54,7 +54,8 @@ export class CallAttempts {
   private committed = false;
   private bufferedBytes = 0;
   private backoffCeilingMs: number;
-  private readonly tried: string[] = [];
+  /** The endpoints tried so far (`address:port`), once there is a retry. */
+  private tried: string[] | undefined;
   private readonly retriesPerTryTimeout: boolean;
 
   private constructor(
@@ -121,9 +122,10 @@ export class CallAttempts {
 
   /** The decision of the next attempt after the one `previous` routed (counted as tried), or why none can be picked. */
   next(previous: RouteDecision): RouteDecision | XdsError {
-    this.tried.push(keyOf(previous.endpoint));
+    const tried = (this.tried ??= []);
+    tried.push(keyOf(previous.endpoint));
     this.attempts++;
-    return previous.pickAgain((endpoint) => this.tried.includes(keyOf(endpoint)));
+    return previous.pickAgain((endpoint) => tried.includes(keyOf(endpoint)));
   }
 
   /** How the attempts went so far, for messages: `attempt 2 of 3`. */
