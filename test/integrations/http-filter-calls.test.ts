@@ -151,13 +151,17 @@ for (const [integration, makeCaller] of Object.entries(integrations)) {
     it("delays every call by fixed_delay, and ends a call whose deadline comes first with DEADLINE_EXCEEDED", async () => {
       serve([fault({ delay: { faultDelaySecifier: { case: "fixedDelay", value: ms(150) }, percentage: every } })]);
       const client = caller();
-      const delayed = await client.call("SayHello");
+      await client.call("SayHello"); // routing is ready from now on
+      const pending = client.call("SayHello");
+      const balancing = await next(xds.balancing(target));
+      expect(balancing.clusters.find((c) => c.name === "c")?.inFlight, "a delayed call holds no endpoint").to.equal(0);
+      const delayed = await pending;
       expect([delayed.code, delayed.message]).to.deep.equal([0, "b0"]);
       expect(delayed.elapsedMs).to.be.at.least(145);
       const late = await client.call("SayHello", {}, 60);
       expect(late.code).to.equal(status.DEADLINE_EXCEEDED);
       expect(late.message).to.contain("was delayed 150 ms by fault injection");
-      expect(backend.calls.length).to.equal(1);
+      expect(backend.calls.length).to.equal(2);
       expect(activeFaultCount(), "each fault ended").to.equal(0);
     });
 

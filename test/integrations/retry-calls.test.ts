@@ -10,12 +10,13 @@ import type { XdsClient } from "rxds";
 import { createXdsTransport } from "rxds/connect";
 import { xdsClientOptions } from "rxds/grpc";
 import { filter, firstValueFrom, map } from "rxjs";
-import { Cluster_DiscoveryType, ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { Cluster_DiscoveryType, Cluster_LbPolicy, ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import type { RetryPolicySchema } from "../../gen/envoy/config/route/v3/route_components_pb.js";
 import type { HelloResponse } from "../../gen/proxyless/greet_pb.js";
 import { GreetServiceClient, GreetServiceWithStreams, GrpcGreetBackend, hello } from "../support/greet-backend.js";
 import { apiListener, loopbackEndpoints, routeConfiguration } from "../support/resources.js";
 import { CDS, EDS, Harness, LDS, next, RDS } from "../support/wire.js";
+import { binomialBounds } from "./split-bounds.js";
 
 const target = "retry.default.svc.cluster.local:8080";
 type RetryPolicyInit = MessageInitShape<typeof RetryPolicySchema>;
@@ -186,6 +187,22 @@ for (const [integration, makeCaller] of Object.entries(integrations)) {
       expect(retried.length).to.equal(b0.calls.length);
       expect(outcomes.filter((o) => o.previousAttempts === "1").length).to.equal(b0.calls.length);
       expect((await ejected)!.reason).to.match(/consecutive/);
+    });
+
+    it("sends a retry to an endpoint not tried yet where there is one (previous hosts), even with random picks", async () => {
+      const third = await GrpcGreetBackend.start("b2");
+      backends.push(third);
+      serve({ retryOn: "unavailable", numRetries: 1, retryBackOff: { baseInterval: seconds(0.001) } }, { lbPolicy: Cluster_LbPolicy.RANDOM });
+      backends[0]!.failWith = () => unavailable("b0 is down");
+      const client = caller();
+      const n = 150;
+      let failed = 0;
+      for (let i = 0; i < n; i++) if ((await client.unary()).code !== 0) failed++;
+      // A call fails only if its first attempt and all five picks of its retry land on b0: 1/3 × (1/3)^5. Without the
+      // avoidance it would be 1/3 × 1/3, some 17 calls of 150.
+      const [, hi] = binomialBounds(n, 1 / 729);
+      expect(failed).to.be.at.most(hi);
+      expect(backends[0]!.calls.length, "b0 was tried first some of the time").to.be.above(10);
     });
 
     it("does not retry a status that retry_on does not name", async () => {

@@ -109,6 +109,7 @@ describe("HTTP filters: applied or NACKed (gRFC A39)", () => {
       [filter("rl", pack(LocalRateLimitSchema, { statPrefix: "rl", tokenBucket: { maxTokens: 1, fillInterval: ms(10) } })), "http_filters[0].typed_config.token_bucket.fill_interval: must be at least 50 ms, got 10 ms"],
       [filter("rl", pack(LocalRateLimitSchema, { statPrefix: "rl", tokenBucket: { maxTokens: 0, fillInterval: ms(100) } })), "http_filters[0].typed_config.token_bucket.max_tokens: must be greater than 0"],
       [filter("rl", pack(LocalRateLimitSchema, { statPrefix: "rl", descriptors: [{ entries: [{ key: "k", value: "v" }] }] })), "http_filters[0].typed_config.descriptors: descriptor rate limits are not supported"],
+      [filter("rl", pack(LocalRateLimitSchema, { statPrefix: "rl", localClusterRateLimit: {} })), "http_filters[0].typed_config.local_cluster_rate_limit: a bucket shared across a cluster's instances is not supported"],
     ];
     for (const [bad, reason] of cases) {
       for (const style of ["api", "sidecar"] as const) expect(decodeListener([bad], style)).to.be.a("string").that.contains(reason);
