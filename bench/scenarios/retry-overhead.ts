@@ -1,11 +1,11 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { credentials, Server, ServerCredentials, type Client, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
-import { GreetServiceClient, greetService } from "../../examples/greet-service.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { credentials } from "@grpc/grpc-js";
+import { GreetServiceClient } from "../../examples/greet-service.js";
 import type { RetryPolicySchema } from "../../gen/envoy/config/route/v3/route_components_pb.js";
-import { HelloRequestSchema, HelloResponseSchema, type HelloRequest, type HelloResponse } from "../../gen/proxyless/greet_pb.js";
 import { drive, type StartCall } from "../support/call-rate.js";
 import { withLoopback } from "../support/loopback.js";
 import type { BenchMode, Scenario } from "../support/scenario.js";
+import { sayHelloOn, startBackend } from "./rpc-overhead.js";
 import { CDS, clusterResource, EDS, istioNames, LDS, listenerResource, RDS, routeConfigurationResource, singleEndpointAssignment } from "../support/xds-fixtures.js";
 
 /** Parameters of the retry overhead scenario. */
@@ -27,32 +27,6 @@ const istioDefault: MessageInitShape<typeof RetryPolicySchema> = {
   numRetries: 2,
   hostSelectionRetryMaxAttempts: 5n,
 };
-
-async function startBackend(): Promise<{ readonly port: number; close(): Promise<void> }> {
-  const server = new Server();
-  const reply = create(HelloResponseSchema, { message: "hello" });
-  const sayHello = (_: ServerUnaryCall<HelloRequest, HelloResponse>, done: sendUnaryData<HelloResponse>) => done(null, reply);
-  server.addService(greetService, { SayHello: sayHello, SayHello1: sayHello });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
-  );
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.tryShutdown(() => resolve());
-        server.forceShutdown();
-      }),
-  };
-}
-
-type SayHello = (request: HelloRequest, callback: (error: Error | null, reply?: HelloResponse) => void) => unknown;
-
-function sayHelloOn(client: Client): StartCall {
-  const sayHello = (client as unknown as { SayHello: SayHello }).SayHello.bind(client);
-  const request = create(HelloRequestSchema, { message: "hi" });
-  return (done) => sayHello(request, (error) => done(error ?? undefined));
-}
 
 /**
  * Calls per second (wall) and per CPU second of the two clients: both warmed up, then timed in eight interleaved slices

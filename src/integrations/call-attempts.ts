@@ -17,6 +17,7 @@
 // - Each retry carries `grpc-previous-rpc-attempts` (the attempts before it), as gRPC sends it.
 
 import type { EndpointModel } from "../resources/endpoints.js";
+import { GRPC_STATUS_NAMES } from "../resources/grpc-status.js";
 import type { GrpcRetryCode, RetryPolicyModel } from "../resources/route-policies.js";
 import type { RouteDecision } from "../routing/route-decision.js";
 import type { XdsError } from "../xds-error.js";
@@ -32,15 +33,6 @@ export const PUSHBACK_KEY = "grpc-retry-pushback-ms";
 
 /** gRPC caps the attempts of a call, the first included. */
 const MAX_ATTEMPTS = 5;
-
-/** The gRPC status codes `retry_on` can name, by number. */
-const RETRY_CODES: ReadonlyMap<number, GrpcRetryCode> = new Map([
-  [1, "CANCELLED"],
-  [4, "DEADLINE_EXCEEDED"],
-  [8, "RESOURCE_EXHAUSTED"],
-  [13, "INTERNAL"],
-  [14, "UNAVAILABLE"],
-]);
 
 /** The `retry_on` conditions under which Envoy retries an attempt ended by the per-try timeout. */
 const PER_TRY_TIMEOUT_CONDITIONS = ["5xx", "gateway-error", "reset"];
@@ -107,8 +99,8 @@ export class CallAttempts {
    */
   retryDelayMs(code: number, perTryTimedOut: boolean, pushback: string | undefined): number | undefined {
     if (this.committed || this.attempts >= this.maxAttempts) return undefined;
-    const name = RETRY_CODES.get(code);
-    const retryable = perTryTimedOut ? this.retriesPerTryTimeout : name !== undefined && this.policy.retryOn.has(name);
+    const name = GRPC_STATUS_NAMES[code];
+    const retryable = perTryTimedOut ? this.retriesPerTryTimeout : name !== undefined && this.policy.retryOn.has(name as GrpcRetryCode);
     if (!retryable) return undefined;
     if (pushback !== undefined) {
       if (!/^\d{1,9}$/.test(pushback.trim())) return undefined;

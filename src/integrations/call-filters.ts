@@ -15,7 +15,7 @@
 
 import { tokenBucketOf } from "../balancing/token-bucket.js";
 import { drawn, type FractionModel } from "../resources/fraction.js";
-import { grpcStatusOfHttp } from "../resources/http-status-code.js";
+import { grpcStatusOfHttp } from "../resources/grpc-status.js";
 import type { FaultConfigModel } from "../resources/http-fault.js";
 import type { LocalRateLimitModel } from "../resources/local-rate-limit.js";
 import type { RequestHeaders } from "../resources/match/route-match.js";

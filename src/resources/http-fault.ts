@@ -18,7 +18,7 @@ import type { HTTPFault } from "../../gen/envoy/extensions/filters/http/fault/v3
 import { durationMillis } from "./duration.js";
 import { fieldPath, type Reject } from "./field-error.js";
 import { buildFraction, NO_CALL, type FractionModel } from "./fraction.js";
-import { grpcStatusOfHttp } from "./http-status-code.js";
+import { grpcStatusOfHttp } from "./grpc-status.js";
 import { compileHeaderMatcher, type HeaderPredicate } from "./match/header-matcher.js";
 import type { RegexLimits } from "./match/safe-regex.js";
 import { checked } from "./route-policies.js";

@@ -20,7 +20,7 @@ import type { LocalRateLimit } from "../../gen/envoy/extensions/filters/http/loc
 import { durationMillis } from "./duration.js";
 import { fieldPath, type Reject } from "./field-error.js";
 import { buildFraction, NO_CALL, type FractionModel } from "./fraction.js";
-import { grpcStatusOfHttp } from "./http-status-code.js";
+import { grpcStatusOfHttp } from "./grpc-status.js";
 
 /** A validated token bucket: it starts with `maxTokens` and gains `tokensPerFill` every `fillIntervalMs`, up to `maxTokens`. */
 export interface TokenBucketModel {

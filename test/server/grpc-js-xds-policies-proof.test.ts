@@ -1,18 +1,14 @@
 // The cross-check of retries (gRFC A44) and fault injection (gRFC A33): grpc-js with @grpc/grpc-js-xds — an xDS client
 // rxds did not write, which implements both — and a grpc-js client routed by rxds, side by side against one
 // `rxds serve` translating a VirtualService's `retries` and `fault`, and the same GreetService backends.
-import { Client, credentials, status, type ChannelOptions, type ServiceError } from "@grpc/grpc-js";
+import { status, type Client, type ServiceError } from "@grpc/grpc-js";
 import { register } from "@grpc/grpc-js-xds";
 import { expect } from "chai";
-import { XdsClient } from "rxds";
-import { xdsClientOptions } from "rxds/grpc";
-import { serveMesh, type MeshServer } from "rxds/server";
-import { setTimeout as sleep } from "node:timers/promises";
 import { binomialBounds } from "../integrations/split-bounds.js";
 import { echoHost, echoMesh } from "../support/echo-mesh.js";
 import { GrpcGreetBackend } from "../support/greet-backend.js";
-import { LogRecorder } from "../support/wire.js";
-import { call, ConfigDir, MemoryLog } from "../fixtures/serve-mesh.js";
+import { call } from "../fixtures/serve-mesh.js";
+import { SideBySide } from "../fixtures/side-by-side.js";
 
 const target = `${echoHost}:8080`;
 
@@ -39,53 +35,29 @@ async function outcome(client: Client, method: "SayHello" | "SayHello1" = "SayHe
 describe("grpc-js-xds and rxds apply retries and fault injection alike against rxds serve", function () {
   this.timeout(30000);
   let backends: GrpcGreetBackend[];
-  let dir: ConfigDir;
-  let server: MeshServer;
-  let xds: XdsClient | undefined;
-  let clients: Client[];
-  const log = new MemoryLog();
+  let served: SideBySide | undefined;
 
   before(() => register());
 
   beforeEach(async () => {
     backends = await Promise.all(["b0", "b1"].map((name) => GrpcGreetBackend.start(name)));
-    clients = [];
   });
 
   afterEach(async () => {
-    for (const client of clients) client.close();
-    // Let grpc-js-xds end its ADS stream (its last watch goes with the channel) before the server goes.
-    await sleep(100);
-    await xds?.close();
-    xds = undefined;
-    await server?.close();
+    await served?.stop();
+    served = undefined;
     await Promise.all(backends.map((b) => b.stop()));
-    await dir?.remove();
   });
 
   async function serve(http: string): Promise<void> {
-    dir = await ConfigDir.create(echoMesh(backends.map((b) => b.port), "{loadBalancer: {simple: ROUND_ROBIN}}") + virtualService(http));
-    server = await serveMesh({ config: dir.file, port: 0, log: log.log });
-    xds = new XdsClient({
-      servers: [{ uri: server.address }],
-      node: { id: "sidecar~127.0.0.1~rxds.default~default.svc.cluster.local", metadata: { GENERATOR: "grpc", NAMESPACE: "default" } },
-      logger: new LogRecorder(),
-    });
+    served = await SideBySide.start(echoMesh(backends.map((b) => b.port), "{loadBalancer: {simple: ROUND_ROBIN}}") + virtualService(http));
   }
 
-  /** Both clients of `target`: grpc-js-xds's (with its own bootstrap) and rxds's. */
+  /** Both clients of `target`: grpc-js-xds's and rxds's. */
   function bothClients(): [string, Client][] {
-    const bootstrap = {
-      xds_servers: [{ server_uri: server.address, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
-      node: { id: "sidecar~127.0.0.1~peer.default~default.svc.cluster.local", locality: {}, metadata: { GENERATOR: "grpc", NAMESPACE: "default" } },
-    };
-    const options: ChannelOptions = { "grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config": JSON.stringify(bootstrap) };
-    const peer = new Client(`xds:///${target}`, credentials.createInsecure(), options);
-    const ours = new Client(target, credentials.createInsecure(), xdsClientOptions(xds!));
-    clients.push(peer, ours);
     return [
-      ["grpc-js-xds", peer],
-      ["rxds", ours],
+      ["grpc-js-xds", served!.peerClient(target)],
+      ["rxds", served!.rxdsClient(target)],
     ];
   }
 

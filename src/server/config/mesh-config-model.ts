@@ -1,4 +1,5 @@
 import type { Message } from "@bufbuild/protobuf";
+import type { GrpcStatusName } from "../../resources/grpc-status.js";
 import type { ProtoDuration } from "./istio-duration.js";
 
 /** A string condition as Istio writes it: exactly one of exact, prefix or regex (RE2, full match). */
@@ -59,9 +60,9 @@ export interface HttpFault {
     readonly percent?: number;
   };
   readonly abort?: {
-    /** Exactly one of httpStatus and grpcStatus (an upper-case gRPC status name) is set. */
+    /** Exactly one of httpStatus and grpcStatus is set. */
     readonly httpStatus?: number;
-    readonly grpcStatus?: string;
+    readonly grpcStatus?: GrpcStatusName;
     /** `percentage.value`, 0..100; undefined when unset. */
     readonly percentage?: number;
   };

@@ -20,6 +20,7 @@ import {
   type RouteAction_HashPolicy,
   type RouteMatch,
 } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
+import { GRPC_STATUS_NAMES } from "../../resources/grpc-status.js";
 import { FaultDelaySchema } from "../../../gen/envoy/extensions/filters/common/fault/v3/fault_pb.js";
 import { FaultAbortSchema, HTTPFaultSchema, type HTTPFault } from "../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
 import { RegexMatcherSchema } from "../../../gen/envoy/type/matcher/v3/regex_pb.js";
@@ -29,7 +30,6 @@ import { mergeTrafficPolicy } from "./cluster-translation.js";
 import { clusterName } from "./istio-names.js";
 import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
 import type { HashKey, HttpFault, HttpMatch, HttpRetry, HttpRoute, RouteDestination, StringMatch, VirtualService } from "./mesh-config-model.js";
-import { GRPC_STATUS_NAMES } from "./virtual-service-parser.js";
 
 /** How the routes are built. */
 export interface RouteBuildOptions {
@@ -112,7 +112,7 @@ export function translateFault(fault: HttpFault | undefined): HTTPFault | undefi
   const abort = fault.abort;
   if (abort !== undefined) {
     out.abort = create(FaultAbortSchema, {
-      errorType: abort.httpStatus !== undefined ? { case: "httpStatus", value: abort.httpStatus } : { case: "grpcStatus", value: GRPC_STATUS_NAMES.indexOf(abort.grpcStatus as (typeof GRPC_STATUS_NAMES)[number]) },
+      errorType: abort.httpStatus !== undefined ? { case: "httpStatus", value: abort.httpStatus } : { case: "grpcStatus", value: GRPC_STATUS_NAMES.indexOf(abort.grpcStatus!) },
       ...(abort.percentage === undefined ? {} : { percentage: perMillion(abort.percentage) }),
     });
   }

@@ -1,30 +1,10 @@
+import { GRPC_STATUS_NAMES } from "../../resources/grpc-status.js";
 import { safeRegexRejection } from "../../resources/match/safe-regex.js";
 import type { ConfigPath, ConfigReader } from "./config-reader.js";
 import { readExportTo } from "./export-to.js";
 import { parseIstioDuration, type ProtoDuration } from "./istio-duration.js";
 import { expandHost } from "./istio-names.js";
 import type { HttpFault, HttpMatch, HttpRetry, HttpRoute, ResourceMeta, RouteDestination, StringMatch, VirtualService } from "./mesh-config-model.js";
-
-/** The gRPC status names Istio's fault abort takes (`grpcStatus`), in code order. */
-export const GRPC_STATUS_NAMES = [
-  "OK",
-  "CANCELLED",
-  "UNKNOWN",
-  "INVALID_ARGUMENT",
-  "DEADLINE_EXCEEDED",
-  "NOT_FOUND",
-  "ALREADY_EXISTS",
-  "PERMISSION_DENIED",
-  "RESOURCE_EXHAUSTED",
-  "FAILED_PRECONDITION",
-  "ABORTED",
-  "OUT_OF_RANGE",
-  "UNIMPLEMENTED",
-  "INTERNAL",
-  "UNAVAILABLE",
-  "DATA_LOSS",
-  "UNAUTHENTICATED",
-] as const;
 
 /** Reads an Istio StringMatch: a mapping with exactly one of exact, prefix, regex. */
 export function readStringMatch(reader: ConfigReader, value: unknown, path: ConfigPath): StringMatch {
