@@ -32,18 +32,18 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, type GrpcTransportOptions } from "@connectrpc/connect-node";
-import { firstValueFrom, fromEvent, map, takeUntil, timer } from "rxjs";
 import type { RequestHeaders } from "../../resources/match/route-match.js";
 import type { RouteDecision } from "../../routing/route-decision.js";
 import type { XdsClient } from "../../xds-client.js";
 import { XdsError } from "../../xds-error.js";
-import { CallAttempts, PREVIOUS_ATTEMPTS_KEY, PUSHBACK_KEY } from "../call-attempts.js";
+import { CallAttempts, PREVIOUS_ATTEMPTS_KEY } from "../call-attempts.js";
 import { applyCallFilters } from "../call-filters.js";
 import { authorityOf, CallRouter, isRouteDeadline, routeDeadlineMessage, routingFailureMessage } from "../call-router.js";
 import { routingHeaders } from "../routing-meta.js";
 import { sendMetainfo } from "../metainfo.js";
 import { defaultConnectMetaExtractor, type ConnectMetaExtractor } from "./connect-meta-extractor.js";
 import { EndpointSession } from "./endpoint-session.js";
+import { nextAttempt, pause } from "./next-attempt.js";
 import { ReplayableInput } from "./replayable-input.js";
 
 /** What a Transport's `header` argument may be (the DOM's HeadersInit, or undefined). */
@@ -281,31 +281,6 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
     };
   }
 
-  /**
-   * After an attempt failed with `reason`: the decision of the next attempt, once its backoff is over; or throws the
-   * error the call ends with (the attempt's, with the retries' count; DeadlineExceeded when the deadline comes first).
-   */
-  async function retryAfter(
-    reason: unknown,
-    attempts: CallAttempts | undefined,
-    decision: RouteDecision,
-    perTryTimedOut: boolean,
-    signal: AbortSignal | undefined,
-    deadline: number,
-    path: string,
-  ): Promise<RouteDecision> {
-    const error = ConnectError.from(reason);
-    if (attempts === undefined || signal?.aborted === true) throw withPreviousAttempts(error, attempts);
-    const delay = attempts.retryDelayMs(error.code, perTryTimedOut, error.metadata.get(PUSHBACK_KEY) ?? undefined);
-    if (delay === undefined) throw withPreviousAttempts(error, attempts);
-    await pause(delay, deadline, signal, `${path} waited to retry after ${attempts.describe()} failed with ${Code[error.code]} (${error.rawMessage})`);
-    const next = attempts.next(decision);
-    if (next instanceof XdsError) {
-      throw withPreviousAttempts(new ConnectError(`${error.rawMessage}; no retry: ${routingFailureMessage(path, next)}`, error.code, error.metadata), attempts);
-    }
-    return next;
-  }
-
   return {
     async unary<I extends DescMessage, O extends DescMessage>(
       method: DescMethodUnary<I, O>,
@@ -330,7 +305,7 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
         } catch (reason: unknown) {
           current.done();
           attempt.clear();
-          decision = await retryAfter(reason, attempts, current, attempt.perTryTimedOut(), signal, routed.deadline, path);
+          decision = await nextAttempt(reason, attempts, current, attempt.perTryTimedOut(), signal, routed.deadline, path);
         } finally {
           // Reported already when the attempt went out (reportOutcome); otherwise it never reached the endpoint.
           attempt.clear();
@@ -366,7 +341,7 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
           } catch (reason: unknown) {
             current.done();
             attempt.clear();
-            decision = await retryAfter(reason, attempts, current, attempt.perTryTimedOut(), callSignal, routed.deadline, path);
+            decision = await nextAttempt(reason, attempts, current, attempt.perTryTimedOut(), callSignal, routed.deadline, path);
             continue;
           }
         } catch (reason: unknown) {
@@ -422,28 +397,9 @@ function headersOf(header: HeaderInit, withMetainfo: boolean): Headers {
   return headers;
 }
 
-/** Waits `ms` (a fault delay, a retry backoff); rejects DeadlineExceeded saying what the call was `doing` when the deadline comes first, Canceled when `signal` aborts. */
-async function pause(ms: number, deadline: number, signal: AbortSignal | undefined, doing: string): Promise<void> {
-  const left = deadline - Date.now();
-  let waited = timer(Math.max(0, Math.min(ms, left, MAX_TIMER_MS))).pipe(map(() => ms < left));
-  if (signal !== undefined) waited = waited.pipe(takeUntil(fromEvent(signal, "abort")));
-  const inTime = await firstValueFrom(waited, { defaultValue: undefined });
-  if (inTime === undefined) throw ConnectError.from(signal?.reason, Code.Canceled);
-  if (!inTime) throw new ConnectError(`deadline exceeded while ${doing}`, Code.DeadlineExceeded);
-}
-
-/** Node's setTimeout takes at most 2^31 − 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** The UNAVAILABLE error of a routing failure. */
 function unavailable(path: string, error: XdsError): ConnectError {
   return new ConnectError(routingFailureMessage(path, error), Code.Unavailable, undefined, undefined, error);
-}
-
-/** `error`, with `grpc-previous-rpc-attempts` in its metadata when the call was retried. */
-function withPreviousAttempts(error: ConnectError, attempts: CallAttempts | undefined): ConnectError {
-  if (attempts !== undefined && attempts.attempts > 1) error.metadata.set(PREVIOUS_ATTEMPTS_KEY, String(attempts.attempts - 1));
-  return error;
 }
 
 /** The serialized size of a request, for the retry buffer. */

@@ -32,6 +32,7 @@ import { CallAttempts, PREVIOUS_ATTEMPTS_KEY, PUSHBACK_KEY } from "../call-attem
 import { applyCallFilters, type FilterVerdict } from "../call-filters.js";
 import { authorityOf, effectiveDeadline, isRouteDeadline, routeDeadlineMessage, routingFailureMessage, type CallRouter } from "../call-router.js";
 import { routingHeaders } from "../routing-meta.js";
+import { AttemptListener, ReportingListener, type AttemptSink } from "./attempt-listener.js";
 import type { GrpcJs } from "./grpc-js-copy.js";
 import type { GrpcMetaExtractor } from "./grpc-meta-extractor.js";
 import { hasMetainfo, sendMetainfo } from "../metainfo.js";
@@ -74,55 +75,8 @@ interface KeptMessage {
   written: boolean;
 }
 
-/** Forwards the real call's events to the caller's listener, and its status to the routing decision first. */
-class ReportingListener implements InterceptingListener {
-  constructor(
-    private readonly listener: InterceptingListener,
-    private readonly decision: RouteDecision,
-  ) {}
-
-  onReceiveMetadata(metadata: Metadata): void {
-    this.listener.onReceiveMetadata(metadata);
-  }
-
-  onReceiveMessage(message: unknown): void {
-    this.listener.onReceiveMessage(message);
-  }
-
-  onReceiveStatus(status: StatusObject): void {
-    this.decision.done(status.code);
-    this.listener.onReceiveStatus(status);
-  }
-}
-
-/** The listener of one attempt of a call that may retry: its events go to the call, which decides what the caller sees. */
-class AttemptListener implements InterceptingListener {
-  /** Set when the per-try timeout cancelled the attempt. */
-  perTryTimedOut = false;
-  timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly call: RoutedCall,
-    readonly decision: RouteDecision,
-  ) {}
-
-  onReceiveMetadata(metadata: Metadata): void {
-    this.call.attemptMetadata(metadata);
-  }
-
-  onReceiveMessage(message: unknown): void {
-    this.call.attemptMessage(message);
-  }
-
-  onReceiveStatus(status: StatusObject): void {
-    clearTimeout(this.timer);
-    this.decision.done(status.code);
-    this.call.attemptEnded(this, status);
-  }
-}
-
 /** A grpc-js Call routed by xDS at start. */
-export class RoutedCall implements GrpcCall {
+export class RoutedCall implements GrpcCall, AttemptSink {
   private real: GrpcCall | undefined;
   private listener: InterceptingListener | undefined;
   private credentials: CallCredentials | undefined;
@@ -290,6 +244,7 @@ export class RoutedCall implements GrpcCall {
   attemptEnded(attempt: AttemptListener, status: StatusObject): void {
     const attempts = this.attempts!;
     this.real = undefined;
+    this.replaying = false;
     const pushback = status.metadata.get(PUSHBACK_KEY)[0];
     const delay = this.cancelled ? undefined : attempts.retryDelayMs(status.code, attempt.perTryTimedOut, typeof pushback === "string" ? pushback : undefined);
     if (delay === undefined) {
