@@ -48,7 +48,6 @@ export class CallAttempts {
   private backoffCeilingMs: number;
   /** The endpoints tried so far (`address:port`), once there is a retry. */
   private tried: string[] | undefined;
-  private readonly retriesPerTryTimeout: boolean;
 
   private constructor(
     readonly policy: RetryPolicyModel,
@@ -56,7 +55,6 @@ export class CallAttempts {
   ) {
     this.maxAttempts = Math.min(policy.numRetries + 1, MAX_ATTEMPTS);
     this.backoffCeilingMs = policy.baseIntervalMs;
-    this.retriesPerTryTimeout = policy.otherRetryOn.some((condition) => PER_TRY_TIMEOUT_CONDITIONS.includes(condition));
   }
 
   /**
@@ -100,7 +98,9 @@ export class CallAttempts {
   retryDelayMs(code: number, perTryTimedOut: boolean, pushback: string | undefined): number | undefined {
     if (this.committed || this.attempts >= this.maxAttempts) return undefined;
     const name = GRPC_STATUS_NAMES[code];
-    const retryable = perTryTimedOut ? this.retriesPerTryTimeout : name !== undefined && this.policy.retryOn.has(name as GrpcRetryCode);
+    const retryable = perTryTimedOut
+      ? this.policy.otherRetryOn.some((condition) => PER_TRY_TIMEOUT_CONDITIONS.includes(condition))
+      : name !== undefined && this.policy.retryOn.has(name as GrpcRetryCode);
     if (!retryable) return undefined;
     if (pushback !== undefined) {
       if (!/^\d{1,9}$/.test(pushback.trim())) return undefined;

@@ -431,17 +431,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The kept request's context, its caller's write callback made to run once across attempts, then `next` (each time). */
 function onceWritten(kept: KeptMessage, next: (() => void) | undefined): MessageContext {
-  const callback = kept.context.callback;
-  return {
-    ...kept.context,
-    callback: (error) => {
-      if (!kept.written) {
-        kept.written = true;
-        callback?.(error);
-      }
-      next?.();
-    },
+  const { callback, flags } = kept.context;
+  const once: MessageContext["callback"] = (error) => {
+    if (!kept.written) {
+      kept.written = true;
+      callback?.(error);
+    }
+    next?.();
   };
+  return flags === undefined ? { callback: once } : { flags, callback: once };
 }
 
 /** A grpc-js deadline in ms since the epoch; Infinity for none. */
