@@ -137,6 +137,12 @@ export interface XdsTransport extends Transport {
   openEndpoints(): string[];
 }
 
+/** An attempt's per-try timeout: whether it fired, and how to stop it. */
+interface PerTryTimeout {
+  timedOut(): boolean;
+  clear(): void;
+}
+
 /** One endpoint's transport and its session. */
 interface EndpointTransport {
   readonly transport: Transport;
@@ -256,29 +262,21 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
     }
     const timeoutMs = deadline === Infinity ? undefined : Math.max(1, deadline - Date.now());
     let attemptSignal = signal;
-    let perTry: AbortController | undefined;
-    let perTryTimer: NodeJS.Timeout | undefined;
+    let perTry: PerTryTimeout | undefined;
     const perTryMs = attempts?.perTryTimeoutMs;
     if (perTryMs !== undefined && (timeoutMs === undefined || perTryMs < timeoutMs)) {
       const controller = new AbortController();
       const message = `xDS per-try timeout of ${perTryMs} ms passed for ${path} (${attempts!.describe()}, endpoint ${authorityOf(decision.endpoint)})`;
-      perTryTimer = setTimeout(() => controller.abort(new ConnectError(message, Code.DeadlineExceeded)), perTryMs);
+      const timer = setTimeout(() => controller.abort(new ConnectError(message, Code.DeadlineExceeded)), perTryMs);
       attemptSignal = signal === undefined ? controller.signal : AbortSignal.any([signal, controller.signal]);
-      perTry = controller;
+      perTry = { timedOut: () => controller.signal.aborted, clear: () => clearTimeout(timer) };
     }
     let attemptHeaders = headers;
     if (attempts !== undefined && attempts.attempts > 1) {
       attemptHeaders = new Headers(headers);
       attemptHeaders.set(PREVIOUS_ATTEMPTS_KEY, String(attempts.attempts - 1));
     }
-    return {
-      transport: endpoint.transport,
-      timeoutMs,
-      signal: attemptSignal,
-      headers: attemptHeaders,
-      perTryTimedOut: () => perTry?.signal.aborted === true,
-      clear: () => clearTimeout(perTryTimer),
-    };
+    return { transport: endpoint.transport, timeoutMs, signal: attemptSignal, headers: attemptHeaders, perTry };
   }
 
   return {
@@ -304,11 +302,11 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
           return response;
         } catch (reason: unknown) {
           current.done();
-          attempt.clear();
-          decision = await nextAttempt(reason, attempts, current, attempt.perTryTimedOut(), signal, routed.deadline, path);
+          attempt.perTry?.clear();
+          decision = await nextAttempt(reason, attempts, current, attempt.perTry?.timedOut() === true, signal, routed.deadline, path);
         } finally {
           // Reported already when the attempt went out (reportOutcome); otherwise it never reached the endpoint.
-          attempt.clear();
+          attempt.perTry?.clear();
           current.done();
         }
       }
@@ -335,13 +333,13 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
         const current = decision;
         try {
           const attempt = attemptOf(current, attempts, callSignal, routed.deadline, headers, path);
-          const values = withRoutedCall(contextValues, { decision: current, signal: callSignal, ended: attempt.clear });
+          const values = withRoutedCall(contextValues, attempt.perTry === undefined ? { decision: current, signal: callSignal } : { decision: current, signal: callSignal, ended: attempt.perTry.clear });
           try {
             response = await attempt.transport.stream(method, attempt.signal, attempt.timeoutMs, attempt.headers, requests?.attempt() ?? input, values);
           } catch (reason: unknown) {
             current.done();
-            attempt.clear();
-            decision = await nextAttempt(reason, attempts, current, attempt.perTryTimedOut(), callSignal, routed.deadline, path);
+            attempt.perTry?.clear();
+            decision = await nextAttempt(reason, attempts, current, attempt.perTry?.timedOut() === true, callSignal, routed.deadline, path);
             continue;
           }
         } catch (reason: unknown) {
