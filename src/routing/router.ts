@@ -9,7 +9,8 @@
 // computed only for clusters whose policy uses it (ring hash, Maglev). Routes whose
 // literal path prefix (exact path, prefix, a regex's literal prefix) the request's path lacks are
 // skipped without calling their matcher (match/prefix-index.ts): they cannot match, and a matcher
-// that fails on the path draws no random number, so the first match is the same as trying them all.
+// that fails on the path draws no random number, so the first match is the same as trying them all. Each route also
+// carries the HTTP filters its calls go through (route-http-filters.ts), worked out here once per route.
 
 //
 // Timeout (RouteDecision.timeoutMs), per gRFC A31 with a fallback for non-gRPC routes:
