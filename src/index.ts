@@ -30,6 +30,8 @@ export type { DecodeResult, MessageTypeOptions, ResourceType } from "./client/re
 export type { ResourceUpdate } from "./client/resource-update.js";
 /** The client's status (connection, per-resource state) and its CSDS dump. */
 export type { ConnectionState, ResourceDump, ResourceState, ResourceStatus, XdsDump, XdsStatus } from "./client/xds-status.js";
+/** A server's inbound listener (`xds.inbound({ port })`) and where the server listens. */
+export type { InboundAddress, InboundSnapshot } from "./routing/inbound-listener.js";
 /** How listeners are named for a target, and how DNS clusters' hosts are resolved. */
 export type { ListenerNaming } from "./routing/resolve-service.js";
 export type { HostResolver } from "./routing/dns-endpoints.js";
@@ -50,8 +52,16 @@ export type { NameEntryModel, NameTableModel } from "./resources/name-table.js";
 /** The parts of the models: listener filters, route matching and actions, route and cluster policies, endpoints. */
 export type { FilterPlace, HttpConnectionManagerEntry, ThriftProxyEntry, ThriftRouteSource } from "./resources/listener.js";
 export type { HttpConnectionManagerModel, HttpFilterModel, HttpRouteSource } from "./resources/listener-http-connection-manager.js";
+/** The HTTP filters rxds applies (router, fault injection, local rate limit), their configs and per-route overrides. */
+export type { AppliedHttpFilter, FilterOverrideModel } from "./resources/http-filter-config.js";
+export type { FaultAbortModel, FaultConfigModel, FaultDelayModel } from "./resources/http-fault.js";
+export type { LocalRateLimitModel, TokenBucketModel } from "./resources/local-rate-limit.js";
+export type { FractionModel } from "./resources/fraction.js";
+/** One HTTP filter as it applies to a route's calls (RouteDecision.httpFilters). */
+export type { CallHttpFilter } from "./routing/route-http-filters.js";
 export type { ThriftRouteConfigurationModel, ThriftRouteModel } from "./resources/thrift-route-configuration.js";
 export type { RandomSource, RouteMatcher } from "./resources/match/route-match.js";
+export type { HeaderPredicate } from "./resources/match/header-matcher.js";
 export type { WeightedRandomPicker } from "./resources/match/weighted-pick.js";
 export type { FilterConfigOverrides, RouteActionModel, UnsupportedActionKind, WeightedClusterModel } from "./resources/route-action.js";
 export type { GrpcRetryCode, HashPolicyModel, HeaderRewriteModel, MaxStreamDurationModel, RetryPolicyModel } from "./resources/route-policies.js";

@@ -32,6 +32,9 @@ export function init(options?: InitOptions): XdsClient {
     ...(settings?.certificateProviders === undefined && bootstrap.certificateProviders !== undefined ? { certificateProviders: bootstrap.certificateProviders } : {}),
     node: { id: bootstrap.node.id, cluster: bootstrap.node.cluster, metadata: bootstrap.node.metadata, ...(bootstrap.node.locality ? { locality: bootstrap.node.locality } : {}) },
     ...(settings?.namespace === undefined && bootstrap.namespace !== undefined ? { namespace: bootstrap.namespace } : {}),
+    ...(settings?.serverListenerResourceNameTemplate === undefined && bootstrap.serverListenerResourceNameTemplate !== undefined
+      ? { serverListenerResourceNameTemplate: bootstrap.serverListenerResourceNameTemplate }
+      : {}),
   });
   current = { client, options };
   return client;

@@ -1,4 +1,4 @@
-import { defer, distinctUntilChanged, filter, finalize, map, ReplaySubject, share, switchMap, type Observable } from "rxjs";
+import { defer, distinctUntilChanged, filter, finalize, map, ReplaySubject, share, switchMap, tap, type Observable } from "rxjs";
 import type { BalancingStatus } from "./balancing/balancing-status.js";
 import { DEFAULT_RING_SIZE_CAP, TargetBalancer } from "./balancing/target-balancer.js";
 import type { CertificateFilesConfig } from "./bootstrap/credentials-config.js";
@@ -12,6 +12,7 @@ import type { RouteConfigurationModel } from "./resources/route-configuration.js
 import { validatedResourceTypes, type ValidatedResourceTypes } from "./resources/validated-resource-types.js";
 import { CallInstruments } from "./routing/call-metrics.js";
 import { platformResolver, type HostResolver } from "./routing/dns-endpoints.js";
+import { inboundListenerNames, resolveInbound, type InboundAddress, type InboundSnapshot } from "./routing/inbound-listener.js";
 import { resolveService, type ListenerNaming } from "./routing/resolve-service.js";
 import { createRouter, type Router } from "./routing/router.js";
 import type { ServiceSnapshot } from "./routing/service-snapshot.js";
@@ -53,6 +54,12 @@ export interface XdsOptions extends XdsClientOptions {
    * Default 4096, as gRPC's; at most 8,388,608.
    */
   readonly ringSizeCap?: number;
+  /**
+   * How the control plane names a server's inbound listener with GENERATOR=grpc (gRFC A36; the bootstrap's
+   * `server_listener_resource_name_template`, `%s` standing for `<host>:<port>`). Default
+   * `grpc/server?xds.resource.listening_address=%s`.
+   */
+  readonly serverListenerResourceNameTemplate?: string;
 }
 
 /** The xDS client: validated resources, and per-target service snapshots and routers derived from them. */
@@ -78,6 +85,8 @@ export class XdsClient extends AdsClient {
   private readonly certificateFiles = new Map<string, CertificateFiles>();
   /** Per-call metric instruments; undefined when nothing is recorded. */
   private readonly callInstruments: CallInstruments | undefined;
+  private readonly inbounds = new Map<string, Observable<InboundSnapshot>>();
+  private readonly serverListenerTemplate: string | undefined;
 
   constructor(options: XdsOptions) {
     const types = validatedResourceTypes(options);
@@ -90,6 +99,7 @@ export class XdsClient extends AdsClient {
     this.resolver = options.hostResolver ?? platformResolver;
     this.dnsRefreshMs = options.dnsRefreshMs ?? 30000;
     this.providers = options.certificateProviders ?? {};
+    this.serverListenerTemplate = options.serverListenerResourceNameTemplate;
     const ips = metadata["INSTANCE_IPS"];
     const first = typeof ips === "string" ? ips.split(",")[0]!.trim() : "";
     this.sourceIp = first === "" ? undefined : first;
@@ -178,6 +188,32 @@ export class XdsClient extends AdsClient {
   }
 
   /**
+   * The inbound listener of a server of this process on `address` (`{ port, host? }`, host default `0.0.0.0`): Istio's
+   * `virtualInbound` (else an INBOUND `0.0.0.0_<port>`) in sidecar mode, gRFC A36's name with GENERATOR=grpc, and in it
+   * the HttpConnectionManager of the filter chain for the port. Shared per address; late subscribers get the latest.
+   * Throws INVALID_ARGUMENT for a port outside 1..65535.
+   */
+  inbound(address: InboundAddress): Observable<InboundSnapshot> {
+    if (!Number.isInteger(address.port) || address.port < 1 || address.port > 65535) {
+      throw new XdsError("INVALID_ARGUMENT", `inbound: port: expected an integer in 1..65535, got ${String(address.port)}`);
+    }
+    const options = { naming: this.naming, serverListenerTemplate: this.serverListenerTemplate };
+    const key = inboundListenerNames(address, options).join("\n") + `\n${address.port}`;
+    return sharedWhileSubscribed(this.inbounds, key, () =>
+      resolveInbound((name) => this.listener(name), address, options).pipe(tap((snapshot) => this.warnUnappliedServerFilters(snapshot))),
+    );
+  }
+
+  /** Warns that a server's inbound filter chain holds RBAC filters, which rxds does not apply on servers yet. */
+  private warnUnappliedServerFilters(snapshot: InboundSnapshot): void {
+    for (const filter of snapshot.connectionManager?.httpFilters ?? []) {
+      if (filter.typeName === RBAC_TYPE && !filter.disabled) {
+        this.log.warn(`inbound listener ${JSON.stringify(snapshot.listenerName)}: HTTP filter ${JSON.stringify(filter.name)} (RBAC) is not applied: rxds servers apply only local_ratelimit`);
+      }
+    }
+  }
+
+  /**
    * The balancing of `target`'s router stream (which it subscribes to): each cluster's policy and circuit breaker,
    * each endpoint's calls in flight and outlier ejection (why, until when). Emits at once and whenever an endpoint
    * set changes or an endpoint is ejected or comes back.
@@ -192,6 +228,9 @@ export class XdsClient extends AdsClient {
     );
   }
 }
+
+/** The RBAC HTTP filter's config type (Istio's AuthorizationPolicy). */
+const RBAC_TYPE = "envoy.extensions.filters.http.rbac.v3.RBAC";
 
 /**
  * The stream of `key` in `cache`, made by `make` on first use: shared, replaying its latest value, and held in the

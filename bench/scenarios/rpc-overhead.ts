@@ -22,7 +22,7 @@ const host = "greet.default.svc.cluster.local";
 const names = istioNames(host, 8888);
 
 /** The GreetService backend: answers every SayHello at once. */
-async function startBackend(): Promise<{ readonly port: number; close(): Promise<void> }> {
+export async function startBackend(): Promise<{ readonly port: number; close(): Promise<void> }> {
   const server = new Server();
   const reply = create(HelloResponseSchema, { message: "hello" });
   const sayHello = (_: ServerUnaryCall<HelloRequest, HelloResponse>, done: sendUnaryData<HelloResponse>) => done(null, reply);
@@ -44,7 +44,7 @@ async function startBackend(): Promise<{ readonly port: number; close(): Promise
 type SayHello = (request: HelloRequest, callback: (error: Error | null, reply?: HelloResponse) => void) => unknown;
 
 /** Starts unary SayHello calls on `client`. */
-function sayHelloOn(client: Client): StartCall {
+export function sayHelloOn(client: Client): StartCall {
   const sayHello = (client as unknown as { SayHello: SayHello }).SayHello.bind(client);
   const request = create(HelloRequestSchema, { message: "hi" });
   return (done) => sayHello(request, (error) => done(error ?? undefined));

@@ -10,6 +10,7 @@ import { manyClusters } from "./many-clusters.js";
 import { perCallRouting } from "./per-call-routing.js";
 import { routeWithScenario } from "./route-with.js";
 import { policyPicks } from "./policy-picks.js";
+import { retryOverhead } from "./retry-overhead.js";
 import { ringBuild } from "./ring-build.js";
 import { rpcOverhead } from "./rpc-overhead.js";
 import { serveLoad } from "./serve-load.js";
@@ -35,6 +36,7 @@ export const scenarios: readonly Scenario<unknown>[] = [
   routeWithScenario,
   hostileRegexResponse,
   rpcOverhead,
+  retryOverhead,
   thriftOverhead,
   soak,
   endpointChangesScenario,

@@ -1,10 +1,11 @@
 // Simple, valid xDS resources for the scenarios, built with create() and packed for the ControlPlane.
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
 import { Cluster_DiscoveryType, Cluster_LbPolicy, ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { LbEndpointSchema, type LbEndpoint } from "../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
 import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
+import type { RetryPolicySchema } from "../../gen/envoy/config/route/v3/route_components_pb.js";
 import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
 import { RouterSchema } from "../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import { HttpConnectionManagerSchema } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
@@ -34,11 +35,14 @@ export function listenerResource(name: string, routeName: string): Any {
   return anyPack(ListenerSchema, create(ListenerSchema, { name, apiListener: { apiListener: anyPack(HttpConnectionManagerSchema, hcm) } }));
 }
 
-/** A route configuration with one virtual host for `domain`, one prefix-"" route per cluster (the last one catches all). */
-export function routeConfigurationResource(name: string, domain: string, clusters: readonly string[]): Any {
+/**
+ * A route configuration with one virtual host for `domain`, one prefix-"" route per cluster (the last one catches all),
+ * each with `retryPolicy` when given.
+ */
+export function routeConfigurationResource(name: string, domain: string, clusters: readonly string[], retryPolicy?: MessageInitShape<typeof RetryPolicySchema>): Any {
   const routes = clusters.map((cluster, i) => ({
     match: { pathSpecifier: i === clusters.length - 1 ? { case: "prefix" as const, value: "" } : { case: "path" as const, value: `/svc.Service${i}/Call` } },
-    action: { case: "route" as const, value: { clusterSpecifier: { case: "cluster" as const, value: cluster } } },
+    action: { case: "route" as const, value: { clusterSpecifier: { case: "cluster" as const, value: cluster }, ...(retryPolicy === undefined ? {} : { retryPolicy }) } },
   }));
   return anyPack(RouteConfigurationSchema, create(RouteConfigurationSchema, { name, virtualHosts: [{ name: domain, domains: [domain], routes }] }));
 }

@@ -17,29 +17,9 @@
 // Envoy does: since calls go to one priority at a time but for spill-over, the two agree but in edge cases.
 
 import type { OutlierDetectionModel } from "../resources/cluster-outlier-detection.js";
+import { GRPC_STATUS_NAMES } from "../resources/grpc-status.js";
 import type { RandomSource } from "../resources/match/route-match.js";
 import type { EndpointState } from "./balancing-state.js";
-
-/** gRPC status names by code, for ejection reasons. */
-const STATUS_NAMES = [
-  "OK",
-  "CANCELLED",
-  "UNKNOWN",
-  "INVALID_ARGUMENT",
-  "DEADLINE_EXCEEDED",
-  "NOT_FOUND",
-  "ALREADY_EXISTS",
-  "PERMISSION_DENIED",
-  "RESOURCE_EXHAUSTED",
-  "FAILED_PRECONDITION",
-  "ABORTED",
-  "OUT_OF_RANGE",
-  "UNIMPLEMENTED",
-  "INTERNAL",
-  "UNAVAILABLE",
-  "DATA_LOSS",
-  "UNAUTHENTICATED",
-];
 
 /** Whether a gRPC status maps to an HTTP 5xx (Envoy's grpcToHttpStatus), the failures consecutive_5xx counts. */
 function is5xx(status: number): boolean {
@@ -53,7 +33,7 @@ function isGatewayFailure(status: number): boolean {
 
 /** The name of a gRPC status code. */
 export function statusName(status: number): string {
-  return STATUS_NAMES[status] ?? String(status);
+  return GRPC_STATUS_NAMES[status] ?? String(status);
 }
 
 /** Judges one cluster's endpoints by their calls' outcomes; ejects and brings back. */

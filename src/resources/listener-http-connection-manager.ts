@@ -8,6 +8,7 @@ import {
 import { durationMillis } from "./duration.js";
 import { fieldPath, type Reject } from "./field-error.js";
 import { checkAdsOrSelf, extensionTypeName, unpackAny } from "./field-types.js";
+import { parseAppliedFilter, type AppliedHttpFilter } from "./http-filter-config.js";
 import type { RegexLimits } from "./match/safe-regex.js";
 import { validateRouteConfiguration, type RouteConfigurationModel } from "./route-configuration.js";
 
@@ -27,9 +28,10 @@ export interface HttpFilterModel {
   /** typed_config as sent, when set. */
   readonly config: Any | undefined;
   readonly isOptional: boolean;
+  /** Off unless a virtual host, route or weighted cluster enables it with an override. */
   readonly disabled: boolean;
-  /** Whether rxds knows this filter type (see KNOWN_HTTP_FILTER_TYPES). */
-  readonly known: boolean;
+  /** The parsed config of a filter rxds applies (router, fault, local rate limit); undefined for one it skips. */
+  readonly applied: AppliedHttpFilter | undefined;
 }
 
 /** A validated HttpConnectionManager: how to find routes, its HTTP filters (router last) and its default stream limit. */
@@ -43,7 +45,7 @@ export interface HttpConnectionManagerModel {
 /** How strictly to treat HTTP filters the client does not know. */
 export type HttpFilterPolicy =
   /**
-   * gRPC-style api_listener (gRFC A39): an unknown filter type is rejected unless `is_optional`, since the
+   * gRPC-style api_listener (gRFC A39): a filter rxds does not apply is rejected unless `is_optional`, since the
    * control plane wrote this listener for a client and expects each filter to be applied.
    */
   | "strict"
@@ -54,15 +56,6 @@ export type HttpFilterPolicy =
   | "tolerant";
 
 const ROUTER = RouterSchema.typeName;
-
-/** HTTP filter types rxds recognises on the client side; the integrations decide which of them they apply. */
-export const KNOWN_HTTP_FILTER_TYPES: ReadonlySet<string> = new Set([
-  ROUTER,
-  "envoy.extensions.filters.http.fault.v3.HTTPFault",
-  "envoy.extensions.filters.http.stateful_session.v3.StatefulSession",
-  "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
-  "envoy.extensions.filters.http.rbac.v3.RBAC",
-]);
 
 /**
  * Decodes and validates the HttpConnectionManager in `any`, found at `path` of a listener (`api_listener.api_listener`
@@ -80,7 +73,7 @@ export function validateHttpConnectionManager(
   const maxStreamDuration = hcm.commonHttpProtocolOptions?.maxStreamDuration;
   return Object.freeze({
     routes: routeSource(hcm, path, reject, listenerName, limits),
-    httpFilters: httpFilters(hcm.httpFilters, fieldPath(path, "http_filters"), policy, reject),
+    httpFilters: httpFilters(hcm.httpFilters, fieldPath(path, "http_filters"), policy, reject, limits),
     maxStreamDurationMs:
       maxStreamDuration === undefined
         ? undefined
@@ -115,10 +108,11 @@ function routeSource(hcm: HttpConnectionManager, path: string, reject: Reject, l
 }
 
 /**
- * Validates http_filters: unique non-empty names, the router filter last and nowhere else (it is terminal), and
- * unknown filter types according to `policy`. An empty list is rejected (gRPC accepts it, then fails every call).
+ * Validates http_filters: unique non-empty names, the router filter last and nowhere else (it is terminal), the configs
+ * of the filters rxds applies, and the others according to `policy`. An empty list is rejected (gRPC accepts it, then
+ * fails every call).
  */
-function httpFilters(filters: readonly HttpFilter[], path: string, policy: HttpFilterPolicy, reject: Reject): readonly HttpFilterModel[] {
+function httpFilters(filters: readonly HttpFilter[], path: string, policy: HttpFilterPolicy, reject: Reject, limits: RegexLimits): readonly HttpFilterModel[] {
   if (filters.length === 0) reject(path, `must end with the router filter (${ROUTER}); the list is empty`);
   const names = new Set<string>();
   const models = filters.map((filter, i): HttpFilterModel => {
@@ -135,12 +129,17 @@ function httpFilters(filters: readonly HttpFilter[], path: string, policy: HttpF
     if (last && typeName !== ROUTER) {
       reject(at, `the last filter must be the router (${ROUTER}), got ${typeName === "" ? "a filter without typed_config" : typeName}`);
     }
-    const known = KNOWN_HTTP_FILTER_TYPES.has(typeName);
-    if (!known && !filter.isOptional && policy === "strict") {
-      const what = filter.configType.case === "configDiscovery" ? "filter config discovery is not supported" : typeName === "" ? "typed_config is required" : `unsupported filter type ${typeName}`;
-      reject(fieldPath(at, filter.configType.case === "configDiscovery" ? "config_discovery" : "typed_config"), `${what} (set is_optional to let clients skip it)`);
+    const applied = config === undefined ? undefined : parseAppliedFilter(config, typeName, fieldPath(at, "typed_config"), reject, limits, false);
+    if (applied === undefined && !filter.isOptional && policy === "strict") {
+      const what =
+        filter.configType.case === "configDiscovery"
+          ? "filter config discovery is not supported"
+          : typeName === ""
+            ? "typed_config is required"
+            : `rxds does not apply filter type ${typeName} (it applies the router, fault and local_ratelimit filters)`;
+      reject(fieldPath(at, filter.configType.case === "configDiscovery" ? "config_discovery" : "typed_config"), `${what}; set is_optional to let clients skip it`);
     }
-    return Object.freeze({ name: filter.name, typeName, config, isOptional: filter.isOptional, disabled: filter.disabled, known });
+    return Object.freeze({ name: filter.name, typeName, config, isOptional: filter.isOptional, disabled: filter.disabled, applied });
   });
   return Object.freeze(models);
 }

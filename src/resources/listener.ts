@@ -1,5 +1,6 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
 import type { Address } from "../../gen/envoy/config/core/v3/address_pb.js";
+import { TrafficDirection } from "../../gen/envoy/config/core/v3/base_pb.js";
 import type { FilterChain } from "../../gen/envoy/config/listener/v3/listener_components_pb.js";
 import { ListenerSchema, type Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
 import { HttpConnectionManagerSchema } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
@@ -45,6 +46,8 @@ export interface ListenerModel {
   readonly kind: "api" | "socket";
   /** The listener's socket address when it has one (the service VIP for istiod's api listeners); IP not checked. */
   readonly address: { readonly host: string; readonly port: number } | undefined;
+  /** `traffic_direction`: whether the listener is for calls into the workload or out of it, as Istio marks sidecar listeners. */
+  readonly trafficDirection: "UNSPECIFIED" | "INBOUND" | "OUTBOUND";
   /** Every HttpConnectionManager: the api_listener's one, or each one found across the filter chains, in order. */
   readonly httpConnectionManagers: readonly HttpConnectionManagerEntry[];
   /** Every ThriftProxy found across the filter chains, in order. */
@@ -54,6 +57,11 @@ export interface ListenerModel {
 }
 
 const HCM_TYPE = HttpConnectionManagerSchema.typeName;
+const DIRECTIONS: Readonly<Record<number, ListenerModel["trafficDirection"]>> = {
+  [TrafficDirection.UNSPECIFIED]: "UNSPECIFIED",
+  [TrafficDirection.INBOUND]: "INBOUND",
+  [TrafficDirection.OUTBOUND]: "OUTBOUND",
+};
 const THRIFT_TYPE = ThriftProxySchema.typeName;
 const NO_HCMS: readonly HttpConnectionManagerEntry[] = Object.freeze([]);
 const NO_THRIFT: readonly ThriftProxyEntry[] = Object.freeze([]);
@@ -69,6 +77,7 @@ const NO_THRIFT: readonly ThriftProxyEntry[] = Object.freeze([]);
 export function validateListener(message: Listener, name: string, limits: RegexLimits = defaultRegexLimits): ListenerModel {
   const reject = fieldRejecter("listener", name);
   const address = socketAddress(message.address);
+  const trafficDirection = DIRECTIONS[message.trafficDirection] ?? "UNSPECIFIED";
   if (message.apiListener !== undefined) {
     const any = message.apiListener.apiListener;
     if (any === undefined) return reject("api_listener.api_listener", "is required");
@@ -79,7 +88,7 @@ export function validateListener(message: Listener, name: string, limits: RegexL
       filterChainName: "",
       destinationPort: undefined,
     });
-    return Object.freeze({ name, kind: "api", address, httpConnectionManagers: Object.freeze([entry]), thriftProxies: NO_THRIFT, hasRoutes: true });
+    return Object.freeze({ name, kind: "api", address, trafficDirection, httpConnectionManagers: Object.freeze([entry]), thriftProxies: NO_THRIFT, hasRoutes: true });
   }
   const hcms: HttpConnectionManagerEntry[] = [];
   const thrifts: ThriftProxyEntry[] = [];
@@ -91,6 +100,7 @@ export function validateListener(message: Listener, name: string, limits: RegexL
     name,
     kind: "socket",
     address,
+    trafficDirection,
     httpConnectionManagers: hcms.length === 0 ? NO_HCMS : Object.freeze(hcms),
     thriftProxies: thrifts.length === 0 ? NO_THRIFT : Object.freeze(thrifts),
     hasRoutes: hcms.length > 0 || thrifts.some((t) => t.routes.kind !== "none"),

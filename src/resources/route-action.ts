@@ -12,13 +12,14 @@
 //   `unsupported` action: a call that matches such a route fails with UNSUPPORTED_ACTION, while
 //   the rest of the route configuration stays usable.
 
-import type { Any } from "@bufbuild/protobuf/wkt";
 import type { Route, RouteAction, WeightedCluster } from "../../gen/envoy/config/route/v3/route_components_pb.js";
 import { weightedRandomPick, type WeightedRandomPicker } from "./match/weighted-pick.js";
 import { fieldPath, type Reject } from "./field-error.js";
+import { buildFilterOverrides, type FilterOverrideModel } from "./http-filter-config.js";
+import type { RegexLimits } from "./match/safe-regex.js";
 
 /** typed_per_filter_config entries by filter name; a shared empty map when none. */
-export type FilterConfigOverrides = ReadonlyMap<string, Any>;
+export type FilterConfigOverrides = ReadonlyMap<string, FilterOverrideModel>;
 
 /** One entry of a weighted_clusters action. */
 export interface WeightedClusterModel {
@@ -55,21 +56,13 @@ export type RouteActionModel =
   | { readonly kind: "unsupported"; readonly action: UnsupportedActionKind };
 
 const UINT32_MAX = 0xffff_ffff;
-const NO_OVERRIDES: FilterConfigOverrides = new Map();
 
-/** Reads a typed_per_filter_config map. */
-export function filterOverrides(map: { readonly [key: string]: Any }): FilterConfigOverrides {
-  const keys = Object.keys(map);
-  if (keys.length === 0) return NO_OVERRIDES;
-  return new Map(keys.map((k) => [k, map[k]!]));
-}
-
-/** The action of a route at `path` (`virtual_hosts[i].routes[j]`); rejects a route without one. */
-export function buildRouteAction(route: Route, path: string, reject: Reject): RouteActionModel {
+/** The action of a route at `path` (`virtual_hosts[i].routes[j]`), its filter overrides' regexes within `limits`; rejects a route without one. */
+export function buildRouteAction(route: Route, path: string, reject: Reject, limits: RegexLimits): RouteActionModel {
   const action = route.action;
   switch (action.case) {
     case "route":
-      return buildForwardingAction(action.value, fieldPath(path, "route"), reject);
+      return buildForwardingAction(action.value, fieldPath(path, "route"), reject, limits);
     case "redirect":
       return unsupported("redirect");
     case "directResponse":
@@ -87,7 +80,7 @@ function unsupported(action: UnsupportedActionKind): RouteActionModel {
   return Object.freeze({ kind: "unsupported", action });
 }
 
-function buildForwardingAction(action: RouteAction, path: string, reject: Reject): RouteActionModel {
+function buildForwardingAction(action: RouteAction, path: string, reject: Reject, limits: RegexLimits): RouteActionModel {
   const spec = action.clusterSpecifier;
   switch (spec.case) {
     case "cluster":
@@ -96,7 +89,7 @@ function buildForwardingAction(action: RouteAction, path: string, reject: Reject
     case "clusterHeader":
       return Object.freeze({ kind: "cluster_header", header: headerName(spec.value, fieldPath(path, "cluster_header"), reject) });
     case "weightedClusters":
-      return buildWeightedClusters(spec.value, fieldPath(path, "weighted_clusters"), reject);
+      return buildWeightedClusters(spec.value, fieldPath(path, "weighted_clusters"), reject, limits);
     case "clusterSpecifierPlugin":
     case "inlineClusterSpecifierPlugin":
       return unsupported("cluster_specifier_plugin");
@@ -115,7 +108,7 @@ function headerName(name: string, path: string, reject: Reject): string {
 }
 
 /** Validates a weighted_clusters action at `path` and precompiles its picker. */
-export function buildWeightedClusters(weighted: WeightedCluster, path: string, reject: Reject): RouteActionModel {
+export function buildWeightedClusters(weighted: WeightedCluster, path: string, reject: Reject, limits: RegexLimits): RouteActionModel {
   if (weighted.clusters.length === 0) reject(fieldPath(path, "clusters"), "must not be empty");
   let total = 0;
   const clusters = weighted.clusters.map((entry, i): WeightedClusterModel => {
@@ -128,7 +121,7 @@ export function buildWeightedClusters(weighted: WeightedCluster, path: string, r
       name: entry.name,
       clusterHeader: entry.clusterHeader === "" ? undefined : headerName(entry.clusterHeader, fieldPath(at, "cluster_header"), reject),
       weight,
-      typedPerFilterConfig: filterOverrides(entry.typedPerFilterConfig),
+      typedPerFilterConfig: buildFilterOverrides(entry.typedPerFilterConfig, fieldPath(at, "typed_per_filter_config"), reject, limits),
     });
   });
   if (total === 0) reject(fieldPath(path, "clusters"), "the sum of the weights must be greater than 0");

@@ -24,8 +24,10 @@
 // direct_response, filter_action, non_forwarding_action and cluster specifier plugins.
 // (grpc-js-xds NACKs the first three and crashes on the fourth.) Accepted and ignored: the
 // deprecated `total_weight`, `vhds`, header mutations, CORS, rate limits, request mirroring,
-// rewrites, `idle_timeout`, `max_grpc_timeout`; `typed_per_filter_config` is kept as sent, at
-// each level, for the integrations to apply (they know which filters they run).
+// rewrites, `idle_timeout`, `max_grpc_timeout`. `typed_per_filter_config` is read at each level
+// (http-filter-config.ts): the configs of the filters rxds applies (fault, local rate limit) are
+// validated (a bad one rejects the resource); entries of other types are kept and ignored, since a
+// route configuration may serve sidecar listeners full of filters rxds skips.
 //
 // The route `timeout` is kept in ms, with 0 (explicitly none) and unset both meaning none. A
 // route's `retry_policy` replaces its virtual host's (they are not merged, as A44 says).
@@ -39,7 +41,8 @@ import { fieldPath, fieldRejecter, type Reject } from "./field-error.js";
 import { asciiLower } from "./match/ascii-case.js";
 import { compileRouteMatchWithPrefix, type RouteMatcher } from "./match/route-match.js";
 import { defaultRegexLimits, type RegexLimits } from "./match/safe-regex.js";
-import { buildRouteAction, filterOverrides, type FilterConfigOverrides, type RouteActionModel } from "./route-action.js";
+import { buildFilterOverrides } from "./http-filter-config.js";
+import { buildRouteAction, type FilterConfigOverrides, type RouteActionModel } from "./route-action.js";
 import {
   buildHashPolicies,
   buildMaxStreamDuration,
@@ -159,7 +162,7 @@ function buildVirtualHost(vh: VirtualHost, path: string, reject: Reject, limits:
     routes,
     clusterNames,
     retryPolicy,
-    typedPerFilterConfig: filterOverrides(vh.typedPerFilterConfig),
+    typedPerFilterConfig: buildFilterOverrides(vh.typedPerFilterConfig, fieldPath(path, "typed_per_filter_config"), reject, limits),
   });
 }
 
@@ -174,7 +177,7 @@ function buildRoute(
   if (route.match === undefined) return reject(fieldPath(path, "match"), "is required");
   const match = route.match;
   const { matches, pathPrefix } = checked(() => compileRouteMatchWithPrefix(match, fieldPath(path, "match"), limits), reject);
-  const action = buildRouteAction(route, path, reject);
+  const action = buildRouteAction(route, path, reject, limits);
   const forwarding = route.action.case === "route" ? route.action.value : undefined;
   const at = fieldPath(path, "route");
   const timeout = optionalDurationMillis(forwarding?.timeout, 0, fieldPath(at, "timeout"), reject);
@@ -189,7 +192,7 @@ function buildRoute(
     maxStreamDuration: buildMaxStreamDuration(forwarding?.maxStreamDuration, fieldPath(at, "max_stream_duration"), reject),
     retryPolicy: ownRetry === undefined ? hostRetry : buildRetryPolicy(ownRetry, fieldPath(at, "retry_policy"), reject),
     hashPolicy: buildHashPolicies(forwarding?.hashPolicy ?? [], fieldPath(at, "hash_policy"), reject, limits),
-    typedPerFilterConfig: filterOverrides(route.typedPerFilterConfig),
+    typedPerFilterConfig: buildFilterOverrides(route.typedPerFilterConfig, fieldPath(path, "typed_per_filter_config"), reject, limits),
   });
 }
 

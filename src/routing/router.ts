@@ -9,7 +9,8 @@
 // computed only for clusters whose policy uses it (ring hash, Maglev). Routes whose
 // literal path prefix (exact path, prefix, a regex's literal prefix) the request's path lacks are
 // skipped without calling their matcher (match/prefix-index.ts): they cannot match, and a matcher
-// that fails on the path draws no random number, so the first match is the same as trying them all.
+// that fails on the path draws no random number, so the first match is the same as trying them all. Each route also
+// carries the HTTP filters its calls go through (route-http-filters.ts), worked out here once per route.
 
 //
 // Timeout (RouteDecision.timeoutMs), per gRFC A31 with a fallback for non-gRPC routes:
@@ -33,7 +34,7 @@ import type { HttpConnectionManagerEntry } from "../resources/listener.js";
 import { createPrefixIndex } from "../resources/match/prefix-index.js";
 import type { RandomSource, RouteRequest } from "../resources/match/route-match.js";
 import type { RequestHeaders } from "../resources/match/route-match.js";
-import type { RouteActionModel } from "../resources/route-action.js";
+import type { RouteActionModel, WeightedClusterModel } from "../resources/route-action.js";
 import type { RouteModel } from "../resources/route-configuration.js";
 import type { HashPolicyModel, RetryPolicyModel } from "../resources/route-policies.js";
 import type { ThriftCall, ThriftRouteConfigurationModel } from "../resources/thrift-route-configuration.js";
@@ -42,6 +43,7 @@ import type { CallMetrics } from "./call-metrics.js";
 import { isPickFailure, type ClusterPickers, type ClusterPicking, type EndpointPicker, type PickFailure } from "./cluster-picking.js";
 import { requestHasher, type RequestHasher } from "./request-hash.js";
 import { Decision, type RouteDecision } from "./route-decision.js";
+import { routeHttpFilters, type CallHttpFilter } from "./route-http-filters.js";
 import type { ServiceSnapshot } from "./service-snapshot.js";
 import type { ServiceSnapshotJson } from "./service-snapshot-json.js";
 
@@ -109,6 +111,10 @@ interface CompiledRoute {
   readonly hashPolicy: readonly HashPolicyModel[];
   /** The request hash of the route's hash policies; undefined when it has none. */
   readonly hasher: RequestHasher | undefined;
+  /** The HTTP filters its calls go through; undefined for none. */
+  readonly httpFilters: readonly CallHttpFilter[] | undefined;
+  /** For weighted cluster entries with filter overrides of their own, their calls' filters. */
+  readonly entryFilters: ReadonlyMap<WeightedClusterModel, readonly CallHttpFilter[] | undefined> | undefined;
 }
 
 const NO_HASH: readonly HashPolicyModel[] = Object.freeze([]);
@@ -137,12 +143,14 @@ export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions):
 
   function decide(route: CompiledRoute, request: RouteRequest): RouteDecision | XdsError {
     let entry: ClusterEntry | undefined = route.fixed;
+    let filters = route.httpFilters;
     const action = route.action;
     if (entry === undefined) {
       let name: string | undefined;
       let header: string | undefined;
       if (action.kind === "weighted_clusters") {
         const picked = action.pick(random);
+        if (route.entryFilters?.has(picked) === true) filters = route.entryFilters.get(picked);
         if (picked.clusterHeader === undefined) name = picked.name;
         else header = picked.clusterHeader;
       } else if (action.kind === "cluster_header") {
@@ -164,7 +172,7 @@ export function createRouter(snapshot: ServiceSnapshot, options: RouterOptions):
     const hash = picker.hashed ? (route.hasher?.(request) ?? Math.floor(random() * 2 ** 53)) : 0;
     const picked = picker.pick(hash);
     if (isPickFailure(picked)) return new XdsError(picked.code, `${picked.message} (picked by ${route.label})`);
-    return new Decision(route, entry.name, picked, metrics);
+    return new Decision(route, entry.name, picked, filters, picker, hash, metrics);
   }
 
   const toJSON = (): RouterJson => ({
@@ -238,10 +246,19 @@ function compileHttp(snapshot: ServiceSnapshot, entryFor: (name: string) => Clus
   if (host === undefined) {
     return { code: "NO_ROUTE", message: `no virtual host of route configuration ${JSON.stringify(config.name)} matches target ${JSON.stringify(snapshot.target)}` };
   }
-  const hcmMs = connectionManagerFor(snapshot)?.maxStreamDurationMs;
+  const hcm = connectionManagerFor(snapshot);
+  const hcmMs = hcm?.maxStreamDurationMs;
+  const hcmFilters = hcm?.httpFilters ?? [];
   return Object.freeze(
     host.routes.map((route): CompiledRoute => {
       const label = `route ${route.name === "" ? "" : JSON.stringify(route.name) + " "}(virtual host ${JSON.stringify(host.name)} routes[${route.index}])`;
+      const levels = [route.typedPerFilterConfig, host.typedPerFilterConfig];
+      let entryFilters: Map<WeightedClusterModel, readonly CallHttpFilter[] | undefined> | undefined;
+      if (route.action.kind === "weighted_clusters") {
+        for (const entry of route.action.clusters) {
+          if (entry.typedPerFilterConfig.size > 0) (entryFilters ??= new Map()).set(entry, routeHttpFilters(hcmFilters, [entry.typedPerFilterConfig, ...levels]));
+        }
+      }
       return {
         name: route.name,
         index: route.index,
@@ -254,6 +271,8 @@ function compileHttp(snapshot: ServiceSnapshot, entryFor: (name: string) => Clus
         retryPolicy: route.retryPolicy,
         hashPolicy: route.hashPolicy,
         hasher: requestHasher(route.hashPolicy),
+        httpFilters: routeHttpFilters(hcmFilters, levels),
+        entryFilters,
       };
     }),
   );
@@ -312,6 +331,8 @@ function compileThrift(snapshot: ServiceSnapshot, entryFor: (name: string) => Cl
     retryPolicy: undefined,
     hashPolicy: NO_HASH,
     hasher: undefined,
+    httpFilters: undefined,
+    entryFilters: undefined,
   }));
   return { failure: undefined, model, routes };
 }

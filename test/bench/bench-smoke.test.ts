@@ -13,6 +13,7 @@ import { perCallRouting } from "../../bench/scenarios/per-call-routing.js";
 import { routeWithScenario } from "../../bench/scenarios/route-with.js";
 import { policyPicks } from "../../bench/scenarios/policy-picks.js";
 import { ringBuild } from "../../bench/scenarios/ring-build.js";
+import { retryOverhead } from "../../bench/scenarios/retry-overhead.js";
 import { rpcOverhead } from "../../bench/scenarios/rpc-overhead.js";
 import { scenarios } from "../../bench/scenarios/scenarios.js";
 import { thriftOverhead } from "../../bench/scenarios/thrift-overhead.js";
@@ -161,10 +162,21 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
     it("rpc overhead through an xds:/// channel", async () => {
       await smoke(rpcOverhead, { concurrency: 2, warmUpMs: 20, durationMs: 40 }, ["callsPerSecond", "directCallsPerSecond", "ratioToDirect"], grpcJsXdsSubject);
     });
+
+    it("retry overhead through xds:/// channels", async () => {
+      const params = { ...retryOverhead.cases("quick")[0]!.params, concurrency: 2, warmUpMs: 20, durationMs: 40 };
+      await smoke(retryOverhead, params, ["callsPerSecond", "plainCallsPerSecond", "ratio", "cpuRatio"], grpcJsXdsSubject);
+    });
   });
 
   it("rpc overhead: calls a local backend directly and through rxds/grpc", async () => {
     await smoke(rpcOverhead, { concurrency: 2, warmUpMs: 20, durationMs: 40 }, ["callsPerSecond", "directCallsPerSecond", "ratioToDirect"]);
+  });
+
+  it("retry overhead: calls one backend through routes with and without a retry policy, through rxds/grpc", async () => {
+    for (const { params } of retryOverhead.cases("quick")) {
+      await smoke(retryOverhead, { ...params, concurrency: 2, warmUpMs: 20, durationMs: 40 }, ["callsPerSecond", "plainCallsPerSecond", "ratio", "cpuRatio"]);
+    }
   });
 
   for (const transport of ["framed", "ttheader"] as const) {

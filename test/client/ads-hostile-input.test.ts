@@ -39,7 +39,7 @@ describe("hostile or broken control-plane input", () => {
     const nack = await h.nextRequest((r) => r.typeUrl === LDS && r.errorDetail !== undefined);
     const message = nack.request.errorDetail!.message;
     expect(Buffer.byteLength(message)).to.be.at.most(MAX_ERROR_DETAIL_BYTES);
-    expect(message).to.match(/^resource "L": listener "L": api_listener\.api_listener\.http_filters\[0\]\.typed_config: unsupported filter type x\.yyy/);
+    expect(message).to.match(/^resource "L": listener "L": api_listener\.api_listener\.http_filters\[0\]\.typed_config: rxds does not apply filter type x\.yyy/);
     expect(message).to.match(/…\(truncated\)$/);
     const update = await next(xds.listener("L"));
     expect(update.error?.code).to.equal("INVALID_RESOURCE");

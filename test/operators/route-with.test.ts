@@ -25,7 +25,9 @@ function fakeRouter(name: string): Router {
     timeoutMs: undefined,
     retryPolicy: undefined,
     hashPolicy: [],
+    httpFilters: undefined,
     done: () => undefined,
+    pickAgain: () => new XdsError("NO_HEALTHY_ENDPOINT", "not in this fake"),
   });
   return {
     snapshot: {} as ServiceSnapshot,

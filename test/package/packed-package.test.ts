@@ -21,6 +21,8 @@ declare const xds: import("rxds").XdsClient;
 declare const servers: import("rxds").XdsServerOptions[];
 declare const node: import("rxds").XdsNodeOptions;
 declare const GreetServiceClient: import("@grpc/grpc-js").ServiceClientConstructor;
+declare const greetServiceDefinition: import("@grpc/grpc-js").ServiceDefinition;
+declare const greetHandlers: import("@grpc/grpc-js").UntypedServiceImplementation;
 declare const request: unknown;
 declare const callback: (error: unknown, response?: unknown) => void;
 type HelloMessage = import("@bufbuild/protobuf").Message<"proxyless.HelloRequest"> & { message: string };

@@ -2,6 +2,7 @@ import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufb
 import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
 import { expect } from "chai";
 import { ListenerSchema, type Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
+import { HTTPFaultSchema } from "../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
 import { RouterSchema } from "../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import {
   HttpConnectionManagerSchema,
@@ -28,7 +29,7 @@ function opaque(typeName: string): Any {
 }
 
 const router: HttpFilterInit = { name: "envoy.filters.http.router", configType: { case: "typedConfig", value: pack(RouterSchema, {}) } };
-const fault: HttpFilterInit = { name: "envoy.filters.http.fault", configType: { case: "typedConfig", value: opaque("envoy.extensions.filters.http.fault.v3.HTTPFault") } };
+const fault: HttpFilterInit = { name: "envoy.filters.http.fault", configType: { case: "typedConfig", value: pack(HTTPFaultSchema, {}) } };
 const ads = { configSourceSpecifier: { case: "ads" as const, value: {} } };
 
 function hcm(init: HcmInit = {}): HcmInit {
@@ -108,9 +109,9 @@ describe("listener (LDS)", () => {
     expect(entry!.routes).to.deep.equal({ kind: "rds", routeConfigName: ROUTE_NAME });
     expect(entry!.maxStreamDurationMs).to.equal(2500);
     expect(entry!.path).to.equal("api_listener.api_listener");
-    expect(entry!.httpFilters.map((f) => [f.name, f.typeName, f.known])).to.deep.equal([
-      ["envoy.filters.http.fault", "envoy.extensions.filters.http.fault.v3.HTTPFault", true],
-      ["envoy.filters.http.router", "envoy.extensions.filters.http.router.v3.Router", true],
+    expect(entry!.httpFilters.map((f) => [f.name, f.typeName, f.applied?.kind])).to.deep.equal([
+      ["envoy.filters.http.fault", "envoy.extensions.filters.http.fault.v3.HTTPFault", "fault"],
+      ["envoy.filters.http.router", "envoy.extensions.filters.http.router.v3.Router", "router"],
     ]);
     expect(Object.isFrozen(model)).to.equal(true);
   });
@@ -156,16 +157,17 @@ describe("listener (LDS)", () => {
   it("rejects an unknown non-optional HTTP filter on an api_listener (gRFC A39) and skips an optional one", () => {
     const unknown: HttpFilterInit = { name: "x", configType: { case: "typedConfig", value: opaque("example.Unknown") } };
     expect(reason(apiListener({ httpFilters: [unknown, router] }))).to.equal(
-      `listener "${NAME}": api_listener.api_listener.http_filters[0].typed_config: unsupported filter type example.Unknown (set is_optional to let clients skip it)`,
+      `listener "${NAME}": api_listener.api_listener.http_filters[0].typed_config: rxds does not apply filter type example.Unknown (it applies the router, fault and local_ratelimit filters); set is_optional to let clients skip it`,
     );
     const model = valid(apiListener({ httpFilters: [{ ...unknown, isOptional: true }, router] }));
-    expect(model.httpConnectionManagers[0]!.httpFilters[0]).to.include({ typeName: "example.Unknown", known: false, isOptional: true });
+    expect(model.httpConnectionManagers[0]!.httpFilters[0]).to.include({ typeName: "example.Unknown", applied: undefined, isOptional: true });
   });
 
   it("looks through a TypedStruct to the filter type it carries", () => {
     const wrapped: HttpFilterInit = { name: "fault", configType: { case: "typedConfig", value: pack(TypedStructSchema, { typeUrl: "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault" }) } };
     const model = valid(apiListener({ httpFilters: [wrapped, router] }));
-    expect(model.httpConnectionManagers[0]!.httpFilters[0]).to.include({ typeName: "envoy.extensions.filters.http.fault.v3.HTTPFault", known: true });
+    expect(model.httpConnectionManagers[0]!.httpFilters[0]!.typeName).to.equal("envoy.extensions.filters.http.fault.v3.HTTPFault");
+    expect(model.httpConnectionManagers[0]!.httpFilters[0]!.applied?.kind).to.equal("fault");
   });
 
   it("rejects scoped routes and a negative max_stream_duration", () => {
@@ -183,7 +185,7 @@ describe("listener (LDS)", () => {
     const [entry] = model.httpConnectionManagers;
     expect(entry).to.include({ path: "filter_chains[0].filters[1].typed_config", filterChainName: "0.0.0.0_8080", destinationPort: 8080 });
     expect(entry!.routes).to.deep.equal({ kind: "rds", routeConfigName: "8080" });
-    expect(entry!.httpFilters.map((f) => f.known)).to.deep.equal([false, false, true]);
+    expect(entry!.httpFilters.map((f) => f.applied?.kind)).to.deep.equal([undefined, undefined, "router"]);
   });
 
   it("still rejects a sidecar HTTP connection manager whose router is not last", () => {

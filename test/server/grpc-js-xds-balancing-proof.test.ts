@@ -2,18 +2,14 @@
 // client routed by rxds, side by side against one `rxds serve` and the same GreetService backends, on the policies
 // grpc-js-xds implements: ring hash affinity (both clients send each key to the very same backend, since both build
 // gRFC A42's ring), outlier ejection (gRFC A50's failure percentage), and round robin's spread.
-import { Client, credentials, type ChannelOptions } from "@grpc/grpc-js";
+import type { Client } from "@grpc/grpc-js";
 import { register } from "@grpc/grpc-js-xds";
 import { expect } from "chai";
-import { XdsClient } from "rxds";
-import { xdsClientOptions } from "rxds/grpc";
-import { serveMesh, type MeshServer } from "rxds/server";
-import { setTimeout as sleep } from "node:timers/promises";
 import { binomialBounds } from "../integrations/split-bounds.js";
 import { echoHost, echoMesh } from "../support/echo-mesh.js";
 import { GrpcGreetBackend } from "../support/greet-backend.js";
-import { LogRecorder } from "../support/wire.js";
-import { call, ConfigDir, MemoryLog } from "../fixtures/serve-mesh.js";
+import { call } from "../fixtures/serve-mesh.js";
+import { SideBySide } from "../fixtures/side-by-side.js";
 
 const target = `${echoHost}:8080`;
 const clusterName = `outbound|8080||${echoHost}`;
@@ -41,57 +37,32 @@ outlier_detection:
 describe("grpc-js-xds and rxds balance alike against rxds serve", function () {
   this.timeout(30000);
   let backends: GrpcGreetBackend[];
-  let dir: ConfigDir;
-  let server: MeshServer;
-  let xds: XdsClient | undefined;
-  let clients: Client[];
-  const log = new MemoryLog();
+  let served: SideBySide | undefined;
 
   before(() => register());
 
   beforeEach(async () => {
     backends = await Promise.all(["b0", "b1", "b2"].map((name) => GrpcGreetBackend.start(name)));
-    clients = [];
   });
 
   afterEach(async () => {
-    for (const client of clients) client.close();
-    // Let grpc-js-xds end its ADS stream (its last watch goes with the channel) before the server goes.
-    await sleep(100);
-    await xds?.close();
-    xds = undefined;
-    await server?.close();
+    await served?.stop();
+    served = undefined;
     await Promise.all(backends.map((b) => b.stop()));
-    await dir?.remove();
   });
 
   async function serve(yaml: string): Promise<void> {
-    dir = await ConfigDir.create(yaml);
-    server = await serveMesh({ config: dir.file, port: 0, log: log.log });
-    xds = new XdsClient({
-      servers: [{ uri: server.address }],
-      node: { id: "sidecar~127.0.0.1~rxds.default~default.svc.cluster.local", metadata: { GENERATOR: "grpc", NAMESPACE: "default" } },
-      logger: new LogRecorder(),
-    });
+    served = await SideBySide.start(yaml);
   }
 
-  /** A grpc-js client of `target` through grpc-js-xds, with its own bootstrap (so that each test has its own server). */
+  /** A grpc-js client of `target` through grpc-js-xds. */
   function peerClient(): Client {
-    const bootstrap = {
-      xds_servers: [{ server_uri: server.address, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
-      node: { id: "sidecar~127.0.0.1~peer.default~default.svc.cluster.local", locality: {}, metadata: { GENERATOR: "grpc", NAMESPACE: "default" } },
-    };
-    const options: ChannelOptions = { "grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config": JSON.stringify(bootstrap) };
-    const client = new Client(`xds:///${target}`, credentials.createInsecure(), options);
-    clients.push(client);
-    return client;
+    return served!.peerClient(target);
   }
 
   /** A grpc-js client of `target` routed by rxds. */
   function rxdsClient(): Client {
-    const client = new Client(target, credentials.createInsecure(), xdsClientOptions(xds!));
-    clients.push(client);
-    return client;
+    return served!.rxdsClient(target);
   }
 
   it("RingHash: for each x-user, both clients pick the same backend, every time", async () => {

@@ -10,10 +10,11 @@
 
 import { create, createFileRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { GenService } from "@bufbuild/protobuf/codegenv2";
-import { FileDescriptorProtoSchema, MethodDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema, MethodDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
+  Metadata as GrpcMetadata,
   makeGenericClientConstructor,
   type ConnectionInjector,
   Server,
@@ -47,6 +48,16 @@ export interface SeenCall {
   readonly deadlineMs: number | undefined;
   /** The SANs of the client's certificate (Node's `subjectaltname`), over mutual TLS. */
   readonly peerSans?: string;
+  /** When the backend saw it (Date.now()). */
+  readonly at: number;
+}
+
+/** A status a backend ends a call with instead of answering it. */
+export interface BackendFailure {
+  readonly code: number;
+  readonly details: string;
+  /** Trailers to send with it (e.g. `grpc-retry-pushback-ms`). */
+  readonly trailers?: Readonly<Record<string, string>>;
 }
 
 /** Mutual TLS for a backend: its certificate and key, and the CA client certificates must be signed by (PEM). */
@@ -104,6 +115,38 @@ export const GreetStreamService = createFileRegistry(
   sayHelloStream: { methodKind: "server_streaming"; input: typeof HelloRequestSchema; output: typeof HelloResponseSchema };
 }>;
 
+/**
+ * proxyless.GreetService as the grpc-js backend serves it, streaming methods included, for Connect clients: built at run
+ * time in a registry of its own (its messages are wire-compatible copies of HelloRequest and HelloResponse), since the
+ * demo's proto keeps kitex's two unary methods.
+ */
+export const GreetServiceWithStreams = createFileRegistry(
+  create(FileDescriptorProtoSchema, {
+    name: "proxyless/greet_streams.proto",
+    package: "proxyless",
+    syntax: "proto3",
+    messageType: ["HelloRequest", "HelloResponse"].map((name) => ({
+      name,
+      field: [{ name: "message", number: 1, type: FieldDescriptorProto_Type.STRING, label: FieldDescriptorProto_Label.OPTIONAL, jsonName: "message" }],
+    })),
+    service: [
+      {
+        name: "GreetService",
+        method: [
+          create(MethodDescriptorProtoSchema, { name: "SayHello", inputType: ".proxyless.HelloRequest", outputType: ".proxyless.HelloResponse" }),
+          create(MethodDescriptorProtoSchema, { name: "SayHelloStream", inputType: ".proxyless.HelloRequest", outputType: ".proxyless.HelloResponse", serverStreaming: true }),
+          create(MethodDescriptorProtoSchema, { name: "Chat", inputType: ".proxyless.HelloRequest", outputType: ".proxyless.HelloResponse", clientStreaming: true, serverStreaming: true }),
+        ],
+      },
+    ],
+  }),
+  () => undefined,
+).getService("proxyless.GreetService") as GenService<{
+  sayHello: { methodKind: "unary"; input: typeof HelloRequestSchema; output: typeof HelloResponseSchema };
+  sayHelloStream: { methodKind: "server_streaming"; input: typeof HelloRequestSchema; output: typeof HelloResponseSchema };
+  chat: { methodKind: "bidi_streaming"; input: typeof HelloRequestSchema; output: typeof HelloResponseSchema };
+}>;
+
 /** A HelloRequest. */
 export function hello(message = "hi"): HelloRequest {
   return create(HelloRequestSchema, { message });
@@ -133,6 +176,13 @@ export class GrpcGreetBackend {
   gate: Promise<void> | undefined;
   /** How many unary calls it is answering now. */
   inFlight = 0;
+  /** Decides each unary call's failure (after its delay), given what the backend saw and the call's number from 1; undefined: answer it. */
+  failWith: ((call: SeenCall, n: number) => BackendFailure | undefined) | undefined;
+  /**
+   * While set, SayHelloStream writes `after` replies and then fails with `code`, and Chat answers nothing until the
+   * client half-closes, then writes `after` replies and fails with `code` (no reply at all: a trailers-only failure).
+   */
+  streamFailure: { readonly after: number; readonly code: number } | undefined;
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(
@@ -167,7 +217,12 @@ export class GrpcGreetBackend {
       const headers: Record<string, string> = {};
       for (const [key, value] of Object.entries(call.metadata.getMap())) if (typeof value === "string") headers[key] = value;
       const peerSans = call.getAuthContext().sslPeerCertificate?.subjectaltname;
-      self!.calls.push({ method, headers, deadlineMs: remaining(call.getDeadline()), ...(peerSans === undefined ? {} : { peerSans }) });
+      self!.calls.push({ method, headers, deadlineMs: remaining(call.getDeadline()), at: Date.now(), ...(peerSans === undefined ? {} : { peerSans }) });
+    };
+    const failure = (failed: BackendFailure) => {
+      const trailers = new GrpcMetadata();
+      for (const [key, value] of Object.entries(failed.trailers ?? {})) trailers.set(key, value);
+      return { code: failed.code, details: failed.details, metadata: trailers };
     };
     const unary = (method: string) => (call: ServerUnaryCall<HelloRequest, HelloResponse>, callback: sendUnaryData<HelloResponse>) => {
       record(method, call);
@@ -178,7 +233,9 @@ export class GrpcGreetBackend {
         await backend.gate;
         if (backend.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, backend.delayMs));
         backend.inFlight--;
-        if (backend.failEvery > 0 && n % backend.failEvery === 0) callback({ code: status.UNAVAILABLE, details: `${name} failed call ${n}` });
+        const failed = backend.failWith?.(backend.calls[n - 1]!, n);
+        if (failed !== undefined) callback(failure(failed));
+        else if (backend.failEvery > 0 && n % backend.failEvery === 0) callback({ code: status.UNAVAILABLE, details: `${name} failed call ${n}` });
         else callback(null, reply(name));
       })();
     };
@@ -187,13 +244,25 @@ export class GrpcGreetBackend {
       SayHello1: unary("SayHello1"),
       SayHelloStream: (call: ServerWritableStream<HelloRequest, HelloResponse>) => {
         record("SayHelloStream", call);
-        for (let i = 0; i < 3; i++) call.write(reply(`${name}#${i}`));
-        call.end();
+        const failing = self!.streamFailure;
+        for (let i = 0; i < (failing?.after ?? 3); i++) call.write(reply(`${name}#${i}`));
+        if (failing === undefined) call.end();
+        else call.emit("error", failure({ code: failing.code, details: `${name} failed the stream after ${failing.after} replies` }));
       },
       Chat: (call: ServerDuplexStream<HelloRequest, HelloResponse>) => {
         record("Chat", call);
-        call.on("data", (request: HelloRequest) => call.write(reply(`${name}:${request.message}`)));
-        call.on("end", () => call.end());
+        const failing = self!.streamFailure;
+        if (failing === undefined) {
+          call.on("data", (request: HelloRequest) => call.write(reply(`${name}:${request.message}`)));
+          call.on("end", () => call.end());
+          return;
+        }
+        let received = 0;
+        call.on("data", () => received++);
+        call.on("end", () => {
+          for (let i = 0; i < failing.after; i++) call.write(reply(`${name}#${i}`));
+          call.emit("error", failure({ code: failing.code, details: `${name} failed the chat after ${received} requests` }));
+        });
       },
     });
     const credentials =
@@ -246,7 +315,7 @@ export class ConnectGreetBackend {
     const handle = (method: string) => (_request: HelloRequest, context: HandlerContext) => {
       const headers: Record<string, string> = {};
       context.requestHeader.forEach((value, key) => (headers[key] = value));
-      self!.calls.push({ method, headers, deadlineMs: context.timeoutMs() });
+      self!.calls.push({ method, headers, deadlineMs: context.timeoutMs(), at: Date.now() });
       return reply(name);
     };
     const handler = connectNodeAdapter({

@@ -12,6 +12,11 @@ export { createXdsTransport } from "./xds-transport.js";
 export { waitForReady } from "./xds-transport.js";
 /** Its options, the protocol choice, and the transport (with `close()` and `openEndpoints()`). */
 export type { XdsTransport, XdsTransportOptions, XdsTransportProtocol } from "./xds-transport.js";
+/** The server half: a Connect interceptor applying the inbound listener's local rate limit (kitex's server suite). */
+export { createXdsServerInterceptor } from "./xds-server-interceptor.js";
+/** What createXdsServerInterceptor returns, and where the server listens. */
+export type { XdsServerInterceptor } from "./xds-server-interceptor.js";
+export type { XdsServerOptions } from "../inbound-policy.js";
 /** The default meta extractor: the call's request headers merged with `metainfo.all()`. */
 export { defaultConnectMetaExtractor, headersToMeta } from "./connect-meta-extractor.js";
 /** A meta extractor and what it is given about a call. */

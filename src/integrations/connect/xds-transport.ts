@@ -1,7 +1,14 @@
 // A @connectrpc/connect Transport that routes each call with xDS: the call's path and headers (plus
 // what the meta extractor returns) pick a route, cluster and endpoint through the CallRouter; the call
 // then goes over that endpoint's pooled connect-node transport (baseUrl `http://<address>:<port>`, or `https://` with the mesh's certificates for a TLS cluster,
-// HTTP/2, its own session). A route timeout shorter than the call's becomes its timeoutMs.
+// HTTP/2, its own session). A route timeout shorter than the call's becomes its timeoutMs. Before it is sent, the
+// call goes through its route's HTTP filters (fault injection, local rate limit; call-filters.ts).
+//
+// With a retry policy (call-attempts.ts), a call that fails with a retryable status before it commits is tried again
+// after its backoff, on a freshly picked endpoint, with `grpc-previous-rpc-attempts`: a unary call on any error, a
+// streaming call until its response headers arrive (its requests are read once and replayed, see
+// replayable-input.ts). A per-try timeout aborts an attempt with DeadlineExceeded. The call's deadline is never
+// extended. A call that was retried shows `grpc-previous-rpc-attempts` in its response header or error metadata.
 //
 // An endpoint that leaves the snapshot has its session closed once the calls on it are over (see
 // EndpointSession); close() aborts every session at once. A stream response that the caller stops
@@ -11,7 +18,7 @@
 // when the call ends, however it ends (see reportOutcome): with the ConnectError's code, CANCELED when the
 // caller aborted, OK otherwise. A call that never reached the endpoint ends its decision without a status.
 
-import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
+import { create, isMessage, toBinary, type DescMessage, type DescMethodStreaming, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -29,11 +36,15 @@ import type { RequestHeaders } from "../../resources/match/route-match.js";
 import type { RouteDecision } from "../../routing/route-decision.js";
 import type { XdsClient } from "../../xds-client.js";
 import { XdsError } from "../../xds-error.js";
+import { CallAttempts, PREVIOUS_ATTEMPTS_KEY } from "../call-attempts.js";
+import { applyCallFilters } from "../call-filters.js";
 import { authorityOf, CallRouter, isRouteDeadline, routeDeadlineMessage, routingFailureMessage } from "../call-router.js";
 import { routingHeaders } from "../routing-meta.js";
 import { sendMetainfo } from "../metainfo.js";
 import { defaultConnectMetaExtractor, type ConnectMetaExtractor } from "./connect-meta-extractor.js";
 import { EndpointSession } from "./endpoint-session.js";
+import { nextAttempt, pause } from "./next-attempt.js";
+import { ReplayableInput } from "./replayable-input.js";
 
 /** What a Transport's `header` argument may be (the DOM's HeadersInit, or undefined). */
 type HeaderInit = ConstructorParameters<typeof Headers>[0];
@@ -73,10 +84,11 @@ export type XdsTransportOptions = Omit<GrpcTransportOptions, "baseUrl" | "sessio
  */
 export const waitForReady = createContextKey<boolean | undefined>(undefined, { description: "rxds: wait for ready" });
 
-/** A routed call's decision and the signal the call was given, for reportOutcome. */
+/** A routed call's decision and the signal the call was given, for reportOutcome, and what to do when it ends. */
 interface RoutedCall {
   readonly decision: RouteDecision;
   readonly signal: AbortSignal | undefined;
+  readonly ended?: () => void;
 }
 
 const routedCall = createContextKey<RoutedCall | undefined>(undefined, { description: "rxds: routed call" });
@@ -93,6 +105,7 @@ const reportOutcome: Interceptor = (next) => (request) => {
     const report = (): void => {
       const reason: unknown = signal.reason;
       routed.decision.done(reason instanceof ConnectError ? reason.code : routed.signal?.aborted === true ? Code.Canceled : 0);
+      routed.ended?.();
     };
     if (signal.aborted) report();
     else signal.addEventListener("abort", report, { once: true });
@@ -122,6 +135,12 @@ export interface XdsTransport extends Transport {
   close(): void;
   /** The authorities (`address:port`) with an open pooled transport; for introspection and tests. */
   openEndpoints(): string[];
+}
+
+/** An attempt's per-try timeout: whether it fired, and how to stop it. */
+interface PerTryTimeout {
+  timedOut(): boolean;
+  clear(): void;
 }
 
 /** One endpoint's transport and its session. */
@@ -177,17 +196,18 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
   });
 
   /**
-   * Routes a call (waiting for the first snapshot if need be): its endpoint's transport, the call's timeout and
-   * the routing decision, whose done() the caller owes. Throws only ConnectErrors.
+   * Routes a call (waiting for the first snapshot if need be) and runs its HTTP filters (waiting out a fault delay):
+   * the decision of its first attempt, whose done() the caller owes, and the call's deadline (the caller's, capped by
+   * the route's timeout from the decision on; Infinity for none). Throws only ConnectErrors.
    */
-  async function pick(
+  async function route(
     path: string,
     method: DescMethodUnary | DescMethodStreaming,
     header: Headers,
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
     contextValues: ContextValues | undefined,
-  ) {
+  ): Promise<{ decision: RouteDecision; deadline: number }> {
     const startedAt = Date.now();
     let headers: RequestHeaders;
     try {
@@ -197,31 +217,66 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
       throw new ConnectError(`the xDS meta extractor threw for ${path}: ${messageOf(reason)}`, Code.Internal, undefined, undefined, reason);
     }
     const callerTimeoutMs = timeoutMs ?? endpointOptions.defaultTimeoutMs;
-    const deadline = callerTimeoutMs === undefined || callerTimeoutMs <= 0 ? Infinity : startedAt + callerTimeoutMs;
+    const callerDeadline = callerTimeoutMs === undefined || callerTimeoutMs <= 0 ? Infinity : startedAt + callerTimeoutMs;
     const wait = contextValues?.get(waitForReady) ?? defaultWaitForReady;
     let decision = router.route(path, headers);
     if (decision === undefined || router.mustWait(decision, wait)) {
       const last = decision instanceof XdsError ? decision : undefined;
-      const result = await router.waitForRoute(path, headers, signal === undefined ? { deadline, waitForReady: wait } : { deadline, waitForReady: wait, signal }, last);
+      const options = signal === undefined ? { deadline: callerDeadline, waitForReady: wait } : { deadline: callerDeadline, waitForReady: wait, signal };
+      const result = await router.waitForRoute(path, headers, options, last);
       if (result === undefined) throw ConnectError.from(signal?.reason, Code.Canceled);
       if (isRouteDeadline(result)) throw new ConnectError(routeDeadlineMessage(path, router.target, result), Code.DeadlineExceeded);
       decision = result;
     }
-    if (decision instanceof XdsError) throw new ConnectError(routingFailureMessage(path, decision), Code.Unavailable, undefined, undefined, decision);
+    if (decision instanceof XdsError) throw unavailable(path, decision);
+    const deadline = decision.timeoutMs === undefined ? callerDeadline : Math.min(callerDeadline, Date.now() + decision.timeoutMs);
+    const filters = decision.httpFilters;
+    const verdict = filters === undefined ? undefined : applyCallFilters(filters, { path, headers, cluster: decision.cluster });
+    if (verdict === undefined) return { decision, deadline };
+    // The endpoint is not held while the fault delays or ends the call; the call picks one again after a delay.
+    decision.done();
+    try {
+      if (verdict.delayMs > 0) await pause(verdict.delayMs, deadline, signal, `${path} was delayed ${verdict.delayMs} ms by fault injection`);
+    } finally {
+      verdict.finish();
+    }
+    if (verdict.abort !== undefined) throw new ConnectError(verdict.abort.message, verdict.abort.code as Code);
+    const again = decision.pickAgain();
+    if (again instanceof XdsError) throw unavailable(path, again);
+    return { decision: again, deadline };
+  }
+
+  /**
+   * Starts one attempt of a call: its endpoint's transport (throws a ConnectError, the decision ended, when there is
+   * none), its timeout, its signal (with the per-try timeout's), and its request headers.
+   */
+  function attemptOf(decision: RouteDecision, attempts: CallAttempts | undefined, signal: AbortSignal | undefined, deadline: number, headers: Headers, path: string) {
     let endpoint: EndpointTransport;
     try {
       endpoint = router.connection(decision.endpoint, decision.leafCluster);
     } catch (reason: unknown) {
       decision.done();
-      if (reason instanceof XdsError) throw new ConnectError(routingFailureMessage(path, reason), Code.Unavailable, undefined, undefined, reason);
+      if (reason instanceof XdsError) throw unavailable(path, reason);
       const message = `xDS call ${path} to endpoint ${authorityOf(decision.endpoint)} failed: connect-node could not open a transport to it: ${messageOf(reason)}`;
       throw new ConnectError(message, Code.Internal, undefined, undefined, reason);
     }
-    // The caller's time left (after any wait), capped by the route's timeout, which counts from now.
-    const left = deadline === Infinity ? undefined : Math.max(1, deadline - Date.now());
-    const routeMs = decision.timeoutMs;
-    const effectiveMs = routeMs === undefined ? left : left === undefined ? routeMs : Math.min(left, routeMs);
-    return { transport: endpoint.transport, timeoutMs: effectiveMs, decision };
+    const timeoutMs = deadline === Infinity ? undefined : Math.max(1, deadline - Date.now());
+    let attemptSignal = signal;
+    let perTry: PerTryTimeout | undefined;
+    const perTryMs = attempts?.perTryTimeoutMs;
+    if (perTryMs !== undefined && (timeoutMs === undefined || perTryMs < timeoutMs)) {
+      const controller = new AbortController();
+      const message = `xDS per-try timeout of ${perTryMs} ms passed for ${path} (${attempts!.describe()}, endpoint ${authorityOf(decision.endpoint)})`;
+      const timer = setTimeout(() => controller.abort(new ConnectError(message, Code.DeadlineExceeded)), perTryMs);
+      attemptSignal = signal === undefined ? controller.signal : AbortSignal.any([signal, controller.signal]);
+      perTry = { timedOut: () => controller.signal.aborted, clear: () => clearTimeout(timer) };
+    }
+    let attemptHeaders = headers;
+    if (attempts !== undefined && attempts.attempts > 1) {
+      attemptHeaders = new Headers(headers);
+      attemptHeaders.set(PREVIOUS_ATTEMPTS_KEY, String(attempts.attempts - 1));
+    }
+    return { transport: endpoint.transport, timeoutMs, signal: attemptSignal, headers: attemptHeaders, perTry };
   }
 
   return {
@@ -235,13 +290,25 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
     ): Promise<UnaryResponse<I, O>> {
       const path = `/${method.parent.typeName}/${method.name}`;
       const headers = headersOf(header, propagateMetainfo);
-      const picked = await pick(path, method, headers, signal, timeoutMs, contextValues);
-      const values = withRoutedCall(contextValues, { decision: picked.decision, signal });
-      try {
-        return await picked.transport.unary(method, signal, picked.timeoutMs, headers, input, values);
-      } finally {
-        // Reported already when the call went out (reportOutcome); otherwise it never reached the endpoint.
-        picked.decision.done();
+      const routed = await route(path, method, headers, signal, timeoutMs, contextValues);
+      const attempts = CallAttempts.of(routed.decision);
+      for (let decision = routed.decision; ; ) {
+        const current = decision;
+        const attempt = attemptOf(current, attempts, signal, routed.deadline, headers, path);
+        const values = withRoutedCall(contextValues, { decision: current, signal });
+        try {
+          const response = await attempt.transport.unary(method, attempt.signal, attempt.timeoutMs, attempt.headers, input, values);
+          if (attempts !== undefined && attempts.attempts > 1) response.header.set(PREVIOUS_ATTEMPTS_KEY, String(attempts.attempts - 1));
+          return response;
+        } catch (reason: unknown) {
+          current.done();
+          attempt.perTry?.clear();
+          decision = await nextAttempt(reason, attempts, current, attempt.perTry?.timedOut() === true, signal, routed.deadline, path);
+        } finally {
+          // Reported already when the attempt went out (reportOutcome); otherwise it never reached the endpoint.
+          attempt.perTry?.clear();
+          current.done();
+        }
       }
     },
 
@@ -255,19 +322,35 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
     ): Promise<StreamResponse<I, O>> {
       const path = `/${method.parent.typeName}/${method.name}`;
       const headers = headersOf(header, propagateMetainfo);
-      const picked = await pick(path, method, headers, signal, timeoutMs, contextValues);
+      const routed = await route(path, method, headers, signal, timeoutMs, contextValues);
+      const attempts = CallAttempts.of(routed.decision);
+      const requests = attempts === undefined ? undefined : new ReplayableInput(input, attempts, (request: MessageInitShape<I>) => sizeOf(method.input, request));
       // Connect cancels a stream only through its signal: this one also fires when the caller stops iterating.
       const abandoned = new AbortController();
       const callSignal = signal === undefined ? abandoned.signal : AbortSignal.any([signal, abandoned.signal]);
-      const values = withRoutedCall(contextValues, { decision: picked.decision, signal: callSignal });
-      let response: StreamResponse<I, O>;
-      try {
-        response = await picked.transport.stream(method, callSignal, picked.timeoutMs, headers, input, values);
-      } catch (reason: unknown) {
-        picked.decision.done();
-        throw reason;
+      for (let decision = routed.decision; ; ) {
+        let response: StreamResponse<I, O>;
+        const current = decision;
+        try {
+          const attempt = attemptOf(current, attempts, callSignal, routed.deadline, headers, path);
+          const values = withRoutedCall(contextValues, attempt.perTry === undefined ? { decision: current, signal: callSignal } : { decision: current, signal: callSignal, ended: attempt.perTry.clear });
+          try {
+            response = await attempt.transport.stream(method, attempt.signal, attempt.timeoutMs, attempt.headers, requests?.attempt() ?? input, values);
+          } catch (reason: unknown) {
+            current.done();
+            attempt.perTry?.clear();
+            decision = await nextAttempt(reason, attempts, current, attempt.perTry?.timedOut() === true, callSignal, routed.deadline, path);
+            continue;
+          }
+        } catch (reason: unknown) {
+          requests?.close();
+          throw reason;
+        }
+        // The response headers arrived: the call is committed to this attempt.
+        attempts?.commit();
+        if (attempts !== undefined && attempts.attempts > 1) response.header.set(PREVIOUS_ATTEMPTS_KEY, String(attempts.attempts - 1));
+        return { ...response, message: cancelledWhenAbandoned(response.message, abandoned, path) };
       }
-      return { ...response, message: cancelledWhenAbandoned(response.message, abandoned, path) };
     },
 
     close: () => router.close(),
@@ -310,6 +393,16 @@ function headersOf(header: HeaderInit, withMetainfo: boolean): Headers {
     }
   }
   return headers;
+}
+
+/** The UNAVAILABLE error of a routing failure. */
+function unavailable(path: string, error: XdsError): ConnectError {
+  return new ConnectError(routingFailureMessage(path, error), Code.Unavailable, undefined, undefined, error);
+}
+
+/** The serialized size of a request, for the retry buffer. */
+function sizeOf<I extends DescMessage>(schema: I, request: MessageInitShape<I>): number {
+  return toBinary(schema, isMessage(request, schema) ? request : create(schema, request)).length;
 }
 
 function messageOf(reason: unknown): string {

@@ -4,6 +4,8 @@
 //   import { init } from "rxds";
 //   import { xdsClientOptions } from "rxds/grpc";
 //   const client = new GreetServiceClient("kitex-server:8888", credentials.createInsecure(), xdsClientOptions(init()));
+//   const inbound = createXdsServerInterceptor(init(), { port: 8888 });
+//   const server = new Server({ interceptors: [inbound.interceptor] });
 
 /** ClientOptions that make a generated grpc-js client route each call by xDS (see its doc comment). */
 export { xdsClientOptions } from "./xds-client-options.js";
@@ -25,6 +27,11 @@ export type { RoutingMeta } from "../routing-meta.js";
 export { metainfo } from "../metainfo.js";
 /** The shape of metainfo, and the values of one context. */
 export type { Metainfo, MetaValues } from "../metainfo.js";
+/** The server half: a grpc-js server interceptor applying the inbound listener's local rate limit (kitex's server suite). */
+export { createXdsServerInterceptor } from "./xds-server-interceptor.js";
+/** What createXdsServerInterceptor returns, and where the server listens. */
+export type { XdsServerInterceptor } from "./xds-server-interceptor.js";
+export type { XdsServerOptions } from "../inbound-policy.js";
 /** Adds CSDS (gRFC A40's ClientStatusDiscoveryService) to a grpc-js server: what its XdsClients hold, per resource. */
 export { addCsdsService } from "./csds-service.js";
 /** The grpc-js service definition of CSDS, for servers and clients of any copy of grpc-js. */

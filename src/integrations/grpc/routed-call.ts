@@ -1,26 +1,38 @@
-// One grpc-js call on an XdsChannel: it is routed when it starts (when its metadata is known), then
-// handed to a real call on the pooled channel of the picked endpoint. Until then, what the client asks
-// of it (credentials, messages, half-close, reads) is kept and replayed, in order, on the real call.
+// One grpc-js call on an XdsChannel: it is routed when it starts (when its metadata is known), goes through its
+// route's HTTP filters (fault injection, local rate limit; call-filters.ts), then is handed to a real call on the
+// pooled channel of the picked endpoint. Until then, what the client asks of it (credentials, messages, half-close,
+// reads) is kept and replayed on the real call.
 //
 // A call that cannot be routed yet waits as call-router.ts says (before the first snapshot; through curable
 // failures when it is wait-for-ready, which grpc-js carries in the metadata's options), up to its own deadline.
 // The route's timeout counts from the routing decision (as grpc-js applies a config selector's timeout), so
 // time spent waiting is bounded by the caller's deadline only.
 //
+// With a retry policy (call-attempts.ts) each attempt is a real call of its own: the requests are kept until the
+// call commits (the first response headers or message, or more requests than the replay buffer holds), and an
+// attempt that ends with a retryable status before that is followed, after its backoff, by another on a freshly
+// picked endpoint, the same requests replayed, with `grpc-previous-rpc-attempts` in its metadata (and, as grpc-js
+// does, in the response metadata the caller sees). A per-try timeout cancels an attempt with DEADLINE_EXCEEDED.
+// Nothing outlives the call's deadline: a backoff or fault delay it would outlast ends the call DEADLINE_EXCEEDED.
+//
 // Every failure on the way ends the call with a status, never an exception: credentials from no loaded
 // copy of grpc-js FAILED_PRECONDITION; routing failures UNAVAILABLE with the router's message; a meta
 // extractor that throws, or a channel or call that grpc-js refuses to create, INTERNAL.
 //
-// The routing decision learns how the call ended: the real call's status, as it reaches the listener (a
+// Each attempt's decision learns how the attempt ended: the real call's status, as it reaches the listener (a
 // transport failure arrives as UNAVAILABLE), goes to its done(); a call that never reached the endpoint
-// (cancelled before dispatch, no channel or call could be made) ends its decision without a status.
+// (cancelled before dispatch, delayed or aborted by a fault, no channel or call could be made) ends its decision
+// without a status.
 
 import type { CallCredentials, ChannelInterface, InterceptingListener, Metadata, StatusObject, status } from "@grpc/grpc-js";
 import type { RequestHeaders } from "../../resources/match/route-match.js";
 import { XdsError } from "../../xds-error.js";
 import type { RouteDecision } from "../../routing/router.js";
+import { CallAttempts, PREVIOUS_ATTEMPTS_KEY, PUSHBACK_KEY } from "../call-attempts.js";
+import { applyCallFilters, type FilterVerdict } from "../call-filters.js";
 import { authorityOf, effectiveDeadline, isRouteDeadline, routeDeadlineMessage, routingFailureMessage, type CallRouter } from "../call-router.js";
 import { routingHeaders } from "../routing-meta.js";
+import { AttemptListener, ReportingListener, type AttemptSink } from "./attempt-listener.js";
 import type { GrpcJs } from "./grpc-js-copy.js";
 import type { GrpcMetaExtractor } from "./grpc-meta-extractor.js";
 import { hasMetainfo, sendMetainfo } from "../metainfo.js";
@@ -55,36 +67,39 @@ export interface CallArguments {
   readonly propagateFlags: number | null | undefined;
 }
 
-/** Forwards the real call's events to the caller's listener, and its status to the routing decision first. */
-class ReportingListener implements InterceptingListener {
-  constructor(
-    private readonly listener: InterceptingListener,
-    private readonly decision: RouteDecision,
-  ) {}
-
-  onReceiveMetadata(metadata: Metadata): void {
-    this.listener.onReceiveMetadata(metadata);
-  }
-
-  onReceiveMessage(message: unknown): void {
-    this.listener.onReceiveMessage(message);
-  }
-
-  onReceiveStatus(status: StatusObject): void {
-    this.decision.done(status.code);
-    this.listener.onReceiveStatus(status);
-  }
+/** A request of the caller, kept until it is sent (or, while the call may retry, to be replayed). */
+interface KeptMessage {
+  readonly context: MessageContext;
+  readonly message: Buffer;
+  /** Whether the caller's write callback has run (it runs once, for the first attempt that wrote the message). */
+  written: boolean;
 }
 
 /** A grpc-js Call routed by xDS at start. */
-export class RoutedCall implements GrpcCall {
+export class RoutedCall implements GrpcCall, AttemptSink {
   private real: GrpcCall | undefined;
   private listener: InterceptingListener | undefined;
   private credentials: CallCredentials | undefined;
-  private readonly pending: ((call: GrpcCall) => void)[] = [];
-  /** Set once this call has ended without a real call (cancelled, routing failed, deadline). */
+  private metadata: Metadata | undefined;
+  private headers: RequestHeaders | undefined;
+  /** Requests not sent yet, and while the call may retry, those sent to replay. */
+  private readonly messages: KeptMessage[] = [];
+  private halfClosed = false;
+  private readStarted = false;
+  /** Whether the current attempt is being given the requests so far, one at a time (grpc-js takes one write at a time). */
+  private replaying = false;
+  /** Set once this call has ended without a real call (cancelled, routing failed, deadline), or after its last attempt. */
   private ended: StatusObject | undefined;
   private waiting: AbortController | undefined;
+  /** The call's end, in ms since the epoch (the caller's deadline, capped by the route's timeout); Infinity for none. */
+  private deadline = Infinity;
+  /** The retry state, when the route has a retry policy. */
+  private attempts: CallAttempts | undefined;
+  /** Whether the current attempt's response headers reached the caller. */
+  private sawMetadata = false;
+  private cancelled = false;
+  /** A fault delay or retry backoff in progress, and what to undo if the call is cancelled meanwhile. */
+  private pause: { readonly timer: NodeJS.Timeout; readonly verdict: FilterVerdict | undefined } | undefined;
 
   constructor(
     private readonly scope: RoutedCallScope,
@@ -122,11 +137,13 @@ export class RoutedCall implements GrpcCall {
       this.end(grpc.status.INTERNAL, `the xDS meta extractor threw for ${path}: ${messageOf(reason)}`);
       return;
     }
+    this.metadata = metadata;
+    this.headers = headers;
     const first = router.route(path, headers);
     // gRPC's wait-for-ready: grpc-js carries it in the metadata's options (`new Metadata({ waitForReady: true })`).
     const waitForReady = metadata.getOptions().waitForReady === true;
     if (first !== undefined && !router.mustWait(first, waitForReady)) {
-      this.dispatch(first, metadata);
+      this.begin(first);
       return;
     }
     const waiting = new AbortController();
@@ -139,40 +156,59 @@ export class RoutedCall implements GrpcCall {
         // undefined: the call was cancelled, and cancelWithStatus ended it.
         if (result === undefined) return;
         if (isRouteDeadline(result)) this.end(grpc.status.DEADLINE_EXCEEDED, routeDeadlineMessage(path, target, result));
-        else this.dispatch(result, metadata);
+        else this.begin(result);
       })
-      // dispatch() and end() do not throw; should that ever change, the call still ends, and nothing is left unhandled.
+      // begin() and end() do not throw; should that ever change, the call still ends, and nothing is left unhandled.
       .catch((reason: unknown) => this.end(grpc.status.INTERNAL, `xDS call ${path} failed: ${messageOf(reason)}`));
   }
 
   sendMessageWithContext(context: MessageContext, message: Buffer): void {
-    if (this.real !== undefined) this.real.sendMessageWithContext(context, message);
-    else if (this.ended === undefined) this.pending.push((call) => call.sendMessageWithContext(context, message));
+    if (this.ended !== undefined) return;
+    const real = this.real;
+    const attempts = this.attempts;
+    if (real === undefined || this.replaying) {
+      // Before an attempt, or while one is given the requests so far: the replay sends it in its turn.
+      this.messages.push({ context, message, written: false });
+      attempts?.keep(message.length);
+    } else if (attempts === undefined || attempts.isCommitted) {
+      real.sendMessageWithContext(context, message);
+    } else if (attempts.keep(message.length)) {
+      // The call may still retry: keep the request for a replay.
+      const kept: KeptMessage = { context, message, written: false };
+      this.messages.push(kept);
+      real.sendMessageWithContext(onceWritten(kept, undefined), message);
+    } else {
+      // It outgrew the replay buffer: the call is committed to this attempt.
+      this.messages.length = 0;
+      real.sendMessageWithContext(context, message);
+    }
   }
 
   startRead(): void {
-    if (this.real !== undefined) this.real.startRead();
-    else if (this.ended === undefined) this.pending.push((call) => call.startRead());
+    this.readStarted = true;
+    this.real?.startRead();
   }
 
   halfClose(): void {
-    if (this.real !== undefined) this.real.halfClose();
-    else if (this.ended === undefined) this.pending.push((call) => call.halfClose());
+    this.halfClosed = true;
+    if (!this.replaying) this.real?.halfClose();
   }
 
   cancelWithStatus(code: status, details: string): void {
+    this.cancelled = true;
     if (this.real !== undefined) {
       this.real.cancelWithStatus(code, details);
       return;
     }
     this.waiting?.abort();
     this.waiting = undefined;
+    this.stopPause();
     this.end(code, details);
   }
 
   setCredentials(credentials: CallCredentials): void {
-    if (this.real !== undefined) this.real.setCredentials(credentials);
-    else this.credentials = credentials;
+    this.credentials = credentials;
+    this.real?.setCredentials(credentials);
   }
 
   getPeer(): string {
@@ -189,18 +225,87 @@ export class RoutedCall implements GrpcCall {
     return real?.getAuthContext?.() ?? null;
   }
 
-  /** Hands the call to a real call on the decision's endpoint, or ends it with the routing failure. Never throws. */
-  private dispatch(decision: RouteDecision | XdsError, metadata: Metadata): void {
+  /** The current attempt's response headers: the call commits, and the caller sees them. */
+  attemptMetadata(metadata: Metadata): void {
+    this.attempts!.commit();
+    if (!this.replaying) this.messages.length = 0;
+    this.sawMetadata = true;
+    this.withPreviousAttempts(metadata);
+    this.listener!.onReceiveMetadata(metadata);
+  }
+
+  /** A response message of the current attempt (after its headers). */
+  attemptMessage(message: unknown): void {
+    this.attempts!.commit();
+    this.listener!.onReceiveMessage(message);
+  }
+
+  /** An attempt ended: the caller sees its status, unless the call retries. */
+  attemptEnded(attempt: AttemptListener, status: StatusObject): void {
+    const attempts = this.attempts!;
+    this.real = undefined;
+    this.replaying = false;
+    const pushback = status.metadata.get(PUSHBACK_KEY)[0];
+    const delay = this.cancelled ? undefined : attempts.retryDelayMs(status.code, attempt.perTryTimedOut, typeof pushback === "string" ? pushback : undefined);
+    if (delay === undefined) {
+      if (!this.sawMetadata) this.withPreviousAttempts(status.metadata);
+      this.ended = status;
+      this.listener!.onReceiveStatus(status);
+      return;
+    }
+    const why = `waited to retry after ${attempts.describe()} failed with ${status.code} (${status.details})`;
+    this.pauseFor(delay, undefined, why, () => {
+      const next = attempts.next(attempt.decision);
+      if (next instanceof XdsError) this.end(status.code, `${status.details}; no retry: ${routingFailureMessage(this.args.method, next)}`);
+      else this.dispatch(next);
+    });
+  }
+
+  /** Starts the call on its first decision: its filters, then its first attempt. Never throws. */
+  private begin(decision: RouteDecision | XdsError): void {
     if (this.ended !== undefined) {
       if (!(decision instanceof XdsError)) decision.done();
       return;
     }
     const path = this.args.method;
-    const { router, grpc } = this.scope;
+    const grpc = this.scope.grpc;
     if (decision instanceof XdsError) {
       this.end(grpc.status.UNAVAILABLE, routingFailureMessage(path, decision));
       return;
     }
+    this.deadline = effectiveDeadline(deadlineMs(this.args.deadline), Date.now(), decision.timeoutMs);
+    const filters = decision.httpFilters;
+    const verdict = filters === undefined ? undefined : applyCallFilters(filters, { path, headers: this.headers!, cluster: decision.cluster });
+    if (verdict === undefined) {
+      this.firstAttempt(decision);
+      return;
+    }
+    // The endpoint is not held while the fault delays or ends the call; the call picks one again after a delay.
+    decision.done();
+    const after = (): void => {
+      verdict.finish();
+      if (verdict.abort !== undefined) this.end(verdict.abort.code as status, verdict.abort.message);
+      else this.firstAttempt(decision.pickAgain());
+    };
+    if (verdict.delayMs > 0) this.pauseFor(verdict.delayMs, verdict, `was delayed ${verdict.delayMs} ms by fault injection`, after);
+    else after();
+  }
+
+  private firstAttempt(decision: RouteDecision | XdsError): void {
+    if (decision instanceof XdsError) {
+      this.end(this.scope.grpc.status.UNAVAILABLE, routingFailureMessage(this.args.method, decision));
+      return;
+    }
+    const attempts = CallAttempts.of(decision);
+    if (attempts !== undefined) for (const kept of this.messages) attempts.keep(kept.message.length);
+    this.attempts = attempts;
+    this.dispatch(decision);
+  }
+
+  /** Hands one attempt to a real call on the decision's endpoint, replaying what the caller sent. Never throws. */
+  private dispatch(decision: RouteDecision): void {
+    const path = this.args.method;
+    const { router, grpc } = this.scope;
     const endpoint = authorityOf(decision.endpoint);
     let channel: ChannelInterface;
     try {
@@ -211,12 +316,17 @@ export class RoutedCall implements GrpcCall {
       else this.end(grpc.status.INTERNAL, `xDS call ${path} to endpoint ${endpoint} failed: grpc-js could not open a channel to it: ${messageOf(reason)}`);
       return;
     }
-    const deadline = effectiveDeadline(deadlineMs(this.args.deadline), Date.now(), decision.timeoutMs);
+    const attempts = this.attempts;
+    let metadata = this.metadata!;
+    if (attempts !== undefined && attempts.attempts > 1) {
+      metadata = metadata.clone();
+      metadata.set(PREVIOUS_ATTEMPTS_KEY, String(attempts.attempts - 1));
+    }
     const { host, parentCall, propagateFlags } = this.args;
+    const listener = attempts === undefined ? new ReportingListener(this.listener!, decision) : new AttemptListener(this, decision);
     let real: GrpcCall;
-    const listener = new ReportingListener(this.listener!, decision);
     try {
-      real = channel.createCall(path, deadline, host, parentCall, propagateFlags);
+      real = channel.createCall(path, this.deadline, host, parentCall, propagateFlags);
       if (this.credentials !== undefined) real.setCredentials(this.credentials);
       real.start(metadata, listener);
     } catch (reason: unknown) {
@@ -225,20 +335,88 @@ export class RoutedCall implements GrpcCall {
       return;
     }
     this.real = real;
-    try {
-      for (const operation of this.pending) operation(real);
-    } catch (reason: unknown) {
-      real.cancelWithStatus(grpc.status.INTERNAL, `xDS call ${path} to endpoint ${endpoint} failed: grpc-js refused what the client sent before routing: ${messageOf(reason)}`);
+    this.sawMetadata = false;
+    const perTry = attempts?.perTryTimeoutMs;
+    if (perTry !== undefined && Date.now() + perTry < this.deadline) {
+      const attempt = listener as AttemptListener;
+      attempt.timer = setTimeout(() => {
+        attempt.perTryTimedOut = true;
+        real.cancelWithStatus(grpc.status.DEADLINE_EXCEEDED, `xDS per-try timeout of ${perTry} ms passed for ${path} (${attempts!.describe()}, endpoint ${endpoint})`);
+      }, perTry);
     }
-    this.pending.length = 0;
+    if (this.messages.length > 0) {
+      this.replaying = true;
+      this.replay(real, 0);
+    } else if (this.halfClosed) {
+      real.halfClose();
+    }
+    if (this.readStarted) real.startRead();
+  }
+
+  /**
+   * Gives the attempt on `real` the kept request `i` and, once it is written, the next; then the half-close. grpc-js
+   * holds a single write until its call is under way, so each waits for the one before, as the caller's writes do.
+   */
+  private replay(real: GrpcCall, i: number): void {
+    if (this.real !== real) return;
+    const kept = this.messages[i];
+    if (kept === undefined) {
+      this.replaying = false;
+      if (this.attempts === undefined || this.attempts.isCommitted) this.messages.length = 0;
+      if (this.halfClosed) real.halfClose();
+      return;
+    }
+    try {
+      real.sendMessageWithContext(onceWritten(kept, () => this.replay(real, i + 1)), kept.message);
+    } catch (reason: unknown) {
+      const endpoint = real.getPeer();
+      real.cancelWithStatus(this.scope.grpc.status.INTERNAL, `xDS call ${this.args.method} to endpoint ${endpoint} failed: grpc-js refused a request: ${messageOf(reason)}`);
+    }
+  }
+
+  /**
+   * Waits `ms` (a fault delay, a retry backoff), then runs `then`; when the call's deadline comes first, ends the call
+   * DEADLINE_EXCEEDED saying what it `was doing`.
+   */
+  private pauseFor(ms: number, verdict: FilterVerdict | undefined, doing: string, then: () => void): void {
+    const left = this.deadline - Date.now();
+    const timer = setTimeout(
+      () => {
+        this.pause = undefined;
+        if (ms < left) {
+          then();
+          return;
+        }
+        verdict?.finish();
+        this.end(this.scope.grpc.status.DEADLINE_EXCEEDED, `deadline exceeded while ${this.args.method} ${doing}`);
+      },
+      Math.max(0, Math.min(ms, left, MAX_TIMER_MS)),
+    );
+    this.pause = { timer, verdict };
+  }
+
+  private stopPause(): void {
+    const pause = this.pause;
+    if (pause === undefined) return;
+    this.pause = undefined;
+    clearTimeout(pause.timer);
+    pause.verdict?.finish();
+  }
+
+  /** Sets `grpc-previous-rpc-attempts` on metadata the caller receives, when the call was retried. */
+  private withPreviousAttempts(metadata: Metadata): void {
+    const attempts = this.attempts;
+    if (attempts !== undefined && attempts.attempts > 1) metadata.set(PREVIOUS_ATTEMPTS_KEY, String(attempts.attempts - 1));
   }
 
   /** Ends the call without a real call; the status reaches the listener once, asynchronously. */
   private end(code: status, details: string): void {
     if (this.ended !== undefined || this.real !== undefined) return;
-    const ended: StatusObject = { code, details, metadata: new this.scope.grpc.Metadata() };
+    const metadata = new this.scope.grpc.Metadata();
+    this.withPreviousAttempts(metadata);
+    const ended: StatusObject = { code, details, metadata };
     this.ended = ended;
-    this.pending.length = 0;
+    this.messages.length = 0;
     if (this.listener !== undefined) this.deliver(ended);
   }
 
@@ -246,6 +424,22 @@ export class RoutedCall implements GrpcCall {
     const listener = this.listener!;
     process.nextTick(() => listener.onReceiveStatus(ended));
   }
+}
+
+/** Node's setTimeout takes at most 2^31 − 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The kept request's context, its caller's write callback made to run once across attempts, then `next` (each time). */
+function onceWritten(kept: KeptMessage, next: (() => void) | undefined): MessageContext {
+  const { callback, flags } = kept.context;
+  const once: MessageContext["callback"] = (error) => {
+    if (!kept.written) {
+      kept.written = true;
+      callback?.(error);
+    }
+    next?.();
+  };
+  return flags === undefined ? { callback: once } : { flags, callback: once };
 }
 
 /** A grpc-js deadline in ms since the epoch; Infinity for none. */

@@ -22,7 +22,7 @@ import type {
   QueryParameterMatcher,
   RouteMatch,
 } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
-import { FractionalPercent_DenominatorType } from "../../../gen/envoy/type/v3/percent_pb.js";
+import { denominatorOf } from "../fraction.js";
 import { XdsError } from "../../xds-error.js";
 import { asciiLower, regionEqualsIgnoreCase } from "./ascii-case.js";
 import { compileHeaderMatcher, readHeader, type HeaderPredicate } from "./header-matcher.js";
@@ -174,7 +174,7 @@ function compileRuntimeFraction(match: RouteMatch, field: string): Fraction | un
   if (value === undefined) {
     throw new XdsError("INVALID_RESOURCE", `${field}.runtime_fraction.default_value: must be set`);
   }
-  const denominator = DENOMINATORS.get(value.denominator);
+  const denominator = denominatorOf(value.denominator);
   if (denominator === undefined) {
     throw new XdsError(
       "INVALID_RESOURCE",
@@ -183,12 +183,6 @@ function compileRuntimeFraction(match: RouteMatch, field: string): Fraction | un
   }
   return { numerator: value.numerator, denominator };
 }
-
-const DENOMINATORS: ReadonlyMap<FractionalPercent_DenominatorType, number> = new Map([
-  [FractionalPercent_DenominatorType.HUNDRED, 100],
-  [FractionalPercent_DenominatorType.TEN_THOUSAND, 10_000],
-  [FractionalPercent_DenominatorType.MILLION, 1_000_000],
-]);
 
 const GRPC_CONTENT_TYPE = "application/grpc";
 

@@ -1,5 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ListenerSchema } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
+import { HTTPFaultSchema } from "../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
 import { RouterSchema } from "../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import {
   HttpConnectionManagerSchema,
@@ -10,6 +11,7 @@ import { clusterName, domainName, isHttpProtocol, listenerAliases } from "./isti
 import type { MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
 import { encodeMessage, packBytes, packMessage, writeBytes } from "./message-encoding.js";
+import { FAULT_FILTER_NAME } from "./route-translation.js";
 import { translateView, type ViewKind } from "./view-state.js";
 import {
   fieldNumber,
@@ -40,10 +42,10 @@ export const routerFilter: MessageInitShape<typeof HttpFilterSchema> = {
   configType: { case: "typedConfig", value: packMessage(RouterSchema, {}) },
 };
 
-/** istiod's `xdsfilters.Fault`: the fault filter with an empty HTTPFault config (packed by hand, not generated here). */
-const faultFilter: MessageInitShape<typeof HttpFilterSchema> = {
-  name: "envoy.filters.http.fault",
-  configType: { case: "typedConfig", value: { typeUrl: "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault", value: new Uint8Array(0) } },
+/** istiod's `xdsfilters.Fault`: the fault filter with an empty HTTPFault config; routes give it theirs (a VirtualService's `fault`). */
+export const faultFilter: MessageInitShape<typeof HttpFilterSchema> = {
+  name: FAULT_FILTER_NAME,
+  configType: { case: "typedConfig", value: packMessage(HTTPFaultSchema, {}) },
 };
 
 const listenerName = fieldNumber(ListenerSchema, "name");

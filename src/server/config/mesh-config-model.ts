@@ -1,5 +1,6 @@
 import type { Message } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
+import type { GrpcStatusName } from "../../resources/grpc-status.js";
 import type { ProtoDuration } from "./istio-duration.js";
 
 /** A string condition as Istio writes it: exactly one of exact, prefix or regex (RE2, full match). */
@@ -44,6 +45,28 @@ export interface HttpRetry {
   readonly attempts: number;
   readonly perTryTimeout?: ProtoDuration;
   readonly retryOn?: string;
+  /** The base interval of the backoff between retries. */
+  readonly backoff?: ProtoDuration;
+  /** true: retries avoid the hosts already tried (istiod adds the previous_hosts predicate). */
+  readonly retryIgnorePreviousHosts?: boolean;
+}
+
+/** A route's fault injection: a fixed delay and an abort, each for a share of the calls. */
+export interface HttpFault {
+  readonly delay?: {
+    readonly fixedDelay: ProtoDuration;
+    /** `percentage.value`, 0..100 (a double); undefined when unset. */
+    readonly percentage?: number;
+    /** The deprecated integer `percent`, used when `percentage` is unset. */
+    readonly percent?: number;
+  };
+  readonly abort?: {
+    /** Exactly one of httpStatus and grpcStatus is set. */
+    readonly httpStatus?: number;
+    readonly grpcStatus?: GrpcStatusName;
+    /** `percentage.value`, 0..100; undefined when unset. */
+    readonly percentage?: number;
+  };
 }
 
 /** One `VirtualService.spec.http[]` entry. */
@@ -54,6 +77,7 @@ export interface HttpRoute {
   readonly route: readonly RouteDestination[];
   readonly timeout?: ProtoDuration;
   readonly retries?: HttpRetry;
+  readonly fault?: HttpFault;
 }
 
 /** An Istio VirtualService; `hosts` are FQDNs. */

@@ -2,6 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { DurationSchema } from "@bufbuild/protobuf/wkt";
 import type {
   HeaderMatcherSchema,
+  RetryPolicy_RetryHostPredicateSchema,
   RetryPolicySchema,
   RouteAction_HashPolicySchema,
   RouteActionSchema,
@@ -10,11 +11,15 @@ import type {
   VirtualHostSchema,
   WeightedCluster_ClusterWeightSchema,
 } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
+import { HTTPFaultSchema } from "../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
 import type { StringMatcherSchema } from "../../../gen/envoy/type/matcher/v3/string_pb.js";
+import { FractionalPercent_DenominatorType, type FractionalPercentSchema } from "../../../gen/envoy/type/v3/percent_pb.js";
+import { GRPC_STATUS_NAMES } from "../../resources/grpc-status.js";
 import { mergeTrafficPolicy } from "./cluster-translation.js";
 import { alternativeHosts, clusterName, domainName } from "./istio-names.js";
 import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
-import type { HashKey, HttpMatch, HttpRetry, HttpRoute, RouteDestination, StringMatch, VirtualService } from "./mesh-config-model.js";
+import type { HashKey, HttpFault, HttpMatch, HttpRetry, HttpRoute, RouteDestination, StringMatch, VirtualService } from "./mesh-config-model.js";
+import { packMessage } from "./message-encoding.js";
 
 type Duration = MessageInitShape<typeof DurationSchema>;
 type HashPolicy = MessageInitShape<typeof RouteAction_HashPolicySchema>;
@@ -24,6 +29,7 @@ type RouteAction = MessageInitShape<typeof RouteActionSchema>;
 type RouteMatch = MessageInitShape<typeof RouteMatchSchema>;
 type HeaderMatcher = MessageInitShape<typeof HeaderMatcherSchema>;
 type ClusterWeight = MessageInitShape<typeof WeightedCluster_ClusterWeightSchema>;
+type HttpFaultInit = MessageInitShape<typeof HTTPFaultSchema>;
 
 /** How the routes are built. */
 export interface RouteBuildOptions {
@@ -33,6 +39,19 @@ export interface RouteBuildOptions {
 
 const noTimeout = (): Duration => ({ seconds: 0n, nanos: 0 });
 
+/** The previous-hosts retry predicate, as istiod writes it. */
+function previousHostsPredicate(): MessageInitShape<typeof RetryPolicy_RetryHostPredicateSchema>[] {
+  return [
+    {
+      name: "envoy.retry_host_predicates.previous_hosts",
+      configType: {
+        case: "typedConfig",
+        value: { typeUrl: "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate", value: new Uint8Array(0) },
+      },
+    },
+  ];
+}
+
 /** istiod's mesh default retry policy (`retry.DefaultPolicy`, without the 503 code newer istiod drops). */
 function defaultRetryPolicy(consistentHash: boolean): RetryPolicy {
   return {
@@ -40,21 +59,14 @@ function defaultRetryPolicy(consistentHash: boolean): RetryPolicy {
     numRetries: 2,
     hostSelectionRetryMaxAttempts: 5n,
     // With consistent hashing istiod leaves out the previous-hosts predicate (DefaultConsistentHashPolicy).
-    retryHostPredicate: consistentHash
-      ? []
-      : [
-          {
-            name: "envoy.retry_host_predicates.previous_hosts",
-            configType: {
-              case: "typedConfig",
-              value: { typeUrl: "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate", value: new Uint8Array(0) },
-            },
-          },
-        ],
+    retryHostPredicate: consistentHash ? [] : previousHostsPredicate(),
   };
 }
 
-/** `retry.ConvertPolicy`: absent → mesh default; attempts 0 → none; status codes in retryOn → retriable_status_codes. */
+/**
+ * `retry.ConvertPolicy`: absent → mesh default; attempts 0 → none; status codes in retryOn → retriable_status_codes;
+ * `backoff` → retry_back_off.base_interval; `retryIgnorePreviousHosts: true` → the previous-hosts predicate.
+ */
 export function translateRetries(retries: HttpRetry | undefined, consistentHash: boolean): RetryPolicy | undefined {
   const out = defaultRetryPolicy(consistentHash);
   if (retries === undefined) return out;
@@ -74,7 +86,42 @@ export function translateRetries(retries: HttpRetry | undefined, consistentHash:
     if (codes.length > 0 && !out.retryOn.includes("retriable-status-codes")) out.retryOn += ",retriable-status-codes";
   }
   if (retries.perTryTimeout !== undefined) out.perTryTimeout = { ...retries.perTryTimeout };
+  if (retries.retryIgnorePreviousHosts === true) out.retryHostPredicate = previousHostsPredicate();
+  if (retries.backoff !== undefined) out.retryBackOff = { baseInterval: { ...retries.backoff } };
   return out;
+}
+
+/** The fault filter's name in istiod's connection managers, and the key of its per-route config. */
+export const FAULT_FILTER_NAME = "envoy.filters.http.fault";
+
+/**
+ * `TranslateFault`: a fixed delay and an abort (HTTP status, or a gRPC status by name), each with its percentage as a
+ * fraction of a million (`percentage.value × 10000`; the deprecated integer `percent` as a fraction of a hundred).
+ * Undefined when neither is set.
+ */
+export function translateFault(fault: HttpFault | undefined): HttpFaultInit | undefined {
+  if (fault === undefined || (fault.delay === undefined && fault.abort === undefined)) return undefined;
+  const out: HttpFaultInit = {};
+  const delay = fault.delay;
+  if (delay !== undefined) {
+    out.delay = {
+      faultDelaySecifier: { case: "fixedDelay", value: { ...delay.fixedDelay } },
+      percentage: delay.percentage !== undefined ? perMillion(delay.percentage) : { numerator: delay.percent ?? 0, denominator: FractionalPercent_DenominatorType.HUNDRED },
+    };
+  }
+  const abort = fault.abort;
+  if (abort !== undefined) {
+    out.abort = {
+      errorType: abort.httpStatus !== undefined ? { case: "httpStatus", value: abort.httpStatus } : { case: "grpcStatus", value: GRPC_STATUS_NAMES.indexOf(abort.grpcStatus!) },
+      ...(abort.percentage === undefined ? {} : { percentage: perMillion(abort.percentage) }),
+    };
+  }
+  return out;
+}
+
+/** `translatePercentToFractionalPercent`: a percentage as a fraction of a million. */
+function perMillion(percent: number): MessageInitShape<typeof FractionalPercentSchema> {
+  return { numerator: Math.trunc(percent * 10000), denominator: FractionalPercent_DenominatorType.MILLION };
 }
 
 /** `consistentHashToHashPolicy`: a DestinationRule hash key as a route hash policy. */
@@ -197,12 +244,14 @@ function translateRoute(
   const routeMatch = translateMatch(match);
   const name = http.name === undefined ? (match?.name ?? "") : match?.name === undefined ? http.name : `${http.name}.${match.name}`;
   const config = `/apis/networking.istio.io/v1/namespaces/${vs.namespace}/virtual-service/${vs.name}`;
+  const fault = translateFault(http.fault);
   return {
     name,
     match: routeMatch,
     action: { case: "route", value: action },
     metadata: { filterMetadata: { istio: { config } } },
     decorator: { operation: operation(routeMatch, single, vs.name, listenerPort) },
+    ...(fault === undefined ? {} : { typedPerFilterConfig: { [FAULT_FILTER_NAME]: packMessage(HTTPFaultSchema, fault) } }),
   };
 }
 

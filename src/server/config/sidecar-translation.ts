@@ -5,7 +5,7 @@ import { HttpConnectionManagerSchema } from "../../../gen/envoy/extensions/filte
 import { TcpProxySchema } from "../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
 import { NameTable_NameInfoSchema, NameTableSchema } from "../../../gen/istio/networking/nds/v1/nds_pb.js";
 import { adsConfigSource } from "./cluster-translation.js";
-import { routerFilter } from "./grpc-translation.js";
+import { faultFilter, routerFilter } from "./grpc-translation.js";
 import { clusterDomain, clusterName, domainName, isHttpProtocol } from "./istio-names.js";
 import type { MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
@@ -37,11 +37,14 @@ import {
 
 type Listener = MessageInitShape<typeof ListenerSchema>;
 
-/** The outbound listener `0.0.0.0_<port>` (`getListenerName`) whose HTTP connection manager reads RDS `<port>`. */
+/**
+ * The outbound listener `0.0.0.0_<port>` (`getListenerName`) whose HTTP connection manager reads RDS `<port>`, with the
+ * fault filter (which routes configure from a VirtualService's `fault`) and the router, as istiod puts them last.
+ */
 function outboundListener(port: number): Listener {
   const manager: MessageInitShape<typeof HttpConnectionManagerSchema> = {
     statPrefix: `outbound_0.0.0.0_${port}`,
-    httpFilters: [routerFilter],
+    httpFilters: [faultFilter, routerFilter],
     routeSpecifier: { case: "rds", value: { configSource: adsConfigSource(), routeConfigName: String(port) } },
   };
   return {

@@ -1,9 +1,10 @@
+import { GRPC_STATUS_NAMES } from "../../resources/grpc-status.js";
 import { safeRegexRejection } from "../../resources/match/safe-regex.js";
 import type { ConfigPath, ConfigReader } from "./config-reader.js";
 import { readExportTo } from "./export-to.js";
 import { parseIstioDuration, type ProtoDuration } from "./istio-duration.js";
 import { expandHost } from "./istio-names.js";
-import type { HttpMatch, HttpRetry, HttpRoute, ResourceMeta, RouteDestination, StringMatch, VirtualService } from "./mesh-config-model.js";
+import type { HttpFault, HttpMatch, HttpRetry, HttpRoute, ResourceMeta, RouteDestination, StringMatch, VirtualService } from "./mesh-config-model.js";
 
 /** Reads an Istio StringMatch: a mapping with exactly one of exact, prefix, regex. */
 export function readStringMatch(reader: ConfigReader, value: unknown, path: ConfigPath): StringMatch {
@@ -85,19 +86,68 @@ function readDestination(reader: ConfigReader, value: unknown, path: ConfigPath,
 }
 
 function readRetries(reader: ConfigReader, value: unknown, path: ConfigPath): HttpRetry {
-  const object = reader.object(value, path, ["attempts", "perTryTimeout", "retryOn"]);
+  const object = reader.object(value, path, ["attempts", "perTryTimeout", "retryOn", "backoff", "retryIgnorePreviousHosts"]);
   const attempts = reader.integer(object["attempts"] ?? 0, [...path, "attempts"], 0, 2 ** 31 - 1);
   const perTryTimeout = readOptionalDuration(reader, object["perTryTimeout"], [...path, "perTryTimeout"]);
   const retryOn = reader.optionalString(object["retryOn"], [...path, "retryOn"]);
+  const backoff = readOptionalDuration(reader, object["backoff"], [...path, "backoff"]);
+  const ignorePrevious = reader.optionalBoolean(object["retryIgnorePreviousHosts"], [...path, "retryIgnorePreviousHosts"]);
   return {
     attempts,
     ...(perTryTimeout === undefined ? {} : { perTryTimeout }),
     ...(retryOn === undefined || retryOn === "" ? {} : { retryOn }),
+    ...(backoff === undefined ? {} : { backoff }),
+    ...(ignorePrevious === undefined ? {} : { retryIgnorePreviousHosts: ignorePrevious }),
   };
 }
 
+/** Reads `percentage: { value }` (0..100, a double), as Istio validates it. */
+function readPercentage(reader: ConfigReader, value: unknown, path: ConfigPath): number | undefined {
+  if (value === undefined) return undefined;
+  const object = reader.object(value, path, ["value"]);
+  const percent = object["value"] ?? 0;
+  if (typeof percent !== "number" || percent < 0 || percent > 100) return reader.expected([...path, "value"], "a number 0..100", percent);
+  return percent;
+}
+
+/**
+ * Reads `fault` as Istio validates it: a delay needs `fixedDelay` (at least 1 ms; `exponentialDelay` is not served, and
+ * a delay with only that is dropped, as istiod drops it), an abort exactly one of `httpStatus` (200..599) and
+ * `grpcStatus` (a status name; `http2Error` is not served).
+ */
+function readFault(reader: ConfigReader, value: unknown, path: ConfigPath): HttpFault {
+  const object = reader.object(value, path, ["delay", "abort"]);
+  let delay: HttpFault["delay"];
+  if (object["delay"] !== undefined) {
+    const at = [...path, "delay"];
+    const fields = reader.object(object["delay"], at, ["percentage", "percent", "fixedDelay"]);
+    const fixedDelay = readOptionalDuration(reader, fields["fixedDelay"], [...at, "fixedDelay"]);
+    if (fixedDelay !== undefined && fixedDelay.seconds === 0n && fixedDelay.nanos < 1_000_000) reader.fail([...at, "fixedDelay"], "must be at least 1ms");
+    const percentage = readPercentage(reader, fields["percentage"], [...at, "percentage"]);
+    const percent = reader.optionalInteger(fields["percent"], [...at, "percent"], 0, 100);
+    if (fixedDelay !== undefined) delay = { fixedDelay, ...(percentage === undefined ? {} : { percentage }), ...(percent === undefined ? {} : { percent }) };
+  }
+  let abort: HttpFault["abort"];
+  if (object["abort"] !== undefined) {
+    const at = [...path, "abort"];
+    const fields = reader.object(object["abort"], at, ["percentage", "httpStatus", "grpcStatus"]);
+    const httpStatus = reader.optionalInteger(fields["httpStatus"], [...at, "httpStatus"], 200, 599);
+    const grpcStatus = fields["grpcStatus"] === undefined ? undefined : reader.oneOf(fields["grpcStatus"], [...at, "grpcStatus"], GRPC_STATUS_NAMES);
+    if (httpStatus !== undefined && grpcStatus !== undefined) reader.fail(at, "expected only one of httpStatus and grpcStatus");
+    const percentage = readPercentage(reader, fields["percentage"], [...at, "percentage"]);
+    if (httpStatus !== undefined || grpcStatus !== undefined) {
+      abort = {
+        ...(httpStatus === undefined ? {} : { httpStatus }),
+        ...(grpcStatus === undefined ? {} : { grpcStatus }),
+        ...(percentage === undefined ? {} : { percentage }),
+      };
+    }
+  }
+  return { ...(delay === undefined ? {} : { delay }), ...(abort === undefined ? {} : { abort }) };
+}
+
 function readHttpRoute(reader: ConfigReader, value: unknown, path: ConfigPath, namespace: string): HttpRoute {
-  const object = reader.object(value, path, ["name", "match", "route", "timeout", "retries"]);
+  const object = reader.object(value, path, ["name", "match", "route", "timeout", "retries", "fault"]);
   const name = reader.optionalString(object["name"], [...path, "name"]);
   const match = reader.list(object["match"], [...path, "match"]).map((each, i) => readMatch(reader, each, [...path, "match", i]));
   const routePath = [...path, "route"];
@@ -108,12 +158,14 @@ function readHttpRoute(reader: ConfigReader, value: unknown, path: ConfigPath, n
   }
   const timeout = readOptionalDuration(reader, object["timeout"], [...path, "timeout"]);
   const retries = object["retries"] === undefined ? undefined : readRetries(reader, object["retries"], [...path, "retries"]);
+  const fault = object["fault"] === undefined ? undefined : readFault(reader, object["fault"], [...path, "fault"]);
   return {
     ...(name === undefined || name === "" ? {} : { name }),
     match,
     route,
     ...(timeout === undefined ? {} : { timeout }),
     ...(retries === undefined ? {} : { retries }),
+    ...(fault === undefined ? {} : { fault }),
   };
 }
 

@@ -6,6 +6,7 @@ import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../../.
 import type { Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
 import type { Route } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
 import { RouteConfigurationSchema, type RouteConfiguration } from "../../../gen/envoy/config/route/v3/route_pb.js";
+import { HTTPFaultSchema } from "../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
 import { HttpConnectionManagerSchema, type HttpConnectionManager } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { translateForGrpc } from "../../../src/server/config/grpc-translation.js";
 import { parseMeshConfig } from "../../../src/server/config/mesh-config.js";
@@ -328,6 +329,53 @@ ${http}`;
       expect(retry?.retriableStatusCodes).to.deep.equal([503]);
       expect(retry?.perTryTimeout).to.include({ seconds: 0n, nanos: 100_000_000 });
       expect(retry?.hostSelectionRetryMaxAttempts).to.equal(5n);
+    });
+
+    it("maps retries.backoff to retry_back_off.base_interval, and retryIgnorePreviousHosts to the previous-hosts predicate, as istiod does", () => {
+      const [route] = routesOf(translate(kitexService, vs(`  - route: [{destination: {host: kitex-server}}]\n    retries: {attempts: 2, backoff: 50ms, retryIgnorePreviousHosts: true}\n`)));
+      const retry = actionOf(route)?.retryPolicy;
+      expect(retry?.retryBackOff?.baseInterval).to.include({ seconds: 0n, nanos: 50_000_000 });
+      expect(retry?.retryHostPredicate.map((p) => p.name)).to.deep.equal(["envoy.retry_host_predicates.previous_hosts"]);
+    });
+
+    it("maps fault to the route's typed_per_filter_config for envoy.filters.http.fault, percentages per million, gRPC statuses by name", () => {
+      const [route] = routesOf(
+        translate(
+          kitexService,
+          vs(`  - route: [{destination: {host: kitex-server}}]
+    fault:
+      delay: {fixedDelay: 0.2s, percentage: {value: 12.5}}
+      abort: {grpcStatus: UNAVAILABLE, percentage: {value: 0.5}}
+`),
+        ),
+      );
+      const packed = route?.typedPerFilterConfig["envoy.filters.http.fault"];
+      expect(packed?.typeUrl).to.equal("type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault");
+      const fault = anyUnpack(packed!, HTTPFaultSchema)!;
+      expect(toJson(HTTPFaultSchema, fault)).to.deep.equal({
+        delay: { fixedDelay: "0.200s", percentage: { numerator: 125000, denominator: "MILLION" } },
+        abort: { grpcStatus: 14, percentage: { numerator: 5000, denominator: "MILLION" } },
+      });
+      const [httpAbort] = routesOf(translate(kitexService, vs(`  - route: [{destination: {host: kitex-server}}]\n    fault: {abort: {httpStatus: 503}, delay: {fixedDelay: 1s, percent: 30}}\n`)));
+      expect(toJson(HTTPFaultSchema, anyUnpack(httpAbort!.typedPerFilterConfig["envoy.filters.http.fault"]!, HTTPFaultSchema)!)).to.deep.equal({
+        delay: { fixedDelay: "1s", percentage: { numerator: 30 } },
+        abort: { httpStatus: 503 },
+      });
+    });
+
+    it("refuses a fault Istio would refuse, naming the field", () => {
+      const errorOf = (fault: string) => {
+        try {
+          translate(kitexService, vs(`  - route: [{destination: {host: kitex-server}}]\n    fault: ${fault}\n`));
+        } catch (e) {
+          return (e as Error).message;
+        }
+        return expect.fail("no error");
+      };
+      expect(errorOf("{abort: {httpStatus: 700}}")).to.contain("spec.http[0].fault.abort.httpStatus: expected an integer 200..599, got 700");
+      expect(errorOf("{abort: {grpcStatus: NOPE}}")).to.contain("spec.http[0].fault.abort.grpcStatus: expected one of OK, CANCELLED");
+      expect(errorOf("{abort: {httpStatus: 503, grpcStatus: UNAVAILABLE}}")).to.contain("spec.http[0].fault.abort: expected only one of httpStatus and grpcStatus");
+      expect(errorOf("{delay: {fixedDelay: 1s, percentage: {value: 101}}}")).to.contain("spec.http[0].fault.delay.percentage.value: expected a number 0..100, got 101");
     });
 
     it("gives no retry_policy for attempts 0, and a 0s timeout without max_stream_duration limit when timeout is unset", () => {

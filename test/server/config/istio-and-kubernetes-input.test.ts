@@ -94,8 +94,8 @@ spec:
     route: [{destination: {host: reviews}, headers: {request: {set: {x-a: b}}}}]
     mirror: {host: reviews}
     corsPolicy: {allowOrigins: [{exact: "*"}]}
-    fault: {delay: {fixedDelay: 1s, percentage: {value: 10}}}
-    retries: {attempts: 2, backoff: 100ms}
+    fault: {delay: {exponentialDelay: 1s, percentage: {value: 10}}}
+    retries: {attempts: 2, retryRemoteLocalities: true}
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -109,7 +109,7 @@ spec:
       "mesh.yaml",
     );
     expect(config.warnings).to.deep.equal([
-      "mesh.yaml: document 2 (VirtualService reviews): accepted but not served: spec.gateways, spec.http[0].match[0].method, spec.http[0].route[0].headers, spec.http[0].mirror, spec.http[0].corsPolicy, spec.http[0].fault, spec.http[0].retries.backoff",
+      "mesh.yaml: document 2 (VirtualService reviews): accepted but not served: spec.gateways, spec.http[0].match[0].method, spec.http[0].route[0].headers, spec.http[0].mirror, spec.http[0].corsPolicy, spec.http[0].fault.delay.exponentialDelay, spec.http[0].retries.retryRemoteLocalities",
       "mesh.yaml: document 3 (DestinationRule reviews): accepted but not served: spec.trafficPolicy.loadBalancer.warmupDurationSecs",
     ]);
     // The served fields are still served.

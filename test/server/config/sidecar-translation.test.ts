@@ -72,7 +72,7 @@ describe("translateForSidecar", () => {
     expect(filter?.name).to.equal("envoy.filters.network.http_connection_manager");
     const manager = anyUnpack(filter?.configType.case === "typedConfig" ? filter.configType.value : undefined!, xdsResourceRegistry) as HttpConnectionManager;
     expect(manager.routeSpecifier.case === "rds" ? manager.routeSpecifier.value.routeConfigName : undefined).to.equal("8080");
-    expect(manager.httpFilters.at(-1)?.name).to.equal("envoy.filters.http.router");
+    expect(manager.httpFilters.map((f) => f.name), "the fault filter routes configure, then the router, as istiod writes them").to.deep.equal(["envoy.filters.http.fault", "envoy.filters.http.router"]);
   });
 
   it("serves a TCP port of a service with a VIP as listener <vip>_<port>, a tcp_proxy to the port's cluster", () => {
