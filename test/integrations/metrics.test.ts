@@ -5,7 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import { metrics } from "@opentelemetry/api";
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint, type Histogram } from "@opentelemetry/sdk-metrics";
-import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { credentials, Metadata, status, type ServiceError } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { GrpcAdsTransport, type XdsClient } from "rxds";
 import { xdsClientOptions } from "rxds/grpc";
@@ -143,6 +143,28 @@ describe("OpenTelemetry metrics", function () {
     // Each call took some time over loopback, and less than its 5 s deadline.
     expect(ok.min).to.be.above(0);
     expect(ok.max).to.be.below(5);
+  });
+
+  it("Calls_A66_Retries: each attempt of a retried call is recorded as its own, the failed one and the retry", async () => {
+    const retried = { case: "route", value: { clusterSpecifier: { case: "cluster", value: "metered" }, retryPolicy: { retryOn: "unavailable", numRetries: 1 } } } as const;
+    h.cp.set(RDS, { rc: routeConfiguration("rc", ["*"], [{ match: { pathSpecifier: { case: "prefix", value: "/" } }, action: retried }]) });
+    // Every odd call the backend sees fails: each client call's first attempt fails, and its retry succeeds.
+    backend.failWith = (_call, n) => (n % 2 === 1 ? { code: status.UNAVAILABLE, details: `attempt ${n} refused` } : undefined);
+    const xds = h.xds({ meterProvider: m.provider });
+    await routedBy(xds);
+    const client = new GreetServiceClient(target, credentials.createInsecure(), xdsClientOptions(xds));
+    try {
+      const codes = [];
+      for (let i = 0; i < 5; i++) codes.push(await call(client));
+      expect(codes).to.deep.equal([0, 0, 0, 0, 0]);
+    } finally {
+      client.close();
+    }
+    expect(backend.calls).to.have.length(10);
+    const labels = { "grpc.target": target, "grpc.lb.backend_service": "metered", "grpc.lb.locality": '{region="local", zone="", sub_zone=""}' };
+    expect(await m.value("grpc.client.attempt.started", labels)).to.equal(10);
+    expect(((await m.value("grpc.client.attempt.duration", { ...labels, "grpc.status": "OK" })) as Histogram).count).to.equal(5);
+    expect(((await m.value("grpc.client.attempt.duration", { ...labels, "grpc.status": "UNAVAILABLE" })) as Histogram).count).to.equal(5);
   });
 
   it("Global_MeterProvider: used when no meterProvider is given; without one, a client records nothing", async () => {

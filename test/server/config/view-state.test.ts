@@ -102,6 +102,34 @@ spec:
     expect(bytes(view.resources)).to.deep.equal(fromScratch(grpcKind, a81, serviceEntry("b"), routesToA, ...others));
   });
 
+  it("PolicyEdit: an edit of a VirtualService's fault or retries changes its route configuration in both views, as a fresh translation", () => {
+    const policies = (fault: string, retries: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: b, namespace: shop}
+spec:
+  hosts: [b]
+  http: [{route: [{destination: {host: b}}], fault: ${fault}, retries: ${retries}}]
+`;
+    const before = policies("{abort: {httpStatus: 503, percentage: {value: 10}}}", "{attempts: 2, backoff: 25ms}");
+    const edits = [
+      policies("{abort: {httpStatus: 503, percentage: {value: 20}}}", "{attempts: 2, backoff: 25ms}"),
+      policies("{delay: {fixedDelay: 1s, percent: 5}}", "{attempts: 2, backoff: 25ms}"),
+      policies("{delay: {fixedDelay: 1s, percent: 5}}", "{attempts: 2, backoff: 50ms, retryIgnorePreviousHosts: true}"),
+    ];
+    for (const [kind, routes] of [
+      [grpcKind, "RDS outbound|80||b.shop.svc.cluster.local"],
+      [sidecarKind, "RDS 80"],
+    ] as const) {
+      const view = new Kept(kind);
+      view.update(serviceEntry("a"), serviceEntry("b"), before, ...others);
+      for (const edit of edits) {
+        expect(view.update(serviceEntry("a"), serviceEntry("b"), edit, ...others)).to.deep.equal([routes]);
+        expect(view.derived).to.equal(true);
+        expect(bytes(view.resources)).to.deep.equal(fromScratch(kind, serviceEntry("a"), serviceEntry("b"), edit, ...others));
+      }
+    }
+  });
+
   it("MovedHost: a host that moves to another document in one edit is served throughout, not removed", () => {
     const view = new Kept(grpcKind);
     view.update(serviceEntry("a"), serviceEntry("b"), ...others);
