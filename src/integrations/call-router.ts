@@ -58,7 +58,7 @@ export interface RouteDeadline {
 }
 
 /** Node's setTimeout takes at most 2^31 - 1 ms; a later deadline is waited for without a timer. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Whether a routing failure may be cured by a later snapshot, so that a wait-for-ready call waits through it:

@@ -14,6 +14,7 @@
 // bound. Attributes are made once per endpoint and status, not per call.
 
 import type { MetricAttributes, MetricCounter, MetricHistogram, MetricsMeter } from "../client/metrics-meter.js";
+import { GRPC_STATUS_NAMES } from "../resources/grpc-status.js";
 import type { PickedEndpoint } from "./cluster-picking.js";
 
 /** Where a Router's decisions report; present only when metrics are recorded. */
@@ -23,13 +24,6 @@ export interface CallMetrics {
   /** A call picked on `picked` ended with gRPC status `status` after `seconds`. */
   ended(picked: PickedEndpoint, status: number, seconds: number): void;
 }
-
-/** gRPC status code names, by code, as A66's grpc.status gives them. */
-const STATUS_NAMES = [
-  "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
-  "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-  "UNAUTHENTICATED",
-];
 
 /** A66's latency buckets, in seconds. */
 const LATENCY_BUCKETS = [
@@ -79,7 +73,7 @@ class TargetCallMetrics implements CallMetrics {
 
   ended(picked: PickedEndpoint, status: number, seconds: number): void {
     const of = this.attributesOf(picked);
-    const attributes = (of.ended[status] ??= { ...of.started, "grpc.status": STATUS_NAMES[status] ?? String(status) });
+    const attributes = (of.ended[status] ??= { ...of.started, "grpc.status": GRPC_STATUS_NAMES[status] ?? String(status) });
     this.instruments.duration.record(seconds, attributes);
   }
 

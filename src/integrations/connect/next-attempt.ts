@@ -6,7 +6,7 @@ import { firstValueFrom, fromEvent, map, takeUntil, timer } from "rxjs";
 import type { RouteDecision } from "../../routing/route-decision.js";
 import { XdsError } from "../../xds-error.js";
 import { PREVIOUS_ATTEMPTS_KEY, PUSHBACK_KEY, type CallAttempts } from "../call-attempts.js";
-import { routingFailureMessage } from "../call-router.js";
+import { MAX_TIMER_MS, routingFailureMessage } from "../call-router.js";
 
 /**
  * After an attempt of a call to `path` failed with `reason`: the decision of the next attempt, once its backoff is over;
@@ -43,9 +43,6 @@ export async function pause(ms: number, deadline: number, signal: AbortSignal | 
   if (inTime === undefined) throw ConnectError.from(signal?.reason, Code.Canceled);
   if (!inTime) throw new ConnectError(`deadline exceeded while ${doing}`, Code.DeadlineExceeded);
 }
-
-/** Node's setTimeout takes at most 2^31 − 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** `error`, with `grpc-previous-rpc-attempts` in its metadata when the call was retried. */
 function withPreviousAttempts(error: ConnectError, attempts: CallAttempts | undefined): ConnectError {

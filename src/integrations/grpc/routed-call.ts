@@ -30,7 +30,7 @@ import { XdsError } from "../../xds-error.js";
 import type { RouteDecision } from "../../routing/router.js";
 import { CallAttempts, PREVIOUS_ATTEMPTS_KEY, PUSHBACK_KEY } from "../call-attempts.js";
 import { applyCallFilters, type FilterVerdict } from "../call-filters.js";
-import { authorityOf, effectiveDeadline, isRouteDeadline, routeDeadlineMessage, routingFailureMessage, type CallRouter } from "../call-router.js";
+import { authorityOf, effectiveDeadline, isRouteDeadline, MAX_TIMER_MS, routeDeadlineMessage, routingFailureMessage, type CallRouter } from "../call-router.js";
 import { routingHeaders } from "../routing-meta.js";
 import { AttemptListener, ReportingListener, type AttemptSink } from "./attempt-listener.js";
 import type { GrpcJs } from "./grpc-js-copy.js";
@@ -425,9 +425,6 @@ export class RoutedCall implements GrpcCall, AttemptSink {
     process.nextTick(() => listener.onReceiveStatus(ended));
   }
 }
-
-/** Node's setTimeout takes at most 2^31 − 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The kept request's context, its caller's write callback made to run once across attempts, then `next` (each time). */
 function onceWritten(kept: KeptMessage, next: (() => void) | undefined): MessageContext {
