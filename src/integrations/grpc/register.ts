@@ -20,9 +20,10 @@ export interface RegisterOptions {
 /**
  * Makes every grpc-js client of `xds:///host:port` in this process route its calls with rxds, as @grpc/grpc-js-xds's
  * register() does with its own client: `new GreetServiceClient("xds:///kitex-server:8888", credentials.createInsecure())`.
- * Calls are routed by their method path and metadata; the route's timeout caps their deadline. Registers with the
- * copy of @grpc/grpc-js that rxds imports (the application's, a peer dependency), which must be 1.14 or later;
- * throws XdsError INVALID_CONFIG otherwise. Calling it again replaces the registration.
+ * Calls are routed by their method path and metadata; the route's timeout caps their deadline, and its retry policy,
+ * fault injection and local rate limit apply. Registers with the copy of @grpc/grpc-js that rxds imports (the
+ * application's, a peer dependency), which must be 1.14 or later; throws XdsError INVALID_CONFIG otherwise. Calling it
+ * again replaces the registration.
  */
 export function register(options: RegisterOptions = {}): void {
   const experimental = grpc.experimental;
