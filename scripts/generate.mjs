@@ -54,9 +54,10 @@ const files = [
   "envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto",
   "envoy/extensions/load_balancing_policies/random/v3/random.proto",
   // Filters and transport sockets istiod puts in sidecar listeners and clusters that a proxyless client
-  // may read (mTLS, fault injection, TCP-only listeners). Together 7 files, ~170 KB of gen/.
+  // may read (mTLS, fault injection, local rate limits, TCP-only listeners).
   "envoy/extensions/transport_sockets/tls/v3/tls.proto",
   "envoy/extensions/filters/http/fault/v3/fault.proto",
+  "envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto",
   "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto",
   // The retry host predicate istiod's routes carry, so that `rxds serve --print` can show it.
   "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto",
