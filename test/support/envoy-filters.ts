@@ -7,8 +7,18 @@ import type { Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js
 import type { HttpConnectionManager } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { xdsResourceRegistry } from "../../src/server/config/xds-resources.js";
 
-/** An EnvoyFilter replacing the tcp_proxy of listener `listener` with a ThriftProxy whose `route_config.routes` are `routes` (YAML, indented for it). */
-export function thriftProxyFilter(listener: string, routes: string, namespace = "default"): string {
+/** `yaml`'s lines (empty ones dropped), each on a new line indented by `by` spaces more than the least indented of them. */
+function indented(yaml: string, by: number): string {
+  const lines = yaml.split("\n").filter((line) => line.trim() !== "");
+  const least = Math.min(...lines.map((line) => line.search(/\S/)));
+  return lines.map((line) => `\n${" ".repeat(by)}${line.slice(least)}`).join("");
+}
+
+/**
+ * An EnvoyFilter replacing the tcp_proxy of listener `listener` with a ThriftProxy whose `route_config` (named
+ * `routeConfigName` when given) has the routes `routes` (a YAML list).
+ */
+export function thriftProxyFilter(listener: string, routes: string, namespace = "default", routeConfigName?: string): string {
   return `apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
 metadata:
@@ -34,9 +44,37 @@ spec:
             protocol: AUTO_PROTOCOL
             thrift_filters:
               - name: envoy.filters.thrift.router
-            route_config:
-              routes:${routes}
+            route_config:${routeConfigName === undefined ? "" : `\n              name: ${routeConfigName}`}
+              routes:${indented(routes, 16)}
 `;
+}
+
+/**
+ * kitex-examples' ThriftProxy routes for kitex-server in `namespace`: method SayHello2 split 50/50 between v1 and v2,
+ * then (shadowed by the first, as there) SayHello2 with header stage: canary, in the deprecated `exact_match`, to v2.
+ */
+export function kitexExamplesRoutes(namespace: string): string {
+  const cluster = (subset: string) => `"outbound|8888|${subset}|kitex-server.${namespace}.svc.cluster.local"`;
+  return `
+- match:
+    method_name: "SayHello2"
+  route:
+    weighted_clusters:
+      clusters:
+        - name: ${cluster("v1")}
+          weight: 50
+        - name: ${cluster("v2")}
+          weight: 50
+- match:
+    method_name: "SayHello2"
+    headers:
+        - name: "stage"
+          exact_match: "canary"
+  route:
+    weighted_clusters:
+      clusters:
+        - name: ${cluster("v2")}
+          weight: 100`;
 }
 
 /** An EnvoyFilter inserting a local rate limit of `maxTokens` per `fill` into the inbound HttpConnectionManagers of the workloads `selector` picks. */

@@ -14,7 +14,7 @@ import { translateForSidecar } from "../../../src/server/config/sidecar-translat
 import type { TranslationOptions } from "../../../src/server/config/view-translation.js";
 import { listenerTypeUrl, xdsResourceRegistry, type XdsResources } from "../../../src/server/config/xds-resources.js";
 import { XdsError } from "../../../src/xds-error.js";
-import { chainsOf, rateLimitFilter, thriftProxyFilter } from "../../support/envoy-filters.js";
+import { chainsOf, kitexExamplesRoutes, rateLimitFilter, thriftProxyFilter } from "../../support/envoy-filters.js";
 
 /** kitex-server in namespace proxyless: VIP 10.96.73.130, a TCP port 8888 and an HTTP port 8080; v1 on 10.0.0.1, v2 on 10.0.0.2. */
 const services = `apiVersion: networking.istio.io/v1
@@ -37,29 +37,7 @@ spec:
   endpoints: [{address: 10.0.0.1, ports: {grpc: 17070}, labels: {app.kubernetes.io/name: echo}}]
 `;
 
-/** kitex-examples' routes: SayHello2 split 50/50, then (never reached) SayHello2 with stage: canary to v2, in the deprecated exact_match. */
-const kitexRoutes = `
-                - match:
-                    method_name: "SayHello2"
-                  route:
-                    weighted_clusters:
-                      clusters:
-                        - name: "outbound|8888|v1|kitex-server.proxyless.svc.cluster.local"
-                          weight: 50
-                        - name: "outbound|8888|v2|kitex-server.proxyless.svc.cluster.local"
-                          weight: 50
-                - match:
-                    method_name: "SayHello2"
-                    headers:
-                        - name: "stage"
-                          exact_match: "canary"
-                  route:
-                    weighted_clusters:
-                      clusters:
-                        - name: "outbound|8888|v2|kitex-server.proxyless.svc.cluster.local"
-                          weight: 100`;
-
-const thriftFilter = thriftProxyFilter("10.96.73.130_8888", kitexRoutes, "proxyless");
+const thriftFilter = thriftProxyFilter("10.96.73.130_8888", kitexExamplesRoutes("proxyless"), "proxyless");
 
 /** A view of a client in proxyless on 10.0.0.1 (the v1 instance's address). */
 const onV1: TranslationOptions = { clientNamespace: "proxyless", clientAddress: "10.0.0.1" };
@@ -252,7 +230,7 @@ describe("EnvoyFilter in rxds serve", () => {
     it("Scope: an EnvoyFilter applies to the views of its namespace; one in istio-system to every namespace's, and to a view whose namespace is not known", () => {
       const other = { clientNamespace: "shop", clientAddress: "10.0.0.1" };
       expect(chainsOf(listener(sidecar([services, thriftFilter], other), "10.96.73.130_8888"))[0]?.[1]).to.deep.equal(["envoy.filters.network.tcp_proxy"]);
-      const root = thriftProxyFilter("10.96.73.130_8888", kitexRoutes, "istio-system");
+      const root = thriftProxyFilter("10.96.73.130_8888", kitexExamplesRoutes("proxyless"), "istio-system");
       for (const options of [other, onV1, {}]) {
         expect(chainsOf(listener(sidecar([services, root], options), "10.96.73.130_8888"))[0]?.[1]).to.deep.equal(["envoy.filters.network.thrift_proxy"]);
       }
