@@ -1,13 +1,13 @@
 // EnvoyFilter in rxds serve: what is read and checked as istiod checks it, which patches are applied to which views'
 // listeners (istiod's semantics), what is warned about, and the inbound listeners that SIDECAR_INBOUND patches apply to.
-import { toJson, type Message } from "@bufbuild/protobuf";
+import { clone, create, toJson, type Message } from "@bufbuild/protobuf";
 import { AnySchema, anyUnpack } from "@bufbuild/protobuf/wkt";
 import { expect } from "chai";
 import { TrafficDirection } from "../../../gen/envoy/config/core/v3/base_pb.js";
-import type { Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
+import { ListenerSchema, type Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
 import type { HttpConnectionManager } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { ThriftProxySchema, type ThriftProxy } from "../../../gen/envoy/extensions/filters/network/thrift_proxy/v3/thrift_proxy_pb.js";
-import { applyOperation } from "../../../src/server/config/envoy-filter-patch.js";
+import { applyOperation, patchListener } from "../../../src/server/config/envoy-filter-patch.js";
 import { translateForGrpc } from "../../../src/server/config/grpc-translation.js";
 import { parseMeshConfig } from "../../../src/server/config/mesh-config.js";
 import { translateForSidecar } from "../../../src/server/config/sidecar-translation.js";
@@ -196,6 +196,42 @@ describe("EnvoyFilter in rxds serve", () => {
     });
   });
 
+  describe("which filter chains a patch matches", () => {
+    const chains = create(ListenerSchema, {
+      name: "l",
+      address: { address: { case: "socketAddress", value: { address: "0.0.0.0", portSpecifier: { case: "portValue", value: 8080 } } } },
+      filterChains: [
+        { name: "tls", filterChainMatch: { serverNames: ["a.example"], transportProtocol: "tls", applicationProtocols: ["h2", "http/1.1"] }, filters: [{ name: "f" }] },
+        { name: "plain", filterChainMatch: { destinationPort: 9000, transportProtocol: "raw_buffer" }, filters: [{ name: "f" }] },
+      ],
+      defaultFilterChain: { name: "default", filters: [{ name: "f" }] },
+    });
+    const cases: [string, string, string[]][] = [
+      ["no filterChain match: every chain, the default one too", "{}", ["tls", "plain", "default"]],
+      ["filterChain.name", "{name: plain}", ["plain"]],
+      ["filterChain.sni", "{sni: a.example}", ["tls"]],
+      ["filterChain.transportProtocol", "{transportProtocol: raw_buffer}", ["plain"]],
+      ["filterChain.applicationProtocols: all of them", '{applicationProtocols: "h2,http/1.1"}', ["tls"]],
+      ["filterChain.applicationProtocols: one missing", '{applicationProtocols: "h2,h3"}', []],
+      ["filterChain.destinationPort", "{destinationPort: 9000}", ["plain"]],
+    ];
+    for (const [what, filterChain, patched] of cases) {
+      it(`${what}: ${patched.length === 0 ? "none" : patched.join(", ")}`, () => {
+        const config = parseMeshConfig(envoyFilter(`  - {applyTo: NETWORK_FILTER, match: {listener: {portNumber: 8080, filterChain: ${filterChain}}}, patch: {operation: ADD, value: {name: added}}}\n`), "mesh.yaml");
+        const listener = clone(ListenerSchema, chains);
+        expect(patchListener(listener, config.envoyFilters[0]!.patches)).to.equal(patched.length > 0);
+        const all = [...listener.filterChains, listener.defaultFilterChain!];
+        expect(all.filter((chain) => chain.filters.some((filter) => filter.name === "added")).map((chain) => chain.name)).to.deep.equal(patched);
+      });
+    }
+    it("listener.name and portNumber: another listener's name or port matches no chain", () => {
+      for (const listenerMatch of ["{name: other}", "{portNumber: 8081}"]) {
+        const config = parseMeshConfig(envoyFilter(`  - {applyTo: NETWORK_FILTER, match: {listener: ${listenerMatch}}, patch: {operation: ADD, value: {name: added}}}\n`), "mesh.yaml");
+        expect(patchListener(clone(ListenerSchema, chains), config.envoyFilters[0]!.patches)).to.equal(false);
+      }
+    });
+  });
+
   describe("which listeners get which patches", () => {
     it("KitexThriftProxy: the sidecar view's <clusterIP>_<port> listener gets the ThriftProxy in place of its tcp_proxy; the grpc view gets no patch", () => {
       const patched = listener(sidecar([services, thriftFilter]), "10.96.73.130_8888");
@@ -291,11 +327,12 @@ ${filters.map((filter) => `  - {applyTo: HTTP_FILTER, match: {context: SIDECAR_O
         services,
         insertFirst("late", "proxyless", 10, ["p10"]),
         insertFirst("local", "proxyless", 0, ["l1", "l2"]),
+        insertFirst("second", "proxyless", 0, ["s1"]),
         insertFirst("root", "istio-system", 0, ["r0"]),
         insertFirst("early", "proxyless", -5, ["m5"]),
       ]);
       // Each INSERT_FIRST goes before those applied earlier: the last applied is first.
-      expect(chainsOf(listener(resources, "0.0.0.0_8080"))[0]?.[2]).to.deep.equal(["p10", "l2", "l1", "r0", "m5", "envoy.filters.http.router"]);
+      expect(chainsOf(listener(resources, "0.0.0.0_8080"))[0]?.[2]).to.deep.equal(["p10", "s1", "l2", "l1", "r0", "m5", "envoy.filters.http.router"]);
     });
   });
 
