@@ -12,6 +12,7 @@ import { routeWithScenario } from "./route-with.js";
 import { policyPicks } from "./policy-picks.js";
 import { ringBuild } from "./ring-build.js";
 import { rpcOverhead } from "./rpc-overhead.js";
+import { serveEnvoyFilter } from "./serve-envoy-filter.js";
 import { serveLoad } from "./serve-load.js";
 import { serveManyClients } from "./serve-many-clients.js";
 import { serveReload } from "./serve-reload.js";
@@ -40,6 +41,7 @@ export const scenarios: readonly Scenario<unknown>[] = [
   endpointChangesScenario,
   serveLoad,
   serveReload,
+  serveEnvoyFilter,
   serveManyClients,
   balancingHeap,
 ];

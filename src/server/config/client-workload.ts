@@ -11,7 +11,8 @@ import type { ViewTranslation } from "./view-translation.js";
 export interface InboundPort {
   /** The port the instance listens on (its endpoint port). */
   readonly port: number;
-  readonly service: MeshService;
+  /** The service's host. */
+  readonly host: string;
   /** The service port's protocol (undefined: sniffed). */
   readonly protocol: string | undefined;
 }
@@ -22,23 +23,21 @@ export interface ClientWorkload {
   readonly labels: readonly Readonly<Record<string, string>>[];
 }
 
-/** The instances of a catalog's services by address, built once per catalog. */
-const instancesOf = new WeakMap<MeshCatalog, Map<string, { readonly service: MeshService; readonly labels: Readonly<Record<string, string>>; readonly ports: readonly InboundPort[] }[]>>();
+/** The services of a catalog by the addresses of their instances, built once per catalog (when a view with an address asks). */
+const servicesAt = new WeakMap<MeshCatalog, Map<string, MeshService[]>>();
 
-function instancesAt(catalog: MeshCatalog, address: string) {
-  let index = instancesOf.get(catalog);
+function servicesOn(catalog: MeshCatalog, address: string): readonly MeshService[] {
+  let index = servicesAt.get(catalog);
   if (index === undefined) {
     index = new Map();
     for (const service of catalog.services) {
       for (const endpoint of service.entry.endpoints) {
-        const ports = service.ports.map((port) => ({ port: endpoint.ports[port.name] ?? port.targetPort ?? port.number, service, protocol: port.protocol }));
         const list = index.get(endpoint.address);
-        const instance = { service, labels: endpoint.labels, ports };
-        if (list === undefined) index.set(endpoint.address, [instance]);
-        else list.push(instance);
+        if (list === undefined) index.set(endpoint.address, [service]);
+        else if (list.at(-1) !== service) list.push(service);
       }
     }
-    instancesOf.set(catalog, index);
+    servicesAt.set(catalog, index);
   }
   return index.get(address) ?? [];
 }
@@ -53,16 +52,29 @@ export function clientWorkload(t: ViewTranslation): ClientWorkload | undefined {
   if (workloads.has(t)) return workloads.get(t);
   const address = t.options.clientAddress;
   const namespace = t.options.clientNamespace;
-  const instances = address === undefined ? [] : instancesAt(t.catalog, address).filter((each) => namespace === undefined || each.service.namespace === namespace);
+  const services = address === undefined ? [] : servicesOn(t.catalog, address).filter((service) => namespace === undefined || service.namespace === namespace);
   const ports = new Map<number, InboundPort>();
-  for (const instance of instances) for (const port of instance.ports) if (!ports.has(port.port) && port.protocol !== "UDP") ports.set(port.port, port);
-  const workload = instances.length === 0 ? undefined : { ports: [...ports.values()].sort((a, b) => a.port - b.port), labels: instances.map((each) => each.labels) };
+  const labels: Readonly<Record<string, string>>[] = [];
+  for (const service of services) {
+    for (const endpoint of service.entry.endpoints) {
+      if (endpoint.address !== address) continue;
+      labels.push(endpoint.labels);
+      for (const port of service.ports) {
+        const number = endpoint.ports[port.name] ?? port.targetPort ?? port.number;
+        if (!ports.has(number) && port.protocol !== "UDP") ports.set(number, { port: number, host: service.host, protocol: port.protocol });
+      }
+    }
+  }
+  const workload = labels.length === 0 ? undefined : { ports: [...ports.values()].sort((a, b) => a.port - b.port), labels };
   workloads.set(t, workload);
   return workload;
 }
 
-/** What the inbound listeners of a workload are built from, for the cache: each port's service and number. */
-export function workloadInputs(workload: ClientWorkload): unknown[] {
-  return workload.ports.flatMap((each) => [each.service, each.port]);
+/**
+ * What the inbound listeners of a workload are built from, for the cache: each port's number, and with `services` its
+ * service's host and protocol. Plain values: an edit of a service that leaves them alone keeps the listeners.
+ */
+export function workloadInputs(workload: ClientWorkload, services: boolean): unknown[] {
+  return workload.ports.flatMap((each) => (services ? [each.port, each.host, each.protocol] : [each.port]));
 }
 

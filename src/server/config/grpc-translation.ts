@@ -102,24 +102,27 @@ function grpcInbound(t: ViewTranslation): readonly ServedResource[] {
   const workload = clientWorkload(t);
   const address = t.options.clientAddress;
   if (workload === undefined || address === undefined) return noResources;
-  return t.cache.get(t.cache, `grpc inbound ${address} ${t.options.clientNamespace}`, workloadInputs(workload), () => {
-    const hosts = [...new Set(["0.0.0.0", "::", address])];
-    return workload.ports.flatMap(({ port }) =>
-      hosts.flatMap((host) => {
-        const authority = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-        return grpcServerPrefixes.map((prefix) => {
-          const name = `${prefix}${authority}`;
-          const resource = packMessage(ListenerSchema, {
-            name,
-            address: { address: { case: "socketAddress", value: { address: host, portSpecifier: { case: "portValue", value: port } } } },
-            filterChains: [{ name: "inbound-plaintext", filters: [{ name: "inbound-hcmplaintext", configType: { case: "typedConfig", value: grpcInboundManager } }] }],
-          });
-          return { typeUrl: listenerTypeUrl, name, resource };
-        });
-      }),
-    );
+  return t.cache.get(t.cache, `grpc inbound ${address} ${t.options.clientNamespace}`, workloadInputs(workload, false), () =>
+    workload.ports.flatMap(({ port }) => t.cache.get(t.cache, `grpc inbound ${address}:${port}`, [], () => grpcServerListeners(address, port))),
+  );
+}
+
+/** The server listeners of `port` for the hosts a server on `address` binds, under both name templates. */
+function grpcServerListeners(address: string, port: number): ServedResource[] {
+  return [...new Set(["0.0.0.0", "::", address])].flatMap((host) => {
+    const authority = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    return grpcServerPrefixes.map((prefix) => {
+      const name = `${prefix}${authority}`;
+      const resource = packMessage(ListenerSchema, {
+        name,
+        address: { address: { case: "socketAddress", value: { address: host, portSpecifier: { case: "portValue", value: port } } } },
+        filterChains: [{ name: "inbound-plaintext", filters: [{ name: "inbound-hcmplaintext", configType: { case: "typedConfig", value: grpcInboundManager } }] }],
+      });
+      return { typeUrl: listenerTypeUrl, name, resource };
+    });
   });
 }
+
 /** A service's part of the grpc view: per port its listeners and route configuration; its clusters and endpoints. */
 function grpcService(t: ViewTranslation, service: MeshService): ServedResource[] {
   const out: ServedResource[] = [];

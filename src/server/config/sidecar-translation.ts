@@ -84,7 +84,7 @@ function inboundCluster(port: number): string {
 }
 
 /** A filter chain of `virtualInbound` for one port, as istiod names and matches it. */
-function inboundChain({ port, service, protocol }: InboundPort): MessageInitShape<typeof FilterChainSchema> {
+function inboundChain({ port, host, protocol }: InboundPort): MessageInitShape<typeof FilterChainSchema> {
   const cluster = inboundCluster(port);
   const filter = isHttpProtocol(protocol)
     ? {
@@ -107,7 +107,7 @@ function inboundChain({ port, service, protocol }: InboundPort): MessageInitShap
                         name: "default",
                         match: { pathSpecifier: { case: "prefix", value: "/" } },
                         action: { case: "route", value: { clusterSpecifier: { case: "cluster", value: cluster }, timeout: {} } },
-                        decorator: { operation: `${service.host}:${port}/*` },
+                        decorator: { operation: `${host}:${port}/*` },
                       },
                     ],
                   },
@@ -135,7 +135,7 @@ function inboundChain({ port, service, protocol }: InboundPort): MessageInitShap
 function virtualInbound(t: ViewTranslation): ServedResource[] {
   const workload = clientWorkload(t);
   if (workload === undefined || workload.ports.length === 0) return [];
-  const resource = t.cache.get(t.cache, `virtualInbound ${t.options.clientAddress} ${t.options.clientNamespace}`, workloadInputs(workload), () =>
+  const resource = t.cache.get(t.cache, `virtualInbound ${t.options.clientAddress} ${t.options.clientNamespace}`, workloadInputs(workload, true), () =>
     packMessage(ListenerSchema, {
       name: virtualInboundName,
       address: { address: { case: "socketAddress", value: { address: "0.0.0.0", portSpecifier: { case: "portValue", value: 15006 } } } },

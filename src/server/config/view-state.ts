@@ -48,6 +48,17 @@ function replaceAll(pending: Pending, before: readonly ServedResource[], after: 
   for (const { typeUrl, name, resource } of after) setPending(pending, typeUrl, name, resource);
 }
 
+/** As replaceAll, leaving out the entries both hold (the same objects: kept in a cache, they did not change). */
+function replaceChanged(pending: Pending, before: readonly ServedResource[], after: readonly ServedResource[]): void {
+  const kept = new Set(after);
+  const old = new Set(before);
+  replaceAll(
+    pending,
+    before.filter((each) => !kept.has(each)),
+    after.filter((each) => !old.has(each)),
+  );
+}
+
 /** Whether two resources are the same: the same object, or the same type and bytes. */
 export function sameResource(a: Any | undefined, b: Any | undefined): boolean {
   if (a === b) return true;
@@ -142,7 +153,7 @@ export class ViewState<Part> {
       replaceAll(pending, [], this.kind.resources(part));
     }
     const shared = changed ? this.kind.shared(t, [...parts.values()]) : this.shared;
-    if (shared !== this.shared) replaceAll(pending, this.shared, shared);
+    if (shared !== this.shared) replaceChanged(pending, this.shared, shared);
     const raw: Pending = new Map();
     for (const { typeUrl, name, resource } of t.config.raw) setPending(raw, typeUrl, name, resource);
     const patches = this.kind.patches?.(t) ?? [];
