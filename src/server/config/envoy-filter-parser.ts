@@ -62,15 +62,15 @@ function readListenerMatch(reader: ConfigReader, value: unknown, path: ConfigPat
     let filter: { name: string; subFilter?: string } | undefined;
     if (chain["filter"] !== undefined) {
       const filterPath = [...chainPath, "filter"];
-      const object = reader.object(chain["filter"], filterPath, ["name", "subFilter"]);
-      if (object["name"] === undefined || object["name"] === "") reader.fail([...filterPath, "name"], "a filter match needs the name of the filter to match");
-      const filterName = reader.string(object["name"], [...filterPath, "name"]);
+      const filterMatch = reader.object(chain["filter"], filterPath, ["name", "subFilter"]);
+      if (filterMatch["name"] === undefined || filterMatch["name"] === "") reader.fail([...filterPath, "name"], "a filter match needs the name of the filter to match");
+      const filterName = reader.string(filterMatch["name"], [...filterPath, "name"]);
       let subFilter: string | undefined;
-      if (object["subFilter"] !== undefined) {
+      if (filterMatch["subFilter"] !== undefined) {
         const subPath = [...filterPath, "subFilter"];
         if (applyTo !== "HTTP_FILTER") reader.fail(subPath, "a subFilter match is for applyTo HTTP_FILTER only");
         if (!connectionManagerNames.includes(filterName)) reader.fail(subPath, `a subFilter match needs the filter match to name ${connectionManagerNames[0]}`);
-        const sub = reader.object(object["subFilter"], subPath, ["name"]);
+        const sub = reader.object(filterMatch["subFilter"], subPath, ["name"]);
         if (sub["name"] === undefined || sub["name"] === "") reader.fail([...subPath, "name"], "a subFilter match needs the name of the HTTP filter to match");
         subFilter = reader.string(sub["name"], [...subPath, "name"]);
       }
@@ -133,7 +133,7 @@ function notAppliedReason(applyTo: ApplyTo, operation: string, match: ConfigObje
 }
 
 /** Reads one `configPatches[]` entry: the patch when rxds serve applies it, else why not. */
-function readPatch(reader: ConfigReader, value: unknown, path: ConfigPath, index: number): EnvoyFilterPatch | { readonly notApplied: string } {
+function readPatch(reader: ConfigReader, value: unknown, path: ConfigPath): EnvoyFilterPatch | { readonly notApplied: string } {
   const object = reader.object(value, path, ["applyTo", "match", "patch"]);
   const applyTo = reader.oneOf(object["applyTo"], [...path, "applyTo"], applyTos);
   const patch = reader.object(object["patch"], [...path, "patch"], ["operation", "value", "filterClass"]);
@@ -158,7 +158,6 @@ function readPatch(reader: ConfigReader, value: unknown, path: ConfigPath, index
   const common = {
     context: context as EnvoyFilterPatch["context"],
     operation: operation as EnvoyFilterOperation,
-    index,
     ...(listener === undefined ? {} : { listener }),
   };
   const valuePath = [...path, "patch", "value"];
@@ -187,8 +186,7 @@ export function readEnvoyFilter(reader: ConfigReader, meta: ResourceMeta, spec: 
   const targeted = reader.list(object["targetRefs"], ["spec", "targetRefs"]).length > 0;
   const patches: EnvoyFilterPatch[] = [];
   reader.list(object["configPatches"], ["spec", "configPatches"]).forEach((value, i) => {
-    const path = ["spec", "configPatches", i];
-    const read = readPatch(reader, value, path, i);
+    const read = readPatch(reader, value, ["spec", "configPatches", i]);
     if ("notApplied" in read) warn(`${reader.where}: spec.configPatches[${i}] accepted but not applied: ${read.notApplied}`);
     else patches.push(read);
   });

@@ -154,7 +154,8 @@ const grpcKeys = { own: "grpc own", other: "grpc other", unknown: "grpc unknown"
  *   non-HTTP port).
  * - Clusters and ClusterLoadAssignments `outbound|<port>|<subset>|<fqdn>`.
  * - When the view's clients are a workload, its server listeners (see `grpcInbound`).
- * EnvoyFilters are not applied, as istiod's gRPC generator ignores them. Each service's part is built again only when what it is built from changed (see `serviceInputs`).
+ * EnvoyFilters are not applied, as istiod's gRPC generator ignores them. Each service's part is built again only when
+ * what it is built from changed (see `serviceInputs`).
  */
 export const grpcKind: ViewKind<readonly ServedResource[]> = {
   part: (t, service) => {

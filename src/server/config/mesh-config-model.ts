@@ -240,8 +240,6 @@ export type EnvoyFilterPatch = {
   readonly context: EnvoyFilterContext;
   readonly listener?: EnvoyFilterListenerMatch;
   readonly operation: EnvoyFilterOperation;
-  /** The patch's index in `configPatches`, for messages. */
-  readonly index: number;
 } & (
   | { readonly applyTo: "NETWORK_FILTER"; /** Undefined for REMOVE. */ readonly value?: Filter }
   | { readonly applyTo: "HTTP_FILTER"; /** Undefined for REMOVE. */ readonly value?: HttpFilter }

@@ -127,13 +127,19 @@ describe("EnvoyFilter in rxds serve", () => {
         `${where}: spec.configPatches[5] accepted but not applied: rxds serve applies NETWORK_FILTER and HTTP_FILTER patches that ADD, REMOVE, INSERT_BEFORE, INSERT_AFTER, INSERT_FIRST, REPLACE a filter, not NETWORK_FILTER MERGE`,
         `${where}: applied to sidecar-mode clients only: GENERATOR=grpc clients get no EnvoyFilter patch, as istiod's gRPC generator ignores EnvoyFilter`,
       ]);
-      expect(config.envoyFilters[0]?.patches.map((p) => p.index)).to.deep.equal([6]);
+      expect(config.envoyFilters[0]?.patches.map((p) => [p.applyTo, p.operation, p.listener?.filterChain?.filter?.subFilter])).to.deep.equal([["HTTP_FILTER", "REMOVE", "envoy.filters.http.fault"]]);
     });
 
     it("TargetRefs: an EnvoyFilter with targetRefs applies to no sidecar, as in istiod, and says so", () => {
       const config = parseMeshConfig(envoyFilter("  - {applyTo: HTTP_FILTER, patch: {operation: ADD, value: {name: envoy.filters.http.fault}}}\n", "\n  targetRefs: [{kind: Gateway, name: gw}]"), "mesh.yaml");
       expect(config.envoyFilters[0]?.patches).to.deep.equal([]);
       expect(config.warnings).to.deep.equal(["mesh.yaml: document 1 (EnvoyFilter ef): spec.targetRefs: accepted but not applied: istiod applies an EnvoyFilter with targetRefs to no sidecar, so none of its patches is applied"]);
+    });
+
+    it("EmptySelector: a workloadSelector without labels selects every workload of the namespace, with a warning", () => {
+      const config = parseMeshConfig(envoyFilter("  - {applyTo: HTTP_FILTER, patch: {operation: ADD, value: {name: envoy.filters.http.fault}}}\n", "\n  workloadSelector: {labels: {}}"), "mesh.yaml");
+      expect(config.envoyFilters[0]?.workloadSelector).to.equal(undefined);
+      expect(config.warnings[0]).to.equal("mesh.yaml: document 1 (EnvoyFilter ef): spec.workloadSelector has no labels: applied to every workload of namespace proxyless");
     });
 
     const invalid: [string, string, string][] = [
