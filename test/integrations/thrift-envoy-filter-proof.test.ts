@@ -83,9 +83,7 @@ describe("rxds/thrift through rxds serve with kitex's EnvoyFilter (issue 13's pr
     });
     const failed = await failure(greet.client.SayHello1(hello()));
     expect(failed.code).to.equal("NO_ROUTE");
-    expect(failed.message).to.equal(
-      `xDS routing of /proxyless.GreetService/SayHello1 failed: no route of thrift route configuration "kitex-server-thrift" (target "${target}") matches service "GreetService" method "SayHello1" [NO_ROUTE]`,
-    );
+    expect(failed.message).to.include('no route of thrift route configuration "kitex-server-thrift"').and.include('method "SayHello1"');
     expect((await greet.client.SayHello(hello())).Message).to.equal("v2");
   });
 

@@ -103,42 +103,41 @@ function chainMatches(listener: Listener, chain: FilterChain, patch: EnvoyFilter
 /** Applies the patches to one filter chain: network filters, then the HTTP filters of its connection managers. */
 function patchChain(listener: Listener, chain: FilterChain, patches: readonly EnvoyFilterPatch[]): boolean {
   const matching = patches.filter((patch) => chainMatches(listener, chain, patch));
-  let changed = false;
-  for (const patch of matching) {
-    if (patch.applyTo !== "NETWORK_FILTER") continue;
-    const value = patch.value;
-    const name = patch.listener?.filterChain?.filter?.name;
-    const filters = applyOperation(chain.filters, patch.operation, name === undefined ? undefined : (filter) => filter.name === name, () => clone(FilterSchema, value as Filter));
-    if (filters !== chain.filters) {
-      chain.filters = filters;
-      changed = true;
-    }
-  }
+  const filters = patchFilters(chain.filters, matching, "NETWORK_FILTER", (patch) => patch.listener?.filterChain?.filter?.name, (value) => clone(FilterSchema, value as Filter));
+  let changed = filters !== chain.filters;
+  chain.filters = filters;
   for (const filter of chain.filters) {
     if (filter.name !== connectionManagerName || filter.configType.case !== "typedConfig" || filter.configType.value.typeUrl !== connectionManagerType) continue;
     const http = matching.filter((patch) => patch.applyTo === "HTTP_FILTER" && (patch.listener?.filterChain?.filter?.name ?? filter.name) === filter.name);
-    if (http.length > 0 && patchConnectionManager(filter, http)) changed = true;
+    if (http.length === 0) continue;
+    const manager = fromBinary(HttpConnectionManagerSchema, filter.configType.value.value);
+    const httpFilters = patchFilters(manager.httpFilters, http, "HTTP_FILTER", (patch) => patch.listener?.filterChain?.filter?.subFilter, (value) => clone(HttpFilterSchema, value as HttpFilter));
+    if (httpFilters === manager.httpFilters) continue;
+    manager.httpFilters = httpFilters;
+    filter.configType = { case: "typedConfig", value: packMessage(HttpConnectionManagerSchema, manager) };
+    changed = true;
   }
   return changed;
 }
 
-/** Applies HTTP_FILTER patches to the http_filters of the connection manager in `filter`. */
-function patchConnectionManager(filter: Filter, patches: readonly EnvoyFilterPatch[]): boolean {
-  if (filter.configType.case !== "typedConfig") return false;
-  const manager = fromBinary(HttpConnectionManagerSchema, filter.configType.value.value);
-  let changed = false;
+/**
+ * `list` after the `applyTo` patches among `patches`, in order, each matching filters by the name `nameOf` gives (none:
+ * no filter to match) and inserting a copy of its value; `list` itself when none changes it.
+ */
+function patchFilters<T extends { name: string }>(
+  list: T[],
+  patches: readonly EnvoyFilterPatch[],
+  applyTo: EnvoyFilterPatch["applyTo"],
+  nameOf: (patch: EnvoyFilterPatch) => string | undefined,
+  copy: (value: EnvoyFilterPatch["value"]) => T,
+): T[] {
+  let out = list;
   for (const patch of patches) {
-    if (patch.applyTo !== "HTTP_FILTER") continue;
-    const value = patch.value;
-    const name = patch.listener?.filterChain?.filter?.subFilter;
-    const filters = applyOperation(manager.httpFilters, patch.operation, name === undefined ? undefined : (each) => each.name === name, () => clone(HttpFilterSchema, value as HttpFilter));
-    if (filters !== manager.httpFilters) {
-      manager.httpFilters = filters;
-      changed = true;
-    }
+    if (patch.applyTo !== applyTo) continue;
+    const name = nameOf(patch);
+    out = applyOperation(out, patch.operation, name === undefined ? undefined : (filter) => filter.name === name, () => copy(patch.value));
   }
-  if (changed) filter.configType = { case: "typedConfig", value: packMessage(HttpConnectionManagerSchema, manager) };
-  return changed;
+  return out;
 }
 
 /**
