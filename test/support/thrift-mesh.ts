@@ -7,7 +7,7 @@ import { thriftProxyFilter } from "./envoy-filters.js";
 import { kitexHost } from "./mesh.js";
 
 /** The kitex service's VIP, as kitex-examples' EnvoyFilter names its listener. */
-export const kitexVip = "10.96.73.130";
+const kitexVip = "10.96.73.130";
 
 /** The cluster of a subset of the kitex service. */
 export function subsetCluster(subset: "v1" | "v2"): string {

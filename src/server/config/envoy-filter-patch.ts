@@ -15,8 +15,7 @@
 import { clone, fromBinary } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { TrafficDirection } from "../../../gen/envoy/config/core/v3/base_pb.js";
-import type { Filter, FilterChain } from "../../../gen/envoy/config/listener/v3/listener_components_pb.js";
-import { FilterSchema } from "../../../gen/envoy/config/listener/v3/listener_components_pb.js";
+import { FilterSchema, type Filter, type FilterChain } from "../../../gen/envoy/config/listener/v3/listener_components_pb.js";
 import { ListenerSchema, type Listener } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
 import {
   HttpConnectionManagerSchema,
@@ -28,7 +27,7 @@ import type { EnvoyFilter, EnvoyFilterOperation, EnvoyFilterPatch } from "./mesh
 import { packMessage } from "./message-encoding.js";
 
 /** Istio's config root namespace: its EnvoyFilters apply to the workloads of every namespace. */
-export const rootNamespace = "istio-system";
+const rootNamespace = "istio-system";
 
 /** istiod's name for the inbound listener, whose filter chains are matched by destination port. */
 export const virtualInboundName = "virtualInbound";
