@@ -1,32 +1,28 @@
 // `npm run demo:thrift`: the Thrift half of kitex-contrib/xds's README example on one laptop. It starts Thrift
 // GreetService backends for subsets v1 and v2 on loopback (the `thrift` package's server, THeader transport),
-// serves examples/thrift-mesh.yaml (a sidecar listener whose ThriftProxy routes by header and by method, as
-// kitex-examples' EnvoyFilter makes it) from `rxds serve`'s library form, and calls the service through
-// rxds/thrift from a sidecar-mode client: a table of each call, the route it matched, the subset that served
-// it and the THeader key-values the server read; then a weighted split of 100 calls.
+// serves examples/thrift-mesh.yaml (a ServiceEntry, a DestinationRule, a VirtualService and an EnvoyFilter whose
+// ThriftProxy routes by header and by method) from `rxds serve`'s library form, and calls the service through
+// rxds/thrift from a sidecar-mode client, which gets the EnvoyFilter's ThriftProxy: a table of each call, the route it
+// matched, the subset that served it and the THeader key-values the server read; then a weighted split of 100 calls.
+// Last, the same calls from a GENERATOR=grpc client, which gets no EnvoyFilter (as from istiod) and routes by the
+// VirtualService.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { firstValueFrom, type Subscription } from "rxjs";
-import { init, XdsError } from "rxds";
+import { init, XdsClient, XdsError, type Router } from "rxds";
 import { serveMesh } from "rxds/server";
 import { createXdsThriftClient } from "rxds/thrift";
-import { parseAllDocuments } from "yaml";
 import { GreetService, HelloRequest } from "../gen/thrift/proxyless/index.js";
 import { ThriftGreetBackend } from "./thrift-greet-backend.js";
 
 const target = "kitex-server:8888";
 type Method = "SayHello" | "SayHello1";
 
-/** examples/thrift-mesh.yaml with the instances on `ports`. */
+/** examples/thrift-mesh.yaml with the instances on `ports` (8001 and 8002 in the file). */
 async function meshFile(ports: [number, number]): Promise<string> {
   const text = await readFile(new URL("../../examples/thrift-mesh.yaml", import.meta.url), "utf8");
-  return parseAllDocuments(text)
-    .map((doc) => {
-      if (doc.get("kind") === "ServiceEntry") ports.forEach((port, i) => doc.setIn(["spec", "endpoints", i, "ports", "thrift"], port));
-      return doc.toString();
-    })
-    .join("---\n");
+  return text.replace("ports: {thrift: 8001}", `ports: {thrift: ${ports[0]}}`).replace("ports: {thrift: 8002}", `ports: {thrift: ${ports[1]}}`);
 }
 
 function table(rows: string[][]): string {
@@ -43,26 +39,53 @@ const config = join(dir, "thrift-mesh.yaml");
 await writeFile(config, await meshFile([v1.port, v2.port]));
 const mesh = await serveMesh({ config, port: 0, log: (line) => console.log(`  [control plane] ${line}`) });
 
-// The client: a pod in namespace default, in sidecar mode (Envoy listeners, as kitex-contrib/xds reads them).
+// The clients: pods in namespace default, one in sidecar mode (Envoy listeners, as kitex-contrib/xds reads them), one
+// with GENERATOR=grpc (proxyless resources).
 const xds = init({ env: { POD_NAMESPACE: "default", POD_NAME: "demo-client", INSTANCE_IP: "127.0.0.1" }, server: mesh.address, mode: "sidecar" });
-const greet = createXdsThriftClient(xds, GreetService.Client, { target, service: "proxyless.GreetService", transport: "header", timeoutMs: 2000 });
-let router = await firstValueFrom(xds.router(target));
-const held: Subscription = xds.router(target).subscribe((r) => (router = r));
-
-/** Which ThriftProxy route the client's Router says a call matches (as the call itself is routed), and where it sends. */
-function matched(method: Method, headers: Record<string, string>): string {
-  const decision = router.routeThrift({ service: "GreetService", method, headers });
-  if (decision instanceof XdsError) return decision.code;
-  const proxy = router.snapshot.listener?.thriftProxies[0]?.routes;
-  const action = proxy?.kind === "inline" ? proxy.routeConfig.routes[decision.routeIndex]?.action : undefined;
-  const subset = (cluster: string) => cluster.split("|")[2];
-  const to = action?.kind === "weighted_clusters" ? action.clusters.map((c) => `${subset(c.name)} ${c.weight}`).join(" / ") : subset(decision.cluster);
-  return `routes[${decision.routeIndex}] → ${to}`;
+const proxyless = new XdsClient({
+  servers: [{ uri: mesh.address }],
+  node: { id: "sidecar~127.0.0.1~demo-client.default~default.svc.cluster.local", metadata: { GENERATOR: "grpc", NAMESPACE: "default" } },
+});
+const options = { target, service: "proxyless.GreetService", transport: "header", timeoutMs: 2000 } as const;
+const greet = createXdsThriftClient(xds, GreetService.Client, options);
+const greetProxyless = createXdsThriftClient(proxyless, GreetService.Client, options);
+const routers = new Map<XdsClient, Router>();
+const held: Subscription[] = [];
+for (const client of [xds, proxyless]) {
+  routers.set(client, await firstValueFrom(client.router(target)));
+  held.push(client.router(target).subscribe((r) => routers.set(client, r)));
 }
 
-/** Calls `method` with `headers`; the subset that answered and the THeader key-values it read. */
-async function call(method: Method, headers: Record<string, string>): Promise<[string, string]> {
-  const response = await greet.with({ headers })[method](new HelloRequest({ Message: "hi" }));
+const subset = (cluster: string) => cluster.split("|")[2];
+
+/** Where a route sends: its subset, or each subset with its weight. */
+function sendsTo(action: { kind: string; clusters?: readonly { name: string; weight: number }[] } | undefined, picked: string): string {
+  return action?.kind === "weighted_clusters" && action.clusters !== undefined ? action.clusters.map((c) => `${subset(c.name)} ${c.weight}`).join(" / ") : (subset(picked) ?? "");
+}
+
+/** Which ThriftProxy route the sidecar client's Router says a call matches (as the call itself is routed), and where it sends. */
+function matched(method: Method, headers: Record<string, string>): string {
+  const router = routers.get(xds)!;
+  const decision = router.routeThrift({ service: "GreetService", method, headers });
+  if (decision instanceof XdsError) return decision.code;
+  decision.done();
+  const proxy = router.snapshot.listener?.thriftProxies[0]?.routes;
+  const action = proxy?.kind === "inline" ? proxy.routeConfig.routes[decision.routeIndex]?.action : undefined;
+  return `routes[${decision.routeIndex}] → ${sendsTo(action, decision.cluster)}`;
+}
+
+/** Which VirtualService route the proxyless client's Router says a call matches, as /<service>/<method>, and where it sends. */
+function matchedHttp(method: Method, headers: Record<string, string>): string {
+  const router = routers.get(proxyless)!;
+  const decision = router.route({ path: `/proxyless.GreetService/${method}`, headers });
+  if (decision instanceof XdsError) return decision.code;
+  decision.done();
+  return `${decision.routeName} → ${sendsTo(router.snapshot.virtualHost?.routes[decision.routeIndex]?.action, decision.cluster)}`;
+}
+
+/** Calls `method` with `headers` through `client`; the subset that answered and the THeader key-values it read. */
+async function call(method: Method, headers: Record<string, string>, client = greet): Promise<[string, string]> {
+  const response = await client.with({ headers })[method](new HelloRequest({ Message: "hi" }));
   const backend = backends.find((b) => b.name === response.Message)!;
   const read = backend.calls.at(-1)!.headers;
   return [response.Message, Object.entries(read).map(([k, v]) => `${k}=${v}`).join(",") || "-"];
@@ -90,9 +113,18 @@ for (let i = 0; i < 100; i++) {
 }
 console.log(`\ndefault route, 100 calls of SayHello1 at 50/50: v1 ${counts.get("v1") ?? 0}, v2 ${counts.get("v2") ?? 0}`);
 
-held.unsubscribe();
+console.log("\nThe same calls from a GENERATOR=grpc client: no EnvoyFilter (as from istiod), the VirtualService's routes\n");
+const proxylessRows = [["call", "headers", "matched route", "served by"]];
+for (const [method, headers] of calls.slice(0, 5)) {
+  const [servedBy] = await call(method, headers, greetProxyless);
+  proxylessRows.push([method, Object.entries(headers).map(([k, v]) => `${k}=${v}`).join(",") || "-", matchedHttp(method, headers), servedBy]);
+}
+console.log(table(proxylessRows));
+
+for (const subscription of held) subscription.unsubscribe();
 greet.close();
-await xds.close();
+greetProxyless.close();
+await Promise.all([xds.close(), proxyless.close()]);
 await mesh.close();
 await Promise.all(backends.map((b) => b.stop()));
 await rm(dir, { recursive: true, force: true });

@@ -13,6 +13,7 @@ import { policyPicks } from "./policy-picks.js";
 import { retryOverhead } from "./retry-overhead.js";
 import { ringBuild } from "./ring-build.js";
 import { rpcOverhead } from "./rpc-overhead.js";
+import { serveEnvoyFilter } from "./serve-envoy-filter.js";
 import { serveLoad } from "./serve-load.js";
 import { serveManyClients } from "./serve-many-clients.js";
 import { serveReload } from "./serve-reload.js";
@@ -42,6 +43,7 @@ export const scenarios: readonly Scenario<unknown>[] = [
   endpointChangesScenario,
   serveLoad,
   serveReload,
+  serveEnvoyFilter,
   serveManyClients,
   balancingHeap,
 ];

@@ -45,17 +45,17 @@ export const edited = "outbound|8080||svc-0.default.svc.cluster.local";
 /** The listener of service 0, as a GENERATOR=grpc client dials it. */
 export const servedTarget = "svc-0.default.svc.cluster.local:8080";
 
-/** A temp directory holding `mesh.yaml` of `services` services; resolves with the file's path and a remover. */
-export async function meshFile(services: number): Promise<{ file: string; remove: () => Promise<void> }> {
+/** A temp directory holding `mesh.yaml` of `services` services (then the documents `more`); resolves with the file's path and a remover. */
+export async function meshFile(services: number, more = ""): Promise<{ file: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "rxds-bench-serve-"));
   const file = join(dir, "mesh.yaml");
-  await writeFile(file, meshYaml(services));
+  await writeFile(file, more === "" ? meshYaml(services) : `${meshYaml(services)}---\n${more}`);
   return { file, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** Runs `body` with a temp mesh file of `services` services served by serveMesh on loopback; cleans up. */
-export async function withServedMesh<T>(services: number, body: (server: MeshServer, file: string) => Promise<T>): Promise<T> {
-  const { file, remove } = await meshFile(services);
+/** Runs `body` with a temp mesh file of `services` services (then the documents `more`) served by serveMesh on loopback; cleans up. */
+export async function withServedMesh<T>(services: number, body: (server: MeshServer, file: string) => Promise<T>, more = ""): Promise<T> {
+  const { file, remove } = await meshFile(services, more);
   try {
     const server = await serveMesh({ config: file, port: 0, log: () => undefined, debounceMs: 5 });
     try {

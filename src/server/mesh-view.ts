@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { create, toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import { NodeSchema, type Node } from "../../gen/envoy/config/core/v3/base_pb.js";
@@ -18,17 +19,29 @@ export type { PackedResources } from "./config/xds-resources.js";
  * `GENERATOR: grpc` (proxyless resources), else `sidecar` (Envoy-style resources); followed by
  * `/<namespace>` when the client's namespace is known (metadata `NAMESPACE`, or the
  * `<pod>.<namespace>` part of an Istio node id `sidecar~<ip>~<pod>.<namespace>~…`), since the
- * namespace decides the short domains of its virtual hosts; then by `@<region>/<zone>/<subzone>`
- * when its node has a locality, which a DestinationRule's localityLbSetting is applied for.
+ * namespace decides the short domains of its virtual hosts; then by `~<ip>` when its address is known (the first of
+ * metadata `INSTANCE_IPS`, or the `<ip>` of an Istio node id), which decides its workload (its inbound listeners, the
+ * EnvoyFilters that select it); then by `@<region>/<zone>/<subzone>` when its node has a locality, which a
+ * DestinationRule's localityLbSetting is applied for.
  */
 export function meshViewOf(node: Node | undefined): string {
   const metadata = node?.metadata ?? {};
   const generator = metadata["GENERATOR"] === "grpc" ? "grpc" : "sidecar";
   const namespace = typeof metadata["NAMESPACE"] === "string" && metadata["NAMESPACE"] !== "" ? metadata["NAMESPACE"] : namespaceFromId(node?.id ?? "");
-  const view = namespace === undefined ? generator : `${generator}/${namespace}`;
+  const address = addressOf(node);
+  const view = `${namespace === undefined ? generator : `${generator}/${namespace}`}${address === undefined ? "" : `~${address}`}`;
   const locality = node?.locality;
   if (locality === undefined || (locality.region === "" && locality.zone === "" && locality.subZone === "")) return view;
   return `${view}@${locality.region}/${locality.zone}/${locality.subZone}`;
+}
+
+/** The node's IP: the first of metadata `INSTANCE_IPS`, else the `<ip>` part of an Istio node id (as istiod reads them). */
+function addressOf(node: Node | undefined): string | undefined {
+  const ips = node?.metadata?.["INSTANCE_IPS"];
+  const first = typeof ips === "string" ? ips.split(",")[0]?.trim() : undefined;
+  if (first !== undefined && isIP(first) !== 0) return first;
+  const parts = (node?.id ?? "").split("~");
+  return parts.length === 4 && isIP(parts[1] as string) !== 0 ? parts[1] : undefined;
 }
 
 function namespaceFromId(id: string): string | undefined {
@@ -41,11 +54,14 @@ function namespaceFromId(id: string): string | undefined {
 /** A view's kind and translation options, read from its name (see `meshViewOf`). */
 function parseView(view: string): { kind: ViewKind<unknown>; options: TranslationOptions } {
   const at = view.indexOf("@");
-  const named = at < 0 ? view : view.slice(0, at);
+  const addressed = at < 0 ? view : view.slice(0, at);
+  const tilde = addressed.indexOf("~");
+  const named = tilde < 0 ? addressed : addressed.slice(0, tilde);
   const slash = named.indexOf("/");
   const generator = slash < 0 ? named : named.slice(0, slash);
   const options = {
     ...(slash < 0 ? {} : { clientNamespace: named.slice(slash + 1) }),
+    ...(tilde < 0 ? {} : { clientAddress: addressed.slice(tilde + 1) }),
     ...(at < 0 ? {} : { clientLocality: parseLocality(view.slice(at + 1)) }),
   };
   return { kind: generator === "grpc" ? grpcKind : sidecarKind, options };

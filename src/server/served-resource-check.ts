@@ -12,9 +12,15 @@ function hostOf(typeUrl: string, name: string): string | undefined {
 }
 
 /** The document a served resource comes from, as `file: document N (Kind name)`; the sources when not known. */
-function originOf(config: MeshConfig, typeUrl: string, name: string): string {
+function originOf(config: MeshConfig, view: string, typeUrl: string, name: string): string {
   const raw = config.raw.find((each) => each.typeUrl === typeUrl && each.name === name);
   if (raw !== undefined) return raw.place;
+  if (typeUrl === listenerTypeUrl && view.startsWith("sidecar")) {
+    // A listener an EnvoyFilter patches (in sidecar views only): the one naming it, else one that may patch any listener.
+    const patching = (named: boolean) => config.envoyFilters.find((filter) => filter.patches.some((patch) => (named ? patch.listener?.name === name : patch.listener?.name === undefined)));
+    const filter = patching(true) ?? patching(false);
+    if (filter !== undefined) return filter.place;
+  }
   const host = hostOf(typeUrl, name);
   if (host === undefined) return config.file;
   const subset = name.split("|")[2] ?? "";
@@ -49,5 +55,5 @@ export class ServedResourceCheck {
  */
 export function servedResourceError(config: MeshConfig, view: string, typeUrl: string, name: string, reason: string): string {
   const shown = name === "" ? '""' : name;
-  return `${originOf(config, typeUrl, name)}: clients would NACK the ${shortTypeName(typeUrl)} ${shown} served to ${view === "" ? "every" : view} clients: ${reason}`;
+  return `${originOf(config, view, typeUrl, name)}: clients would NACK the ${shortTypeName(typeUrl)} ${shown} served to ${view === "" ? "every" : view} clients: ${reason}`;
 }

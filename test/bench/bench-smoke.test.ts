@@ -20,6 +20,7 @@ import { thriftOverhead } from "../../bench/scenarios/thrift-overhead.js";
 import { serveLoad } from "../../bench/scenarios/serve-load.js";
 import { serveManyClients } from "../../bench/scenarios/serve-many-clients.js";
 import { serveReload } from "../../bench/scenarios/serve-reload.js";
+import { serveEnvoyFilter } from "../../bench/scenarios/serve-envoy-filter.js";
 import { warmUpdate } from "../../bench/scenarios/warm-update.js";
 import { worstCaseRoute } from "../../bench/scenarios/worst-case-route.js";
 import { grpcJsXdsSubject } from "../../bench/subjects/grpc-js-xds-subject.js";
@@ -117,9 +118,10 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
     await smoke(hostileRegexResponse, { routes: 20 }, ["answerMs"]);
   });
 
-  it("rxds serve: load, reload and many clients report their figures", async () => {
+  it("rxds serve: load, reload, an EnvoyFilter edit and many clients report their figures", async () => {
     await smoke(serveLoad, { services: 5 }, ["loadMs", "firstClientMs", "heapMB"]);
     await smoke(serveReload, { services: 5, edits: 2 }, ["p50Ms"]);
+    await smoke(serveEnvoyFilter, { services: 5, edits: 2 }, ["p50Ms"]);
     await smoke(serveManyClients, { clients: 3, edits: 2 }, ["p50Ms", "p99Ms", "heapKBPerClient"]);
   });
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { binomialBounds } from "../integrations/split-bounds.js";
 
 describe("npm run demo:thrift (the Thrift demo)", () => {
-  it("routes Thrift calls by header and method through ThriftProxy routes, carries THeader key-values, splits the rest, and exits 0", async function () {
+  it("routes a sidecar client's Thrift calls by header and method through the EnvoyFilter's ThriftProxy routes, carries THeader key-values, splits the rest; a GENERATOR=grpc client's by the VirtualService; exits 0", async function () {
     this.timeout(30000);
     const script = fileURLToPath(new URL("../../examples/thrift-demo.js", import.meta.url));
     const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "pipe"] });
@@ -20,5 +20,10 @@ describe("npm run demo:thrift (the Thrift demo)", () => {
     const [, onV1, onV2] = /100 calls of SayHello1 at 50\/50: v1 (\d+), v2 (\d+)/.exec(out) ?? expect.fail(out);
     expect(Number(onV1) + Number(onV2)).to.equal(100);
     expect(Number(onV1)).to.be.within(...binomialBounds(100, 0.5));
+    expect(out).to.match(/document 4 \(EnvoyFilter thrift-proxy\): applied to sidecar-mode clients only: GENERATOR=grpc clients get no EnvoyFilter patch/);
+    const proxyless = out.slice(out.indexOf("GENERATOR=grpc client:"));
+    expect(proxyless).to.match(/SayHello1\s+stage=canary\s+route-based-on-tags → v1\s+v1/);
+    expect(proxyless).to.match(/SayHello\s+-\s+route-based-on-path → v2\s+v2/);
+    expect(proxyless).to.match(/SayHello1\s+-\s+traffic-split-route → v1 90 \/ v2 10\s+v[12]/);
   });
 });

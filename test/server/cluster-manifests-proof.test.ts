@@ -196,8 +196,8 @@ describe("a kubectl dump in a ConfigMap, served by rxds serve, called by grpc-js
   it("ConfigMapSwap: an atomic ..data swap to a 0/100 split reaches both clients", async () => {
     const lines = log.lines.length;
     await mount.swap({ "mesh.yaml": kubectlDump({ v1: v1.port, v2: v2.port, other: other.port }, [0, 100]) });
-    // Both clients are in the one view grpc/default (views are built for their first client).
-    expect(await log.line("reloaded ", lines)).to.include("RDS outbound|8888||kitex-server.default.svc.cluster.local (grpc/default)");
+    // Both clients are in the one view grpc/default~127.0.0.1 (views are built for their first client).
+    expect(await log.line("reloaded ", lines)).to.include("RDS outbound|8888||kitex-server.default.svc.cluster.local (grpc/default~127.0.0.1)");
     for (const client of [peers[0]!, ours[0]!]) {
       const deadline = Date.now() + 3000;
       for (let streak = 0; streak < 10; ) {

@@ -118,7 +118,7 @@ describe("serveMesh", () => {
       expect(elapsed, `reload took ${elapsed.toFixed(1)} ms`).to.be.below(100);
       // Only the route configurations changed: the proxyless views' and the sidecar view's, each named with its views.
       const reloaded = await log.line("reloaded ");
-      expect(reloaded).to.match(/: 2 changed: RDS outbound\|8888\|\|kitex-server\.default\.svc\.cluster\.local \(grpc, grpc\/default\), RDS 8888 \(sidecar\)$/);
+      expect(reloaded).to.match(/: 2 changed: RDS outbound\|8888\|\|kitex-server\.default\.svc\.cluster\.local \(grpc, grpc\/default~127\.0\.0\.1\), RDS 8888 \(sidecar\)$/);
       expect(listenerUpdates.filter(present)).to.have.length(1);
     } finally {
       subscription.unsubscribe();
@@ -167,7 +167,7 @@ spec:
     expect((await next(sidecar.listener("0.0.0.0_9080"), present)).name).to.equal("0.0.0.0_9080");
     const withheld = next(sidecar.routeConfiguration("9080"), absent);
     const error = await log.line("error: not serving");
-    expect(error).to.match(/^error: not serving what .*mesh\.yaml: clients would NACK the RDS 9080 served to sidecar\/default clients: .*duplicate domain "10\.0\.0\.9"/);
+    expect(error).to.match(/^error: not serving what .*mesh\.yaml: clients would NACK the RDS 9080 served to sidecar\/default~127\.0\.0\.1 clients: .*duplicate domain "10\.0\.0\.9"/);
     await withheld;
     expect(log.lines.filter((line) => line.includes("not serving"))).to.have.length(1);
     expect(log.lines.filter((line) => /^stream \d+ NACK /.test(line))).to.deep.equal([]);
@@ -187,7 +187,7 @@ spec:
     const before = await next(sidecar.routeConfiguration("9080"), present);
     await dir.write(sharedVip(true));
     const error = await log.line("error: reload failed");
-    expect(error).to.match(/still serving the last good config: .*clients would NACK the RDS 9080 served to sidecar\/default clients: .*duplicate domain "10\.0\.0\.9"/);
+    expect(error).to.match(/still serving the last good config: .*clients would NACK the RDS 9080 served to sidecar\/default~127\.0\.0\.1 clients: .*duplicate domain "10\.0\.0\.9"/);
     const late = client({});
     expect((await next(late.routeConfiguration("9080"), present)).version).to.equal(before.version);
     expect(log.lines.filter((line) => /^stream \d+ NACK /.test(line))).to.deep.equal([]);
@@ -261,7 +261,7 @@ virtual_hosts: [{name: broken, domains: ["**"], routes: [{match: {prefix: ""}, r
     const before = await next(xds.routeConfiguration(routeName), present);
     const edited = text.slice(vsAt + 4).replace("timeout: 0.5s", "timeout: 0.7s");
     await writeFile(join(dir.dir, "conf", "nested", "vs.yml"), edited);
-    expect(await log.line("reloaded ")).to.include("RDS outbound|8888||kitex-server.default.svc.cluster.local (grpc, grpc/default)");
+    expect(await log.line("reloaded ")).to.include("RDS outbound|8888||kitex-server.default.svc.cluster.local (grpc, grpc/default~127.0.0.1)");
     expect((await next(xds.routeConfiguration(routeName), (u: ResourceUpdate<unknown>) => u.version !== before.version)).resource).to.not.equal(undefined);
     // A broken file in the directory names that file.
     await writeFile(join(dir.dir, "conf", "nested", "vs.yml"), edited.replace("weight: 50", 'weight: "x"'));
@@ -282,7 +282,7 @@ virtual_hosts: [{name: broken, domains: ["**"], routes: [{match: {prefix: ""}, r
     expect(json.listeners.map((l) => l.name)).to.include.members([target, "kitex-server:8888", "kitex-server.default:8888"]);
     expect(json.routes.map((r) => r.name)).to.deep.equal([routeName]);
     const yaml = await (await fetch(`http://${server.debugAddress}/debug/config_dump?node=sidecar~10.0.0.1~a.default~default.svc.cluster.local&format=yaml`)).text();
-    expect(yaml).to.match(/^view: sidecar\/default\n/).and.include("name: 0.0.0.0_8888").and.include("nameTable:");
+    expect(yaml).to.match(/^view: sidecar\/default~10\.0\.0\.1\n/).and.include("name: 0.0.0.0_8888").and.include("nameTable:");
     expect((await fetch(`http://${server.debugAddress}/other`)).status).to.equal(404);
   });
 
@@ -292,7 +292,7 @@ virtual_hosts: [{name: broken, domains: ["**"], routes: [{match: {prefix: ""}, r
     // Held open so that the stream stays up (the client ends it with its last watch).
     xds.listener(target).subscribe();
     await next(xds.listener(target), present);
-    expect(await log.line("connected from 127.0.0.1:")).to.match(/^stream \d+ connected from 127\.0\.0\.1:\d+: node sidecar~127\.0\.0\.1~client-0\.default~default\.svc\.cluster\.local \(view grpc\/default\)$/);
+    expect(await log.line("connected from 127.0.0.1:")).to.match(/^stream \d+ connected from 127\.0\.0\.1:\d+: node sidecar~127\.0\.0\.1~client-0\.default~default\.svc\.cluster\.local \(view grpc\/default~127\.0\.0\.1\)$/);
     expect(await log.line("subscribes LDS")).to.match(new RegExp(`^stream \\d+ subscribes LDS: ${target}$`));
     expect(await log.line("ACK LDS")).to.match(/^stream \d+ ACK LDS version \d+$/);
   });
@@ -352,7 +352,7 @@ describe("rxds serve (the command)", () => {
     expect(dump.endpoints[0]?.clusterName).to.equal("outbound|8888|v1|kitex-server.default.svc.cluster.local");
     const yaml = await runCli(["serve", "-c", dir.file, "--print", "--node", "sidecar~10.0.0.1~a.default~default.svc.cluster.local"]);
     expect(yaml.code).to.equal(0);
-    expect(yaml.stdout).to.match(/^view: sidecar\/default\n/).and.include('"@type": type.googleapis.com/envoy.config.listener.v3.Listener');
+    expect(yaml.stdout).to.match(/^view: sidecar\/default~10\.0\.0\.1\n/).and.include('"@type": type.googleapis.com/envoy.config.listener.v3.Listener');
     const missing = await runCli(["serve", "-c", dir.file, "--print"]);
     expect(missing.code).to.equal(2);
     expect(missing.stderr).to.include("--print: needs --node <node>");

@@ -78,10 +78,13 @@ spec:
 `;
 }
 
-/** Serves `yaml` translated for `mode` on the control plane, replacing what it served before. */
+/**
+ * Serves `yaml` translated for `mode` on the control plane, replacing what it served before; a sidecar view for a client
+ * in namespace default on 127.0.0.1 (thrift-calls.ts's `sidecarNode`), which the EnvoyFilters of default apply to.
+ */
 export function serveMesh(cp: ControlPlane, yaml: string, mode: "grpc" | "sidecar"): XdsResources {
   const config = parseMeshConfig(yaml, "mesh.yaml");
-  const resources = mode === "grpc" ? translateForGrpc(config) : translateForSidecar(config);
+  const resources = mode === "grpc" ? translateForGrpc(config) : translateForSidecar(config, { clientNamespace: "default", clientAddress: "127.0.0.1" });
   for (const [typeUrl, byName] of resources) cp.replace(typeUrl, new Map([...byName].map(([name, message]) => [name, packResource(message)])));
   return resources;
 }

@@ -7,7 +7,7 @@ import { kitexHost } from "./mesh.js";
 /** The kitex service's target. */
 export const thriftTarget = `${kitexHost}:8888`;
 
-/** A sidecar-mode client node (no GENERATOR=grpc): the listener is `127.0.0.1_8888`, found through NDS. */
+/** A sidecar-mode client node (no GENERATOR=grpc) in namespace default: the listener is `10.96.73.130_8888`, found through NDS. */
 export const sidecarNode = { id: "sidecar~127.0.0.1~client.default~default.svc.cluster.local", metadata: {} };
 
 /** A SayHello request. */

@@ -1,9 +1,13 @@
-// The Thrift half of kitex-contrib/xds's README example, as raw Envoy resources (what the EnvoyFilter of
-// kitex-examples' thrift_proxy.yaml makes of an istiod sidecar listener): the service on VIP 127.0.0.1 port 8888
-// (a name only: the listener `127.0.0.1_8888`, found through the NDS name table; nothing dials it), subsets v1 and
-// v2 on loopback backends, and a ThriftProxy whose inline routes send `stage: canary` to v1, method SayHello to v2,
+// The Thrift half of kitex-contrib/xds's README example in the form kitex users write it, for rxds serve to translate:
+// the service on VIP 10.96.73.130 port 8888 (TCP: its sidecar listener is `10.96.73.130_8888`, found through the NDS
+// name table; nothing dials it), subsets v1 and v2 on loopback backends, and kitex-examples' EnvoyFilter replacing
+// that listener's tcp_proxy with a ThriftProxy whose inline routes send `stage: canary` to v1, method SayHello to v2,
 // and split the rest by weight.
+import { thriftProxyFilter } from "./envoy-filters.js";
 import { kitexHost } from "./mesh.js";
+
+/** The kitex service's VIP, as kitex-examples' EnvoyFilter names its listener. */
+const kitexVip = "10.96.73.130";
 
 /** The cluster of a subset of the kitex service. */
 export function subsetCluster(subset: "v1" | "v2"): string {
@@ -36,7 +40,7 @@ export function thriftRoutes(split: [number, number] | "no default" = [50, 50]):
           route: {cluster: "${subsetCluster("v2")}"}${rest}`;
 }
 
-/** The mesh: a ServiceEntry with the v1 and v2 instances (`v2Port` undefined: no v2 instance), the subsets, and the Thrift listener. */
+/** The mesh: a ServiceEntry with the v1 and v2 instances (`v2Port` undefined: no v2 instance), the subsets, and the EnvoyFilter. */
 export function thriftMesh(v1Port: number, v2Port: number | undefined, routes = thriftRoutes()): string {
   const v2 = v2Port === undefined ? "" : `\n  - {address: 127.0.0.1, ports: {thrift: ${v2Port}}, labels: {version: v2}}`;
   return `apiVersion: networking.istio.io/v1
@@ -44,7 +48,7 @@ kind: ServiceEntry
 metadata: {name: kitex-server, namespace: default}
 spec:
   hosts: [kitex-server]
-  addresses: [127.0.0.1]
+  addresses: [${kitexVip}]
   ports: [{number: 8888, name: thrift, protocol: TCP}]
   resolution: STATIC
   endpoints:
@@ -59,18 +63,5 @@ spec:
   - {name: v1, labels: {version: v1}}
   - {name: v2, labels: {version: v2}}
 ---
-"@type": type.googleapis.com/envoy.config.listener.v3.Listener
-name: 127.0.0.1_8888
-address: {socketAddress: {address: 127.0.0.1, portValue: 8888}}
-trafficDirection: OUTBOUND
-filterChains:
-- filters:
-  - name: envoy.filters.network.thrift_proxy
-    typedConfig:
-      "@type": type.googleapis.com/envoy.extensions.filters.network.thrift_proxy.v3.ThriftProxy
-      statPrefix: "outbound|8888||${kitexHost}"
-      routeConfig:
-        name: kitex-server-thrift
-        routes:${routes}
-`;
+${thriftProxyFilter(`${kitexVip}_8888`, routes, "default", "kitex-server-thrift")}`;
 }

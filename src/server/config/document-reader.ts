@@ -6,11 +6,12 @@
 import { fromJson, type JsonValue, type Message } from "@bufbuild/protobuf";
 import { ConfigReader, type ConfigObject, type ConfigPath, type DocumentPlace } from "./config-reader.js";
 import { readDestinationRule } from "./destination-rule-parser.js";
+import { readEnvoyFilter } from "./envoy-filter-parser.js";
 import { readExportTo } from "./export-to.js";
 import { istioSpecFields, sortIstioFields } from "./istio-fields.js";
 import { clusterDomain } from "./istio-names.js";
 import { readEndpoints, readEndpointSlice, readKubernetesService, readPod, type EndpointGroup, type KubernetesPod, type KubernetesService } from "./kubernetes-parser.js";
-import type { DestinationRule, RawXdsResource, ResourceMeta, ServiceEntry, VirtualService, WorkloadEntry } from "./mesh-config-model.js";
+import type { DestinationRule, EnvoyFilter, RawXdsResource, ResourceMeta, ServiceEntry, VirtualService, WorkloadEntry } from "./mesh-config-model.js";
 import { readServiceEntry, readWorkloadEndpoint } from "./service-entry-parser.js";
 import { readVirtualService } from "./virtual-service-parser.js";
 import {
@@ -33,7 +34,6 @@ const istioVersions = ["v1", "v1beta1", "v1alpha3", "v1alpha1"];
 const notApplied: Readonly<Record<string, string>> = {
   "networking.istio.io/Gateway": "gateways are Envoy deployments; proxyless clients get no gateway config",
   "networking.istio.io/Sidecar": "every client gets every service it may see",
-  "networking.istio.io/EnvoyFilter": "its patches are not applied",
   "networking.istio.io/ProxyConfig": "it configures Envoy proxies",
   "networking.istio.io/WorkloadGroup": "its WorkloadEntries come from workloads registering with istiod, which rxds serve does not do",
   "security.istio.io/AuthorizationPolicy": "no RBAC filter is served",
@@ -44,7 +44,7 @@ const notApplied: Readonly<Record<string, string>> = {
 };
 
 const istioGroups = new Set(["networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io"]);
-const istioRead = new Set(["VirtualService", "DestinationRule", "ServiceEntry", "WorkloadEntry"]);
+const istioRead = new Set(["VirtualService", "DestinationRule", "ServiceEntry", "WorkloadEntry", "EnvoyFilter"]);
 const rawTypes = [listenerTypeUrl, routeConfigurationTypeUrl, clusterTypeUrl, endpointsTypeUrl, nameTableTypeUrl];
 
 function isMapping(value: unknown): value is ConfigObject {
@@ -86,6 +86,7 @@ export type Declared =
   | { readonly kind: "DestinationRule"; readonly value: DestinationRule }
   | { readonly kind: "ServiceEntry"; readonly value: ServiceEntry }
   | { readonly kind: "WorkloadEntry"; readonly value: WorkloadEntry }
+  | { readonly kind: "EnvoyFilter"; readonly value: EnvoyFilter }
   | { readonly kind: "Service"; readonly value: KubernetesService }
   | { readonly kind: "EndpointGroup"; readonly value: EndpointGroup }
   | { readonly kind: "Pod"; readonly value: KubernetesPod }
@@ -145,6 +146,12 @@ function readMeta(reader: ConfigReader, root: ConfigObject, kind: string, index:
 /** Reads the spec of an Istio kind rxds serves, after warning about the fields it accepts but does not serve. */
 function readIstio(reader: ConfigReader, kind: string, root: ConfigObject, meta: ResourceMeta, into: DocumentRead): void {
   reader.object(root, [], ["apiVersion", "kind", "metadata", "spec", "status"]);
+  if (kind === "EnvoyFilter") {
+    const id = `EnvoyFilter ${meta.namespace}/${meta.name}`;
+    into.claim(reader, id, id, ["metadata", "name"], meta.place);
+    into.add({ kind: "EnvoyFilter", value: readEnvoyFilter(reader, meta, root["spec"], (line) => into.warnings.push(line)) });
+    return;
+  }
   const sorted = sortIstioFields(reader, istioSpecFields[kind] ?? {}, root["spec"] ?? {});
   if (sorted.notServed.length > 0) {
     const shown = sorted.notServed.length > 10 ? `${sorted.notServed.slice(0, 10).join(", ")} …` : sorted.notServed.join(", ");

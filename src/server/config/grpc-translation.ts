@@ -6,6 +6,7 @@ import {
   HttpConnectionManagerSchema,
   type HttpFilterSchema,
 } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import { clientWorkload, workloadInputs } from "./client-workload.js";
 import { adsConfigSource } from "./cluster-translation.js";
 import { clusterName, domainName, isHttpProtocol, listenerAliases } from "./istio-names.js";
 import type { MeshService } from "./mesh-catalog.js";
@@ -50,6 +51,8 @@ export const faultFilter: MessageInitShape<typeof HttpFilterSchema> = {
 
 const listenerName = fieldNumber(ListenerSchema, "name");
 
+const noResources: readonly ServedResource[] = [];
+
 /**
  * The api_listeners istiod's grpc LDS generator builds for `<host>:<port>` (`buildOutboundListeners`), one
  * per name a client may ask for (the FQDN and the aliases of `listenerAliases`), alike but for the name: the
@@ -72,6 +75,53 @@ function apiListeners(t: ViewTranslation, service: MeshService, port: number): S
   return [service.host, ...listenerAliases(service.host, t.options.clientNamespace)].map((host) => {
     const name = domainName(host, port);
     return { typeUrl: listenerTypeUrl, name, resource: packBytes(ListenerSchema, writeBytes((writer) => writer.string(listenerName, name).raw(body))) };
+  });
+}
+
+/** gRFC A36's default name template, and istio-agent's: the prefixes of a gRPC server's listener name. */
+const grpcServerPrefixes = ["grpc/server?xds.resource.listening_address=", "xds.istio.io/grpc/lds/inbound/"];
+
+const grpcInboundManager = packMessage(HttpConnectionManagerSchema, {
+  routeSpecifier: {
+    case: "routeConfig",
+    value: {
+      name: "inbound",
+      virtualHosts: [{ name: "inbound", domains: ["*"], routes: [{ match: { pathSpecifier: { case: "prefix", value: "/" } }, action: { case: "nonForwardingAction", value: {} } }] }],
+    },
+  },
+  httpFilters: [routerFilter],
+});
+
+/**
+ * The server listeners (gRFC A36) istiod's gRPC generator builds, when the view's clients are a workload (see
+ * client-workload.ts): per port its instances listen on, a listener named
+ * `grpc/server?xds.resource.listening_address=<host>:<port>` (A36's default name template) and
+ * `xds.istio.io/grpc/lds/inbound/<host>:<port>` (istio-agent's), for the hosts a server binds: `0.0.0.0`, `[::]` and
+ * the address itself. Its one chain's HttpConnectionManager has the route `/` with a non-forwarding action, and the
+ * router (plaintext: PeerAuthentication and AuthorizationPolicy are not applied).
+ */
+function grpcInbound(t: ViewTranslation): readonly ServedResource[] {
+  const workload = clientWorkload(t);
+  const address = t.options.clientAddress;
+  if (workload === undefined || address === undefined) return noResources;
+  return t.cache.get(t.cache, `grpc inbound ${address} ${t.options.clientNamespace}`, workloadInputs(workload, false), () =>
+    workload.ports.flatMap(({ port }) => t.cache.get(t.cache, `grpc inbound ${address}:${port}`, [], () => grpcServerListeners(address, port))),
+  );
+}
+
+/** The server listeners of `port` for the hosts a server on `address` binds, under both name templates. */
+function grpcServerListeners(address: string, port: number): ServedResource[] {
+  return [...new Set(["0.0.0.0", "::", address])].flatMap((host) => {
+    const authority = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    return grpcServerPrefixes.map((prefix) => {
+      const name = `${prefix}${authority}`;
+      const resource = packMessage(ListenerSchema, {
+        name,
+        address: { address: { case: "socketAddress", value: { address: host, portSpecifier: { case: "portValue", value: port } } } },
+        filterChains: [{ name: "inbound-plaintext", filters: [{ name: "inbound-hcmplaintext", configType: { case: "typedConfig", value: grpcInboundManager } }] }],
+      });
+      return { typeUrl: listenerTypeUrl, name, resource };
+    });
   });
 }
 
@@ -105,7 +155,9 @@ const grpcKeys = { own: "grpc own", other: "grpc other", unknown: "grpc unknown"
  * - RouteConfiguration `outbound|<port>||<fqdn>`: the one virtual host `<fqdn>:<port>` (none for a
  *   non-HTTP port).
  * - Clusters and ClusterLoadAssignments `outbound|<port>|<subset>|<fqdn>`.
- * Each service's part is built again only when what it is built from changed (see `serviceInputs`).
+ * - When the view's clients are a workload, its server listeners (see `grpcInbound`).
+ * EnvoyFilters are not applied, as istiod's gRPC generator ignores them. Each service's part is built again only when
+ * what it is built from changed (see `serviceInputs`).
  */
 export const grpcKind: ViewKind<readonly ServedResource[]> = {
   part: (t, service) => {
@@ -113,10 +165,8 @@ export const grpcKind: ViewKind<readonly ServedResource[]> = {
     return t.cache.get(service, key, serviceInputs(t, service), () => grpcService(t, service));
   },
   resources: (part) => part,
-  shared: () => noResources,
+  shared: (t) => grpcInbound(t),
 };
-
-const noResources: readonly ServedResource[] = [];
 
 /** The grpc view of a config on its own, as messages (see `grpcKind`; raw `@type` documents replace generated resources of the same name). */
 export function translateForGrpc(config: MeshConfig, options: TranslationOptions = {}): XdsResources {

@@ -1,5 +1,7 @@
 import type { Message } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
+import type { Filter } from "../../../gen/envoy/config/listener/v3/listener_components_pb.js";
+import type { HttpFilter } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import type { GrpcStatusName } from "../../resources/grpc-status.js";
 import type { ProtoDuration } from "./istio-duration.js";
 
@@ -234,6 +236,48 @@ export interface RawXdsResource {
   readonly place: string;
 }
 
+/** `match.listener` of an EnvoyFilter patch: which listeners, filter chains and filters it applies to (unset: any). */
+export interface EnvoyFilterListenerMatch {
+  readonly name?: string;
+  /** The listener's port; for `virtualInbound`, its filter chains' destination port. */
+  readonly portNumber?: number;
+  readonly filterChain?: {
+    readonly name?: string;
+    readonly sni?: string;
+    readonly transportProtocol?: string;
+    /** Comma-separated: the chain must match all. */
+    readonly applicationProtocols?: string;
+    readonly destinationPort?: number;
+    /** The network filter, by name, and within an HttpConnectionManager the HTTP filter (`subFilter.name`). */
+    readonly filter?: { readonly name: string; readonly subFilter?: string };
+  };
+}
+
+/** The filter-list operations rxds serve applies. */
+export type EnvoyFilterOperation = "ADD" | "REMOVE" | "INSERT_BEFORE" | "INSERT_AFTER" | "INSERT_FIRST" | "REPLACE";
+
+/** Which listeners of a sidecar a patch applies to: any, the inbound ones (`virtualInbound`) or the outbound ones. */
+export type EnvoyFilterContext = "ANY" | "SIDECAR_INBOUND" | "SIDECAR_OUTBOUND";
+
+/** One `configPatches[]` entry that rxds serve applies: a network or HTTP filter added, inserted, replaced or removed. */
+export type EnvoyFilterPatch = {
+  readonly context: EnvoyFilterContext;
+  readonly listener?: EnvoyFilterListenerMatch;
+  readonly operation: EnvoyFilterOperation;
+} & (
+  | { readonly applyTo: "NETWORK_FILTER"; /** Undefined for REMOVE. */ readonly value?: Filter }
+  | { readonly applyTo: "HTTP_FILTER"; /** Undefined for REMOVE. */ readonly value?: HttpFilter }
+);
+
+/** An Istio EnvoyFilter, with the patches rxds serve applies (the others were warned about when read). */
+export interface EnvoyFilter extends ResourceMeta {
+  /** `workloadSelector.labels`: the workloads it applies to; absent: every workload of its namespace. */
+  readonly workloadSelector?: Readonly<Record<string, string>>;
+  /** `priority`: lower applies first; 0 when unset. */
+  readonly priority: number;
+  readonly patches: readonly EnvoyFilterPatch[];
+}
+
 /** Everything the mesh config sources declare, validated. */
 export interface MeshConfig {
   /** The sources, as named to the parser, joined with ", ". */
@@ -241,6 +285,8 @@ export interface MeshConfig {
   readonly virtualServices: readonly VirtualService[];
   readonly destinationRules: readonly DestinationRule[];
   readonly serviceEntries: readonly ServiceEntry[];
+  /** In the order the documents declare them. */
+  readonly envoyFilters: readonly EnvoyFilter[];
   readonly raw: readonly RawXdsResource[];
   /** One line per document with something accepted but not served (fields, kinds), naming the file and document. */
   readonly warnings: readonly string[];

@@ -3,9 +3,10 @@
  * Istio resources and Kubernetes objects as a cluster has them (`kubectl get … -o yaml` output, `kind:
  * List` included), plus raw Envoy v3 resources (`@type: type.googleapis.com/…` in proto3 JSON).
  *
- * - Istio networking kinds are read: VirtualService, DestinationRule, ServiceEntry, WorkloadEntry
+ * - Istio networking kinds are read: VirtualService, DestinationRule, ServiceEntry, WorkloadEntry, EnvoyFilter
  *   (WorkloadGroup is checked, see `notApplied`). Fields Istio defines that rxds does not serve are
- *   accepted with one warning per document (istio-fields.ts); fields Istio does not define are errors.
+ *   accepted with one warning per document (istio-fields.ts; for EnvoyFilter, the patches it does not apply, see
+ *   envoy-filter-parser.ts); fields Istio does not define are errors.
  * - Kubernetes `v1 Service`, `discovery.k8s.io/v1 EndpointSlice`, `v1 Endpoints` and `v1 Pod` declare
  *   services and their instances, as istiod reads them (workload-selection.ts). Without Kubernetes, a
  *   ServiceEntry declares them: a short host is expanded to `<name>.<namespace>.svc.cluster.local`.
@@ -19,7 +20,7 @@
 import { DocumentRead, overlap, readDocument, type Claim, type Scope } from "./document-reader.js";
 import { IdentityCache } from "./identity-cache.js";
 import type { EndpointGroup, KubernetesPod, KubernetesService } from "./kubernetes-parser.js";
-import type { DestinationRule, MeshConfig, RawXdsResource, ServiceEntry, VirtualService, WorkloadEntry } from "./mesh-config-model.js";
+import type { DestinationRule, EnvoyFilter, MeshConfig, RawXdsResource, ServiceEntry, VirtualService, WorkloadEntry } from "./mesh-config-model.js";
 import { WorkloadIndex } from "./workload-selection.js";
 import { checkYamlText, parseYamlDocument, parseYamlFile, splitYamlDocuments, type YamlDocument } from "./yaml-documents.js";
 
@@ -27,6 +28,9 @@ import { checkYamlText, parseYamlDocument, parseYamlFile, splitYamlDocuments, ty
 export type {
   ConnectionPoolSettings,
   DestinationRule,
+  EnvoyFilter,
+  EnvoyFilterListenerMatch,
+  EnvoyFilterPatch,
   HashKey,
   HttpMatch,
   HttpRetry,
@@ -91,6 +95,7 @@ class Collected {
   readonly groups: EndpointGroup[] = [];
   readonly pods: KubernetesPod[] = [];
   readonly workloadEntries: WorkloadEntry[] = [];
+  readonly envoyFilters: EnvoyFilter[] = [];
   readonly raw: RawXdsResource[] = [];
   readonly warnings: string[] = [];
   /** The documents read, in order. */
@@ -103,6 +108,7 @@ class Collected {
       else if (kind === "DestinationRule") this.destinationRules.push(value);
       else if (kind === "ServiceEntry") this.serviceEntries.push(value);
       else if (kind === "WorkloadEntry") this.workloadEntries.push(value);
+      else if (kind === "EnvoyFilter") this.envoyFilters.push(value);
       else if (kind === "Service") this.services.push(value);
       else if (kind === "EndpointGroup") this.groups.push(value);
       else if (kind === "Pod") this.pods.push(value);
@@ -206,6 +212,7 @@ export function parseMeshSources(sources: readonly MeshSource[], cache: MeshConf
     virtualServices: into.virtualServices,
     destinationRules: into.destinationRules,
     serviceEntries,
+    envoyFilters: into.envoyFilters,
     raw: into.raw,
     warnings: into.warnings,
   };

@@ -2,9 +2,12 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { TrafficDirection } from "../../../gen/envoy/config/core/v3/base_pb.js";
 import { ListenerSchema } from "../../../gen/envoy/config/listener/v3/listener_pb.js";
 import { HttpConnectionManagerSchema } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import type { FilterChainSchema } from "../../../gen/envoy/config/listener/v3/listener_components_pb.js";
 import { TcpProxySchema } from "../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
 import { NameTable_NameInfoSchema, NameTableSchema } from "../../../gen/istio/networking/nds/v1/nds_pb.js";
+import { clientWorkload, workloadInputs, type InboundPort } from "./client-workload.js";
 import { adsConfigSource } from "./cluster-translation.js";
+import { viewPatches, virtualInboundName } from "./envoy-filter-patch.js";
 import { faultFilter, routerFilter } from "./grpc-translation.js";
 import { clusterDomain, clusterName, domainName, isHttpProtocol } from "./istio-names.js";
 import type { MeshService } from "./mesh-catalog.js";
@@ -78,6 +81,74 @@ function tcpListener(service: MeshService, vip: string, port: number): Listener 
   };
 }
 
+/** istiod's inbound cluster name for a port. */
+function inboundCluster(port: number): string {
+  return `inbound|${port}||`;
+}
+
+/** A filter chain of `virtualInbound` for one port, as istiod names and matches it. */
+function inboundChain({ port, host, protocol }: InboundPort): MessageInitShape<typeof FilterChainSchema> {
+  const cluster = inboundCluster(port);
+  const filter = isHttpProtocol(protocol)
+    ? {
+        name: "envoy.filters.network.http_connection_manager",
+        configType: {
+          case: "typedConfig" as const,
+          value: packMessage(HttpConnectionManagerSchema, {
+            statPrefix: `inbound_0.0.0.0_${port}`,
+            routeSpecifier: {
+              case: "routeConfig",
+              value: {
+                name: cluster,
+                validateClusters: false,
+                virtualHosts: [
+                  {
+                    name: `inbound|http|${port}`,
+                    domains: ["*"],
+                    routes: [
+                      {
+                        name: "default",
+                        match: { pathSpecifier: { case: "prefix", value: "/" } },
+                        action: { case: "route", value: { clusterSpecifier: { case: "cluster", value: cluster }, timeout: {} } },
+                        decorator: { operation: `${host}:${port}/*` },
+                      },
+                    ],
+                  },
+                ],
+              },
+            },
+            httpFilters: [routerFilter],
+          }),
+        },
+      }
+    : {
+        name: "envoy.filters.network.tcp_proxy",
+        configType: { case: "typedConfig" as const, value: packMessage(TcpProxySchema, { statPrefix: cluster, clusterSpecifier: { case: "cluster", value: cluster } }) },
+      };
+  return { name: `0.0.0.0_${port}`, filterChainMatch: { destinationPort: port }, filters: [filter] };
+}
+
+/**
+ * `virtualInbound`, when the view's clients are a workload (see client-workload.ts): one filter chain per port its
+ * instances listen on, matched by destination port, holding an HttpConnectionManager (HTTP ports) whose inline routes
+ * send to `inbound|<port>||`, or a tcp_proxy to it, as istiod builds them. Left out: the blackhole and passthrough
+ * chains, the mTLS chains (PeerAuthentication is not applied), the `inbound|<port>||` clusters (an in-process server
+ * gets its calls directly) and Envoy-only filters.
+ */
+function virtualInbound(t: ViewTranslation): ServedResource[] {
+  const workload = clientWorkload(t);
+  if (workload === undefined || workload.ports.length === 0) return [];
+  const resource = t.cache.get(t.cache, `virtualInbound ${t.options.clientAddress} ${t.options.clientNamespace}`, workloadInputs(workload, true), () =>
+    packMessage(ListenerSchema, {
+      name: virtualInboundName,
+      address: { address: { case: "socketAddress", value: { address: "0.0.0.0", portSpecifier: { case: "portValue", value: 15006 } } } },
+      filterChains: workload.ports.map(inboundChain),
+      trafficDirection: TrafficDirection.INBOUND,
+    }),
+  );
+  return [{ typeUrl: listenerTypeUrl, name: virtualInboundName, resource }];
+}
+
 /** A service's part of the sidecar view: what it serves on its own, its virtual host per HTTP port and its name table entry. */
 interface SidecarService {
   readonly resources: readonly ServedResource[];
@@ -132,10 +203,11 @@ const nameTableEntries = fieldNumber(NameTableSchema, "table");
  * Raw `@type` documents are added last, replacing generated resources of the same name.
  *
  * A TCP port of a service with a VIP gets a listener `<vip>_<port>` whose tcp_proxy sends to the
- * port's cluster (the name a client finds through the name table).
+ * port's cluster (the name a client finds through the name table). A view whose clients are a workload gets its
+ * `virtualInbound` (see `virtualInbound`). The view's EnvoyFilters patch its listeners (see envoy-filter-patch.ts).
  *
- * Left out compared with istiod: virtualInbound/virtualOutbound, the `allow_any` catch-all virtual
- * host and the Passthrough/BlackHole clusters, and Envoy-only filters such as istio.stats.
+ * Left out compared with istiod: virtualOutbound, the `allow_any` catch-all virtual host and the
+ * Passthrough/BlackHole clusters, and Envoy-only filters such as istio.stats.
  */
 export const sidecarKind: ViewKind<SidecarService> = {
   part: (t, service) => {
@@ -167,8 +239,10 @@ export const sidecarKind: ViewKind<SidecarService> = {
       packBytes(NameTableSchema, writeBytes((writer) => entries.forEach((entry) => writer.bytes(nameTableEntries, entry)))),
     );
     out.push({ typeUrl: nameTableTypeUrl, name: "", resource: nameTable });
+    out.push(...virtualInbound(t));
     return out;
   },
+  patches: (t) => viewPatches(t.config.envoyFilters, t.options.clientNamespace, clientWorkload(t)?.labels ?? []),
 };
 
 /** The sidecar view of a config on its own, as messages (see `sidecarKind`; raw `@type` documents replace generated resources of the same name). */

@@ -1,7 +1,9 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
+import { patchedListener } from "./envoy-filter-patch.js";
 import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
+import type { EnvoyFilterPatch } from "./mesh-config-model.js";
 import { destinationHosts, type ServedResource, type ViewTranslation } from "./view-translation.js";
-import type { PackedResources } from "./xds-resources.js";
+import { listenerTypeUrl, type PackedResources } from "./xds-resources.js";
 
 /** A kind of view (grpc, sidecar): how a service's part of it is built, and what it builds from all parts together. */
 export interface ViewKind<Part> {
@@ -11,6 +13,8 @@ export interface ViewKind<Part> {
   resources(part: Part): readonly ServedResource[];
   /** The resources built from every part together, the parts in the catalog's order (the sidecar's per-port listeners and routes, say). */
   shared(t: ViewTranslation, parts: readonly Part[]): readonly ServedResource[];
+  /** The EnvoyFilter patches the view's listeners get, in order; none when absent (istiod's gRPC generator applies none). */
+  patches?(t: ViewTranslation): readonly EnvoyFilterPatch[];
 }
 
 /** A resource a view update adds, changes (`resource` set) or removes (`resource` undefined). */
@@ -44,6 +48,17 @@ function replaceAll(pending: Pending, before: readonly ServedResource[], after: 
   for (const { typeUrl, name, resource } of after) setPending(pending, typeUrl, name, resource);
 }
 
+/** As replaceAll, leaving out the entries both hold (the same objects: kept in a cache, they did not change). */
+function replaceChanged(pending: Pending, before: readonly ServedResource[], after: readonly ServedResource[]): void {
+  const kept = new Set(after);
+  const old = new Set(before);
+  replaceAll(
+    pending,
+    before.filter((each) => !kept.has(each)),
+    after.filter((each) => !old.has(each)),
+  );
+}
+
 /** Whether two resources are the same: the same object, or the same type and bytes. */
 export function sameResource(a: Any | undefined, b: Any | undefined): boolean {
   if (a === b) return true;
@@ -66,6 +81,11 @@ function applyPending(into: PackedResources, pending: Pending): void {
   }
 }
 
+/** Whether two lists hold the same items (`===`), in order. */
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
 /** Whether a service's part is built from any of `hosts`: its own, or one its VirtualService routes to. */
 function dependsOn(t: ViewTranslation, service: MeshService, hosts: ReadonlySet<string>): boolean {
   if (hosts.size === 0) return false;
@@ -80,15 +100,16 @@ function dependsOn(t: ViewTranslation, service: MeshService, hosts: ReadonlySet<
  * resources of the parts that changed, of the shared resources and of the raw resources are compared and replaced.
  * Raw `@type` resources replace generated ones of the same type and name.
  *
- * A per-view patch step (EnvoyFilter) belongs in `update`, where a generated resource is compared with the one
- * served: patch it there (cached by the resource and the filters), before the raw overlay; a change of the view's
- * filters then touches every name they may patch, as a changed part touches its own.
+ * The view's EnvoyFilter patches are applied where a generated listener is compared with the one served (cached by
+ * the listener and the patches), before the raw overlay; a change of the view's patches compares every listener
+ * again, as a changed part does its own resources.
  */
 export class ViewState<Part> {
   private parts = new Map<MeshService, Part>();
   private translated: MeshCatalog | undefined;
   private shared: readonly ServedResource[] = [];
   private raw: Pending = new Map();
+  private patches: readonly EnvoyFilterPatch[] = [];
   /** What the parts and the shared resources give. */
   private readonly generated: PackedResources = new Map();
   /** What is served: the generated resources, with the raw ones over them. */
@@ -132,16 +153,23 @@ export class ViewState<Part> {
       replaceAll(pending, [], this.kind.resources(part));
     }
     const shared = changed ? this.kind.shared(t, [...parts.values()]) : this.shared;
-    if (shared !== this.shared) replaceAll(pending, this.shared, shared);
+    if (shared !== this.shared) replaceChanged(pending, this.shared, shared);
     const raw: Pending = new Map();
     for (const { typeUrl, name, resource } of t.config.raw) setPending(raw, typeUrl, name, resource);
+    const patches = this.kind.patches?.(t) ?? [];
     const changes: ViewChange[] = [];
     const compare = (typeUrl: string, name: string, generated: Any | undefined) => {
-      const resource = raw.get(typeUrl)?.get(name) ?? generated;
+      const patched = typeUrl === listenerTypeUrl && generated !== undefined ? patchedListener(t.cache, generated, patches) : generated;
+      const resource = raw.get(typeUrl)?.get(name) ?? patched;
       // A resource built again with the same bytes is no change: the one served stays (and keeps its checks).
       if (!sameResource(resource, this.served.get(typeUrl)?.get(name))) changes.push({ typeUrl, name, resource });
     };
     for (const [typeUrl, byName] of pending) for (const [name, generated] of byName) compare(typeUrl, name, generated);
+    // Other patches: every listener no part changed is patched again (those raw now or before: below).
+    if (!sameItems(patches, this.patches)) {
+      const skip = [pending, raw, this.raw].map((each) => each.get(listenerTypeUrl));
+      for (const [name, generated] of this.generated.get(listenerTypeUrl) ?? []) if (!skip.some((names) => names?.has(name) === true)) compare(listenerTypeUrl, name, generated);
+    }
     // Raw resources (few) over names no part changed: those now raw, and those raw before.
     for (const packed of [raw, this.raw]) {
       for (const [typeUrl, byName] of packed) {
@@ -166,6 +194,7 @@ export class ViewState<Part> {
         this.translated = t.catalog;
         this.shared = shared;
         this.raw = raw;
+        this.patches = patches;
       },
     };
   }

@@ -26,6 +26,11 @@ export interface TranslationOptions {
   readonly clientNamespace?: string;
   /** The clients' locality (their node's), which a DestinationRule's localityLbSetting is applied for. Default: none. */
   readonly clientLocality?: ClientLocality;
+  /**
+   * The clients' address (their node's IP): the service instances there are their workload (see client-workload.ts),
+   * which gets its inbound listeners and the EnvoyFilters that select it. Default: none.
+   */
+  readonly clientAddress?: string;
 }
 
 /** One view being translated: the config, what its clients see of it, and the cache shared with other views and reloads. */

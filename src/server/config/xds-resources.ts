@@ -7,11 +7,14 @@ import { file_envoy_config_route_v3_route } from "../../../gen/envoy/config/rout
 import { file_envoy_extensions_filters_http_router_v3_router } from "../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
 import { file_envoy_extensions_filters_network_http_connection_manager_v3_http_connection_manager } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { file_envoy_extensions_filters_http_fault_v3_fault } from "../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
+import { file_envoy_extensions_filters_http_local_ratelimit_v3_local_rate_limit } from "../../../gen/envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit_pb.js";
 import { file_envoy_extensions_filters_network_tcp_proxy_v3_tcp_proxy } from "../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
 import { file_envoy_extensions_filters_network_thrift_proxy_v3_thrift_proxy } from "../../../gen/envoy/extensions/filters/network/thrift_proxy/v3/thrift_proxy_pb.js";
 import { file_envoy_extensions_transport_sockets_tls_v3_tls } from "../../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 import { file_envoy_extensions_retry_host_previous_hosts_v3_previous_hosts } from "../../../gen/envoy/extensions/retry/host/previous_hosts/v3/previous_hosts_pb.js";
 import { file_istio_networking_nds_v1_nds } from "../../../gen/istio/networking/nds/v1/nds_pb.js";
+import { file_udpa_type_v1_typed_struct } from "../../../gen/udpa/type/v1/typed_struct_pb.js";
+import { file_xds_type_v3_typed_struct } from "../../../gen/xds/type/v3/typed_struct_pb.js";
 import { XdsError } from "../../xds-error.js";
 
 /** Type URL of a Listener (LDS). */
@@ -47,7 +50,8 @@ export type PackedResources = Map<string, Map<string, Any>>;
 
 /**
  * The message types the config layer decodes, packs and prints: the four xDS resource types, Istio's
- * name table, and the filters, transport sockets and extensions that appear inside their Anys.
+ * name table, and the filters, transport sockets and extensions that appear inside their Anys (those an EnvoyFilter
+ * patch may carry too: local rate limits, and TypedStructs for the rest).
  */
 export const xdsResourceRegistry = createRegistry(
   file_envoy_config_listener_v3_listener,
@@ -57,11 +61,14 @@ export const xdsResourceRegistry = createRegistry(
   file_envoy_extensions_filters_network_http_connection_manager_v3_http_connection_manager,
   file_envoy_extensions_filters_http_router_v3_router,
   file_envoy_extensions_filters_http_fault_v3_fault,
+  file_envoy_extensions_filters_http_local_ratelimit_v3_local_rate_limit,
   file_envoy_extensions_filters_network_tcp_proxy_v3_tcp_proxy,
   file_envoy_extensions_filters_network_thrift_proxy_v3_thrift_proxy,
   file_envoy_extensions_transport_sockets_tls_v3_tls,
   file_envoy_extensions_retry_host_previous_hosts_v3_previous_hosts,
   file_istio_networking_nds_v1_nds,
+  file_xds_type_v3_typed_struct,
+  file_udpa_type_v1_typed_struct,
 );
 
 /** Adds (or replaces) one resource under its type URL. */

@@ -163,7 +163,6 @@ status:
     const kinds = [
       ["networking.istio.io/v1", "Gateway"],
       ["networking.istio.io/v1", "Sidecar"],
-      ["networking.istio.io/v1alpha3", "EnvoyFilter"],
       ["networking.istio.io/v1beta1", "ProxyConfig"],
       ["networking.istio.io/v1", "WorkloadGroup"],
       ["security.istio.io/v1", "AuthorizationPolicy"],
@@ -177,7 +176,7 @@ status:
     const config = parseMeshConfig(docs.join("---\n"), "mesh.yaml");
     expect(config.warnings).to.have.length(kinds.length + 1);
     kinds.forEach(([, kind], i) => expect(config.warnings[i]).to.match(new RegExp(`^mesh\\.yaml: document ${i + 1} \\(${kind} x\\): accepted but not applied: `)));
-    expect(config.warnings.at(-1)).to.equal("mesh.yaml: document 11 (Deployment x): ignored: rxds serve reads no apps/v1 Deployment");
+    expect(config.warnings.at(-1)).to.equal("mesh.yaml: document 10 (Deployment x): ignored: rxds serve reads no apps/v1 Deployment");
   });
 
   it("KubectlDump: a List of a Service, its EndpointSlice and Pods declares the service as istiod reads it", () => {

@@ -88,7 +88,7 @@ connect_timeout: 2s
       {
         behaviour: "a kind Istio's API group does not have",
         text: `apiVersion: networking.istio.io/v1\nkind: Gatway\nmetadata: {name: gw}\nspec: {}\n`,
-        message: 'mesh.yaml: document 1: kind: expected a kind of networking.istio.io: VirtualService, DestinationRule, ServiceEntry, WorkloadEntry, Gateway,',
+        message: 'mesh.yaml: document 1: kind: expected a kind of networking.istio.io: VirtualService, DestinationRule, ServiceEntry, WorkloadEntry, EnvoyFilter, Gateway,',
       },
       {
         behaviour: "an Istio apiVersion that does not exist",

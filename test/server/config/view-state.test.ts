@@ -6,7 +6,7 @@ import { IdentityCache } from "../../../src/server/config/identity-cache.js";
 import { MeshConfigCache, parseMeshSources } from "../../../src/server/config/mesh-config.js";
 import { sidecarKind } from "../../../src/server/config/sidecar-translation.js";
 import { ViewState, type ViewKind } from "../../../src/server/config/view-state.js";
-import { viewTranslation } from "../../../src/server/config/view-translation.js";
+import { viewTranslation, type TranslationOptions } from "../../../src/server/config/view-translation.js";
 import { shortTypeName, type PackedResources } from "../../../src/server/config/xds-resources.js";
 
 function serviceEntry(name: string, port = 20000): string {
@@ -32,14 +32,17 @@ class Kept {
   private readonly cache = new IdentityCache();
   private readonly state: ViewState<unknown>;
 
-  constructor(kind: ViewKind<unknown>) {
+  constructor(
+    kind: ViewKind<unknown>,
+    private readonly options: TranslationOptions = {},
+  ) {
     this.state = new ViewState(kind);
   }
 
   update(...documents: string[]): string[] {
     const config = parseMeshSources([{ file: "mesh.yaml", text: documents.join("---\n") }], this.parsed);
     // The catalog is derived from the one the view served, as a reload does.
-    const update = this.state.update(viewTranslation(config, {}, this.cache, this.state.catalog));
+    const update = this.state.update(viewTranslation(config, this.options, this.cache, this.state.catalog));
     update.commit();
     return update.changes.map(({ typeUrl, name, resource }) => `${shortTypeName(typeUrl)} ${name}${resource === undefined ? " (removed)" : ""}`).sort();
   }
@@ -59,8 +62,12 @@ const others = Array.from({ length: 8 }, (_, i) => serviceEntry(`other${i}`));
 
 /** What translating the documents from scratch serves, as type → name → bytes in hex. */
 function fromScratch(kind: ViewKind<unknown>, ...documents: string[]): Record<string, Record<string, string>> {
+  return fromScratchFor(kind, {}, ...documents);
+}
+
+function fromScratchFor(kind: ViewKind<unknown>, options: TranslationOptions, ...documents: string[]): Record<string, Record<string, string>> {
   const state = new ViewState(kind);
-  state.update(viewTranslation(parseMeshSources([{ file: "mesh.yaml", text: documents.join("---\n") }]), {})).commit();
+  state.update(viewTranslation(parseMeshSources([{ file: "mesh.yaml", text: documents.join("---\n") }]), options)).commit();
   return bytes(state.resources);
 }
 
@@ -175,5 +182,28 @@ spec:
       "NDS ",
       "RDS 80",
     ]);
+  });
+
+  it("EnvoyFilterEdit: an edit of an EnvoyFilter alone changes the listeners it patches; without it, the generated ones are served again", () => {
+    const client = { clientNamespace: "shop", clientAddress: "127.0.0.1" };
+    const view = new Kept(sidecarKind, client);
+    const filter = (outbound: string, inbound: string) => `apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: ef, namespace: shop}
+spec:
+  configPatches:
+  - {applyTo: HTTP_FILTER, match: {context: SIDECAR_OUTBOUND}, patch: {operation: INSERT_FIRST, value: {name: ${outbound}}}}
+  - {applyTo: HTTP_FILTER, match: {context: SIDECAR_INBOUND}, patch: {operation: INSERT_FIRST, value: {name: ${inbound}}}}
+`;
+    view.update(serviceEntry("a"), ...others);
+    expect(view.update(serviceEntry("a"), ...others, filter("out", "in"))).to.deep.equal(["LDS 0.0.0.0_80", "LDS virtualInbound"]);
+    expect(bytes(view.resources)).to.deep.equal(fromScratchFor(sidecarKind, client, serviceEntry("a"), ...others, filter("out", "in")));
+    expect(view.update(serviceEntry("a"), ...others, filter("out", "in2"))).to.deep.equal(["LDS virtualInbound"]);
+    expect(view.update(serviceEntry("a"), ...others, `# a comment\n${filter("out", "in2")}`)).to.deep.equal([]);
+    // A service change goes through the patches: its instance's port (20001) becomes an inbound chain, patched.
+    expect(view.update(serviceEntry("a"), ...others, serviceEntry("bb", 20001), filter("out", "in2"))).to.include("LDS virtualInbound");
+    expect(bytes(view.resources)).to.deep.equal(fromScratchFor(sidecarKind, client, serviceEntry("a"), ...others, serviceEntry("bb", 20001), filter("out", "in2")));
+    expect(view.update(serviceEntry("a"), ...others)).to.include.members(["LDS 0.0.0.0_80", "LDS virtualInbound"]);
+    expect(bytes(view.resources)).to.deep.equal(fromScratchFor(sidecarKind, client, serviceEntry("a"), ...others));
   });
 });
