@@ -118,7 +118,8 @@ function checkCommon(common: CommonTlsContext, path: string, reject: Reject): vo
   }
 }
 
-function identityRef(common: CommonTlsContext): CertificateProviderRef | undefined {
+/** The identity certificate's instance of a CommonTlsContext: the current field, else the older one. */
+export function identityRef(common: CommonTlsContext): CertificateProviderRef | undefined {
   const current = common.tlsCertificateProviderInstance;
   if (current !== undefined) return { instance: current.instanceName, certificateName: current.certificateName };
   const older = common.tlsCertificateCertificateProviderInstance;

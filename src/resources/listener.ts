@@ -8,6 +8,7 @@ import { ThriftProxySchema } from "../../gen/envoy/extensions/filters/network/th
 import { messageType, type ResourceType } from "../client/resource-type.js";
 import { fieldPath, fieldRejecter, type Reject } from "./field-error.js";
 import { anyTypeName, checkAdsOrSelf, unpackAny } from "./field-types.js";
+import { readDownstreamTls, type DownstreamTls } from "./listener-tls.js";
 import { validateHttpConnectionManager, type HttpConnectionManagerModel } from "./listener-http-connection-manager.js";
 import { defaultRegexLimits, type RegexLimits } from "./match/safe-regex.js";
 import { validateThriftRouteConfiguration, type ThriftRouteConfigurationModel } from "./thrift-route-configuration.js";
@@ -20,6 +21,10 @@ export interface FilterPlace {
   readonly filterChainName: string;
   /** filter_chain_match.destination_port of its chain, when set. */
   readonly destinationPort: number | undefined;
+  /** filter_chain_match.transport_protocol of its chain (`tls`, `raw_buffer`), when set. */
+  readonly transportProtocol: string | undefined;
+  /** The TLS its chain's transport_socket asks of a server; undefined for plaintext. */
+  readonly tls: DownstreamTls | undefined;
 }
 
 /** An HttpConnectionManager found in a listener. */
@@ -87,6 +92,8 @@ export function validateListener(message: Listener, name: string, limits: RegexL
       path: "api_listener.api_listener",
       filterChainName: "",
       destinationPort: undefined,
+      transportProtocol: undefined,
+      tls: undefined,
     });
     return Object.freeze({ name, kind: "api", address, trafficDirection, httpConnectionManagers: Object.freeze([entry]), thriftProxies: NO_THRIFT, hasRoutes: true });
   }
@@ -128,11 +135,13 @@ function readFilterChain(
   limits: RegexLimits,
 ): void {
   const destinationPort = chain.filterChainMatch?.destinationPort;
+  const transportProtocol = chain.filterChainMatch?.transportProtocol || undefined;
+  const tls = readDownstreamTls(chain.transportSocket, path);
   chain.filters.forEach((filter, j) => {
     // Filters are told apart by their config type, not their name; ECDS filters and filters without config are skipped.
     if (filter.configType.case !== "typedConfig") return;
     const any = filter.configType.value;
-    const place: FilterPlace = { path: fieldPath(path, `filters[${j}].typed_config`), filterChainName: chain.name, destinationPort };
+    const place: FilterPlace = { path: fieldPath(path, `filters[${j}].typed_config`), filterChainName: chain.name, destinationPort, transportProtocol, tls };
     const type = anyTypeName(any);
     if (type === HCM_TYPE) {
       hcms.push(Object.freeze({ ...validateHttpConnectionManager(any, place.path, "tolerant", reject, name, limits), ...place }));

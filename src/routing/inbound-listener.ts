@@ -1,6 +1,6 @@
 // The inbound listener of a server of this process: the Listener the control plane writes for calls into the
 // workload on one port, and in it the HttpConnectionManager of the filter chain for that port. Server-side policies
-// (the local rate limit today; the DownstreamTlsContext of the chain next) are read from it.
+// (the local rate limit, the DownstreamTlsContext of the chains) are read from it.
 //
 // Names, as the control plane writes them:
 // - gRPC (GENERATOR=grpc, gRFC A36): the bootstrap's `server_listener_resource_name_template` with `%s` replaced by
@@ -9,8 +9,9 @@
 // - Istio sidecar: `virtualInbound` (every inbound port's filter chains in one listener, as kitex-contrib/xds reads
 //   it), else a listener `0.0.0.0_<port>` marked INBOUND (istiod's own `0.0.0.0_<port>` listeners are OUTBOUND ones:
 //   they never count).
-// In a listener, the chain for the port is the one whose filter_chain_match has that destination_port, else one
-// without a destination_port (Istio's passthrough chain; the only chain of a gRPC inbound listener).
+// In a listener, the chains for the port are those whose filter_chain_match has that destination_port, else those
+// without a destination_port (Istio's passthrough chain; the only chain of a gRPC inbound listener). Istio writes two
+// for a PERMISSIVE port of a sidecar (one matching `tls`, one `raw_buffer`); the first holds the server's policies.
 
 import { asapScheduler, combineLatest, debounceTime, distinctUntilChanged, filter, map, startWith, type Observable } from "rxjs";
 import type { ResourceUpdate } from "../client/resource-update.js";
@@ -34,6 +35,8 @@ export interface InboundSnapshot {
   readonly error: XdsError | undefined;
   /** The HttpConnectionManager of the listener's filter chain for the port; undefined when it has none. */
   readonly connectionManager: HttpConnectionManagerEntry | undefined;
+  /** The HttpConnectionManagers of every filter chain for the port, each with its chain's TLS; empty when none. */
+  readonly chains: readonly HttpConnectionManagerEntry[];
 }
 
 /** What finding the inbound listener needs. */
@@ -84,18 +87,22 @@ function chooseInbound(names: readonly string[], updates: readonly (ResourceUpda
   for (let i = 0; i < names.length; i++) {
     const update = updates[i];
     if (update === undefined) continue;
-    if (update.error !== undefined) return { listenerName: names[i]!, listener: undefined, error: update.error, connectionManager: undefined };
+    if (update.error !== undefined) return { listenerName: names[i]!, listener: undefined, error: update.error, connectionManager: undefined, chains: noChains };
     const listener = update.resource;
     // istiod's `0.0.0.0_<port>` listeners are outbound; only an INBOUND one of that name is a server's.
     if (listener === undefined || (i > 0 && listener.trafficDirection === "OUTBOUND")) continue;
-    return { listenerName: names[i]!, listener, error: undefined, connectionManager: chainFor(listener, port) };
+    const chains = chainsFor(listener, port);
+    return { listenerName: names[i]!, listener, error: undefined, connectionManager: chains[0], chains };
   }
   if (updates.every((u) => u === undefined)) return undefined;
-  return { listenerName: names[0]!, listener: undefined, error: undefined, connectionManager: undefined };
+  return { listenerName: names[0]!, listener: undefined, error: undefined, connectionManager: undefined, chains: noChains };
 }
 
-/** The HttpConnectionManager of the filter chain for `port`: destination_port `port`, else a chain without one. */
-export function chainFor(listener: ListenerModel, port: number): HttpConnectionManagerEntry | undefined {
+const noChains: readonly HttpConnectionManagerEntry[] = Object.freeze([]);
+
+/** The HttpConnectionManagers of the filter chains for `port`: those with destination_port `port`, else those without one. */
+export function chainsFor(listener: ListenerModel, port: number): readonly HttpConnectionManagerEntry[] {
   const managers = listener.httpConnectionManagers;
-  return managers.find((m) => m.destinationPort === port) ?? managers.find((m) => m.destinationPort === undefined);
+  const own = managers.filter((m) => m.destinationPort === port);
+  return own.length > 0 ? own : managers.filter((m) => m.destinationPort === undefined);
 }

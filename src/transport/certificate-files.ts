@@ -36,10 +36,15 @@ export class CertificateFiles {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** How long the files are kept before they are read again, in ms. */
+  get refreshIntervalMs(): number {
+    return this.config.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS;
+  }
+
   /** The latest good contents, re-read once the refresh interval has passed; throws an XdsError (INVALID_CONFIG) when none could be read yet. */
   current(): CertificateMaterial {
     const now = this.now();
-    if (now - this.readAt >= (this.config.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS)) {
+    if (now - this.readAt >= this.refreshIntervalMs) {
       this.readAt = now;
       this.read();
     }

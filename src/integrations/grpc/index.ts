@@ -6,6 +6,7 @@
 //   const client = new GreetServiceClient("kitex-server:8888", credentials.createInsecure(), xdsClientOptions(init()));
 //   const inbound = createXdsServerInterceptor(init(), { port: 8888 });
 //   const server = new Server({ interceptors: [inbound.interceptor] });
+//   const { credentials } = await createXdsServerCredentials(init(), { port: 8888, fallback: ServerCredentials.createInsecure() });
 
 /** ClientOptions that make a generated grpc-js client route each call by xDS (see its doc comment). */
 export { xdsClientOptions } from "./xds-client-options.js";
@@ -32,6 +33,10 @@ export { createXdsServerInterceptor } from "./xds-server-interceptor.js";
 /** What createXdsServerInterceptor returns, and where the server listens. */
 export type { XdsServerInterceptor } from "./xds-server-interceptor.js";
 export type { XdsServerOptions } from "../inbound-policy.js";
+/** The server half's transport security (gRFC A29): TLS or mutual TLS as the inbound listener asks, else the fallback. */
+export { createXdsServerCredentials } from "./xds-server-credentials.js";
+/** What createXdsServerCredentials takes and returns, and how it serves a port. */
+export type { InboundTransport, XdsServerCredentials, XdsServerCredentialsOptions } from "./xds-server-credentials.js";
 /** Adds CSDS (gRFC A40's ClientStatusDiscoveryService) to a grpc-js server: what its XdsClients hold, per resource. */
 export { addCsdsService } from "./csds-service.js";
 /** The grpc-js service definition of CSDS, for servers and clients of any copy of grpc-js. */
