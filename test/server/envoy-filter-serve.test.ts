@@ -49,7 +49,8 @@ describe("rxds serve: EnvoyFilter patches, served over ADS", function () {
   it("SidecarServer: virtualInbound's chain for the server's port holds kitex's local rate limit, and an edit of the bucket reaches it", async () => {
     const xds = node("sidecar");
     const inbound = await next(xds.listener("virtualInbound"), present);
-    expect(inbound.resource!.httpConnectionManagers.map((each) => each.destinationPort)).to.deep.equal(ports);
+    // PERMISSIVE: an mTLS chain and a plaintext chain per port.
+    expect(inbound.resource!.httpConnectionManagers.map((each) => each.destinationPort)).to.deep.equal(ports.flatMap((port) => [port, port]));
     expect(maxTokens(inbound.resource!, ports[0])).to.equal(4);
     // The outbound listener of the service's port is not patched.
     const outbound = await next(xds.listener("0.0.0.0_8888"), present);

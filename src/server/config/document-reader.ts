@@ -11,7 +11,8 @@ import { readExportTo } from "./export-to.js";
 import { istioSpecFields, sortIstioFields } from "./istio-fields.js";
 import { clusterDomain } from "./istio-names.js";
 import { readEndpoints, readEndpointSlice, readKubernetesService, readPod, type EndpointGroup, type KubernetesPod, type KubernetesService } from "./kubernetes-parser.js";
-import type { DestinationRule, EnvoyFilter, RawXdsResource, ResourceMeta, ServiceEntry, VirtualService, WorkloadEntry } from "./mesh-config-model.js";
+import { readPeerAuthentication } from "./peer-authentication-parser.js";
+import type { DestinationRule, EnvoyFilter, PeerAuthentication, RawXdsResource, ResourceMeta, ServiceEntry, VirtualService, WorkloadEntry } from "./mesh-config-model.js";
 import { readServiceEntry, readWorkloadEndpoint } from "./service-entry-parser.js";
 import { readVirtualService } from "./virtual-service-parser.js";
 import {
@@ -38,7 +39,6 @@ const notApplied: Readonly<Record<string, string>> = {
   "networking.istio.io/WorkloadGroup": "its WorkloadEntries come from workloads registering with istiod, which rxds serve does not do",
   "security.istio.io/AuthorizationPolicy": "no RBAC filter is served",
   "security.istio.io/RequestAuthentication": "no JWT filter is served",
-  "security.istio.io/PeerAuthentication": "no mTLS is served",
   "telemetry.istio.io/Telemetry": "no telemetry is configured",
   "extensions.istio.io/WasmPlugin": "Wasm runs only in Envoy",
 };
@@ -87,6 +87,7 @@ export type Declared =
   | { readonly kind: "ServiceEntry"; readonly value: ServiceEntry }
   | { readonly kind: "WorkloadEntry"; readonly value: WorkloadEntry }
   | { readonly kind: "EnvoyFilter"; readonly value: EnvoyFilter }
+  | { readonly kind: "PeerAuthentication"; readonly value: PeerAuthentication }
   | { readonly kind: "Service"; readonly value: KubernetesService }
   | { readonly kind: "EndpointGroup"; readonly value: EndpointGroup }
   | { readonly kind: "Pod"; readonly value: KubernetesPod }
@@ -197,11 +198,18 @@ function readResource(place: DocumentPlace, root: unknown, into: DocumentRead): 
   const key = `${group}/${kind}`;
   if (istioGroups.has(group)) {
     if (!istioVersions.includes(version)) reader.expected(["apiVersion"], `${group}/${istioVersions.join(`, ${group}/`)}`, apiVersion);
-    const known = [...istioRead].map((each) => `networking.istio.io/${each}`).concat(Object.keys(notApplied));
+    const known = [...istioRead].map((each) => `networking.istio.io/${each}`).concat("security.istio.io/PeerAuthentication", Object.keys(notApplied));
     if (!known.includes(key)) reader.expected(["kind"], `a kind of ${group}: ${known.filter((k) => k.startsWith(`${group}/`)).map((k) => k.slice(group.length + 1)).join(", ")}`, kind);
   }
   const { meta, labels, annotations } = readMeta(reader, root, kind, place.index);
   if (group === "networking.istio.io" && istioRead.has(kind)) return readIstio(reader, kind, root, meta, into);
+  if (key === "security.istio.io/PeerAuthentication") {
+    reader.object(root, [], ["apiVersion", "kind", "metadata", "spec", "status"]);
+    const id = `PeerAuthentication ${meta.namespace}/${meta.name}`;
+    into.claim(reader, id, id, ["metadata", "name"], meta.place);
+    into.add({ kind: "PeerAuthentication", value: readPeerAuthentication(reader, meta, root["spec"]) });
+    return;
+  }
   const reason = notApplied[key];
   if (reason !== undefined) {
     reader.object(root, [], ["apiVersion", "kind", "metadata", "spec", "status"]);

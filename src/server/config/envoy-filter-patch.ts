@@ -23,11 +23,9 @@ import {
   type HttpFilter,
 } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import type { IdentityCache } from "./identity-cache.js";
+import { rootNamespace } from "./istio-names.js";
 import type { EnvoyFilter, EnvoyFilterOperation, EnvoyFilterPatch } from "./mesh-config-model.js";
 import { packMessage } from "./message-encoding.js";
-
-/** Istio's config root namespace: its EnvoyFilters apply to the workloads of every namespace. */
-const rootNamespace = "istio-system";
 
 /** istiod's name for the inbound listener, whose filter chains are matched by destination port. */
 export const virtualInboundName = "virtualInbound";

@@ -6,13 +6,16 @@ import {
   HttpConnectionManagerSchema,
   type HttpFilterSchema,
 } from "../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import type { FilterChainSchema } from "../../../gen/envoy/config/listener/v3/listener_components_pb.js";
 import { clientWorkload, workloadInputs } from "./client-workload.js";
 import { adsConfigSource } from "./cluster-translation.js";
 import { clusterName, domainName, isHttpProtocol, listenerAliases } from "./istio-names.js";
 import type { MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
 import { encodeMessage, packBytes, packMessage, writeBytes } from "./message-encoding.js";
+import { inboundMtlsModes, type InboundMtls } from "./peer-authentication-mode.js";
 import { FAULT_FILTER_NAME } from "./route-translation.js";
+import { istioMutualDownstreamSocket } from "./tls-translation.js";
 import { translateView, type ViewKind } from "./view-state.js";
 import {
   fieldNumber,
@@ -98,19 +101,42 @@ const grpcInboundManager = packMessage(HttpConnectionManagerSchema, {
  * `grpc/server?xds.resource.listening_address=<host>:<port>` (A36's default name template) and
  * `xds.istio.io/grpc/lds/inbound/<host>:<port>` (istio-agent's), for the hosts a server binds: `0.0.0.0`, `[::]` and
  * the address itself. Its one chain's HttpConnectionManager has the route `/` with a non-forwarding action, and the
- * router (plaintext: PeerAuthentication and AuthorizationPolicy are not applied).
+ * router; the chain is mTLS or plaintext by the port's PeerAuthentication mode (see `grpcChainMode`).
+ * AuthorizationPolicy is not applied.
  */
 function grpcInbound(t: ViewTranslation): readonly ServedResource[] {
   const workload = clientWorkload(t);
   const address = t.options.clientAddress;
   if (workload === undefined || address === undefined) return noResources;
-  return t.cache.get(t.cache, `grpc inbound ${address} ${t.options.clientNamespace}`, workloadInputs(workload, false), () =>
-    workload.ports.flatMap(({ port }) => t.cache.get(t.cache, `grpc inbound ${address}:${port}`, [], () => grpcServerListeners(address, port))),
+  const modes = inboundMtlsModes(t.config.peerAuthentications, t.options.clientNamespace, workload.labels, workload.ports.map(({ port }) => port)).map((mode) =>
+    grpcChainMode(mode, workload.labels),
+  );
+  return t.cache.get(t.cache, `grpc inbound ${address} ${t.options.clientNamespace}`, [...workloadInputs(workload, false), ...modes], () =>
+    workload.ports.flatMap(({ port }, i) => {
+      const mode = modes[i]!;
+      return t.cache.get(t.cache, `grpc inbound ${address}:${port} ${mode}`, [], () => grpcServerListeners(address, port, mode));
+    }),
   );
 }
 
+/**
+ * The chain istiod's gRPC generator gives a port in `mode`: STRICT, mTLS; DISABLE, plaintext; PERMISSIVE, plaintext
+ * (a gRPC server cannot tell TLS from plaintext per connection), but mTLS for a workload labelled
+ * `security.istio.io/tlsMode: istio`, since its callers then use mTLS (auto-mTLS).
+ */
+function grpcChainMode(mode: InboundMtls, labels: readonly Readonly<Record<string, string>>[]): "mtls" | "plaintext" {
+  if (mode === "STRICT") return "mtls";
+  if (mode === "PERMISSIVE" && labels.some((each) => each["security.istio.io/tlsMode"] === "istio")) return "mtls";
+  return "plaintext";
+}
+
 /** The server listeners of `port` for the hosts a server on `address` binds, under both name templates. */
-function grpcServerListeners(address: string, port: number): ServedResource[] {
+function grpcServerListeners(address: string, port: number, mode: "mtls" | "plaintext"): ServedResource[] {
+  const chain: MessageInitShape<typeof FilterChainSchema> = {
+    name: `inbound-${mode}`,
+    filters: [{ name: `inbound-hcm${mode}`, configType: { case: "typedConfig", value: grpcInboundManager } }],
+    ...(mode === "mtls" ? { transportSocket: istioMutualDownstreamSocket } : {}),
+  };
   return [...new Set(["0.0.0.0", "::", address])].flatMap((host) => {
     const authority = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
     return grpcServerPrefixes.map((prefix) => {
@@ -118,7 +144,7 @@ function grpcServerListeners(address: string, port: number): ServedResource[] {
       const resource = packMessage(ListenerSchema, {
         name,
         address: { address: { case: "socketAddress", value: { address: host, portSpecifier: { case: "portValue", value: port } } } },
-        filterChains: [{ name: "inbound-plaintext", filters: [{ name: "inbound-hcmplaintext", configType: { case: "typedConfig", value: grpcInboundManager } }] }],
+        filterChains: [chain],
       });
       return { typeUrl: listenerTypeUrl, name, resource };
     });
@@ -155,7 +181,7 @@ const grpcKeys = { own: "grpc own", other: "grpc other", unknown: "grpc unknown"
  * - RouteConfiguration `outbound|<port>||<fqdn>`: the one virtual host `<fqdn>:<port>` (none for a
  *   non-HTTP port).
  * - Clusters and ClusterLoadAssignments `outbound|<port>|<subset>|<fqdn>`.
- * - When the view's clients are a workload, its server listeners (see `grpcInbound`).
+ * - When the view's clients are a workload, its server listeners, mTLS as its PeerAuthentications say (see `grpcInbound`).
  * EnvoyFilters are not applied, as istiod's gRPC generator ignores them. Each service's part is built again only when
  * what it is built from changed (see `serviceInputs`).
  */

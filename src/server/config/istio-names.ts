@@ -1,3 +1,6 @@
+/** Istio's config root namespace: its EnvoyFilters and its PeerAuthentication without selector apply mesh-wide. */
+export const rootNamespace = "istio-system";
+
 /** The DNS suffix of Kubernetes service names, as istiod assumes by default. */
 export const clusterDomain = "svc.cluster.local";
 

@@ -278,6 +278,19 @@ export interface EnvoyFilter extends ResourceMeta {
   readonly patches: readonly EnvoyFilterPatch[];
 }
 
+/** A PeerAuthentication's mTLS mode; UNSET inherits the mode of the policy above it (mesh: PERMISSIVE). */
+export type MtlsMode = "UNSET" | "DISABLE" | "PERMISSIVE" | "STRICT";
+
+/** An Istio PeerAuthentication (`security.istio.io`): the mTLS its workloads require of their callers. */
+export interface PeerAuthentication extends ResourceMeta {
+  /** `selector.matchLabels`: the workloads it applies to; absent: every workload of its namespace (of the mesh in istio-system). */
+  readonly selector?: Readonly<Record<string, string>>;
+  /** `mtls.mode`; UNSET when absent. */
+  readonly mode: MtlsMode;
+  /** `portLevelMtls`: the mode of each port (the workload's port), for a policy with a selector only. */
+  readonly portModes: ReadonlyMap<number, MtlsMode>;
+}
+
 /** Everything the mesh config sources declare, validated. */
 export interface MeshConfig {
   /** The sources, as named to the parser, joined with ", ". */
@@ -287,6 +300,8 @@ export interface MeshConfig {
   readonly serviceEntries: readonly ServiceEntry[];
   /** In the order the documents declare them. */
   readonly envoyFilters: readonly EnvoyFilter[];
+  /** In the order the documents declare them (the first of a kind and scope wins, as istiod's oldest does). */
+  readonly peerAuthentications: readonly PeerAuthentication[];
   readonly raw: readonly RawXdsResource[];
   /** One line per document with something accepted but not served (fields, kinds), naming the file and document. */
   readonly warnings: readonly string[];

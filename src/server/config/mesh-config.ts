@@ -4,7 +4,7 @@
  * List` included), plus raw Envoy v3 resources (`@type: type.googleapis.com/…` in proto3 JSON).
  *
  * - Istio networking kinds are read: VirtualService, DestinationRule, ServiceEntry, WorkloadEntry, EnvoyFilter
- *   (WorkloadGroup is checked, see `notApplied`). Fields Istio defines that rxds does not serve are
+ *   and the security kind PeerAuthentication (WorkloadGroup is checked, see `notApplied`). Fields Istio defines that rxds does not serve are
  *   accepted with one warning per document (istio-fields.ts; for EnvoyFilter, the patches it does not apply, see
  *   envoy-filter-parser.ts); fields Istio does not define are errors.
  * - Kubernetes `v1 Service`, `discovery.k8s.io/v1 EndpointSlice`, `v1 Endpoints` and `v1 Pod` declare
@@ -20,7 +20,7 @@
 import { DocumentRead, overlap, readDocument, type Claim, type Scope } from "./document-reader.js";
 import { IdentityCache } from "./identity-cache.js";
 import type { EndpointGroup, KubernetesPod, KubernetesService } from "./kubernetes-parser.js";
-import type { DestinationRule, EnvoyFilter, MeshConfig, RawXdsResource, ServiceEntry, VirtualService, WorkloadEntry } from "./mesh-config-model.js";
+import type { DestinationRule, EnvoyFilter, MeshConfig, PeerAuthentication, RawXdsResource, ServiceEntry, VirtualService, WorkloadEntry } from "./mesh-config-model.js";
 import { WorkloadIndex } from "./workload-selection.js";
 import { checkYamlText, parseYamlDocument, parseYamlFile, splitYamlDocuments, type YamlDocument } from "./yaml-documents.js";
 
@@ -37,7 +37,9 @@ export type {
   HttpRoute,
   LoadBalancerSettings,
   MeshConfig,
+  MtlsMode,
   OutlierDetectionSettings,
+  PeerAuthentication,
   RawXdsResource,
   ResourceMeta,
   RouteDestination,
@@ -96,6 +98,7 @@ class Collected {
   readonly pods: KubernetesPod[] = [];
   readonly workloadEntries: WorkloadEntry[] = [];
   readonly envoyFilters: EnvoyFilter[] = [];
+  readonly peerAuthentications: PeerAuthentication[] = [];
   readonly raw: RawXdsResource[] = [];
   readonly warnings: string[] = [];
   /** The documents read, in order. */
@@ -109,6 +112,7 @@ class Collected {
       else if (kind === "ServiceEntry") this.serviceEntries.push(value);
       else if (kind === "WorkloadEntry") this.workloadEntries.push(value);
       else if (kind === "EnvoyFilter") this.envoyFilters.push(value);
+      else if (kind === "PeerAuthentication") this.peerAuthentications.push(value);
       else if (kind === "Service") this.services.push(value);
       else if (kind === "EndpointGroup") this.groups.push(value);
       else if (kind === "Pod") this.pods.push(value);
@@ -213,6 +217,7 @@ export function parseMeshSources(sources: readonly MeshSource[], cache: MeshConf
     destinationRules: into.destinationRules,
     serviceEntries,
     envoyFilters: into.envoyFilters,
+    peerAuthentications: into.peerAuthentications,
     raw: into.raw,
     warnings: into.warnings,
   };

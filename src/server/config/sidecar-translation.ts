@@ -13,6 +13,8 @@ import { clusterDomain, clusterName, domainName, isHttpProtocol } from "./istio-
 import type { MeshService } from "./mesh-catalog.js";
 import type { MeshConfig } from "./mesh-config-model.js";
 import { packBytes, packMessage, writeBytes } from "./message-encoding.js";
+import { inboundMtlsModes, type InboundMtls } from "./peer-authentication-mode.js";
+import { istioMutualDownstreamSocket } from "./tls-translation.js";
 import { translateView, type ViewKind } from "./view-state.js";
 import {
   fieldNumber,
@@ -87,7 +89,7 @@ function inboundCluster(port: number): string {
 }
 
 /** A filter chain of `virtualInbound` for one port, as istiod names and matches it. */
-function inboundChain({ port, host, protocol }: InboundPort): MessageInitShape<typeof FilterChainSchema> {
+function inboundChain({ port, host, protocol }: InboundPort, transportProtocol = "", mtls = false): MessageInitShape<typeof FilterChainSchema> {
   const cluster = inboundCluster(port);
   const filter = isHttpProtocol(protocol)
     ? {
@@ -125,24 +127,40 @@ function inboundChain({ port, host, protocol }: InboundPort): MessageInitShape<t
         name: "envoy.filters.network.tcp_proxy",
         configType: { case: "typedConfig" as const, value: packMessage(TcpProxySchema, { statPrefix: cluster, clusterSpecifier: { case: "cluster", value: cluster } }) },
       };
-  return { name: `0.0.0.0_${port}`, filterChainMatch: { destinationPort: port }, filters: [filter] };
+  const chain = { name: `0.0.0.0_${port}`, filterChainMatch: { destinationPort: port, transportProtocol }, filters: [filter] };
+  return mtls ? { ...chain, transportSocket: istioMutualDownstreamSocket } : chain;
+}
+
+/**
+ * The chains of `virtualInbound` for one port in its PeerAuthentication mode, as istiod matches them: STRICT, one
+ * chain for `tls` connections that terminates mTLS; PERMISSIVE, that chain and one for `raw_buffer` (plaintext);
+ * DISABLE, the plaintext chain alone, matching any transport.
+ */
+function inboundChains(port: InboundPort, mode: InboundMtls): MessageInitShape<typeof FilterChainSchema>[] {
+  if (mode === "DISABLE") return [inboundChain(port)];
+  const mtls = inboundChain(port, "tls", true);
+  return mode === "STRICT" ? [mtls] : [mtls, inboundChain(port, "raw_buffer")];
 }
 
 /**
  * `virtualInbound`, when the view's clients are a workload (see client-workload.ts): one filter chain per port its
  * instances listen on, matched by destination port, holding an HttpConnectionManager (HTTP ports) whose inline routes
- * send to `inbound|<port>||`, or a tcp_proxy to it, as istiod builds them. Left out: the blackhole and passthrough
- * chains, the mTLS chains (PeerAuthentication is not applied), the `inbound|<port>||` clusters (an in-process server
- * gets its calls directly) and Envoy-only filters.
+ * send to `inbound|<port>||`, or a tcp_proxy to it, as istiod builds them, with mTLS and plaintext chains by the
+ * port's PeerAuthentication mode (see `inboundChains`; their DownstreamTlsContext takes its certificates from provider
+ * instance `default`, as the grpc generator's, where istiod's sidecar chains use SDS). Left out: the blackhole and
+ * passthrough chains, the ALPN matches, the `inbound|<port>||` clusters (an in-process server gets its calls directly)
+ * and Envoy-only filters.
  */
 function virtualInbound(t: ViewTranslation): ServedResource[] {
   const workload = clientWorkload(t);
   if (workload === undefined || workload.ports.length === 0) return [];
-  const resource = t.cache.get(t.cache, `virtualInbound ${t.options.clientAddress} ${t.options.clientNamespace}`, workloadInputs(workload, true), () =>
+  const modes = inboundMtlsModes(t.config.peerAuthentications, t.options.clientNamespace, workload.labels, workload.ports.map(({ port }) => port));
+  const inputs = [...workloadInputs(workload, true), ...modes];
+  const resource = t.cache.get(t.cache, `virtualInbound ${t.options.clientAddress} ${t.options.clientNamespace}`, inputs, () =>
     packMessage(ListenerSchema, {
       name: virtualInboundName,
       address: { address: { case: "socketAddress", value: { address: "0.0.0.0", portSpecifier: { case: "portValue", value: 15006 } } } },
-      filterChains: workload.ports.map(inboundChain),
+      filterChains: workload.ports.flatMap((port, i) => inboundChains(port, modes[i]!)),
       trafficDirection: TrafficDirection.INBOUND,
     }),
   );

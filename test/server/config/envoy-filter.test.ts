@@ -283,13 +283,16 @@ describe("EnvoyFilter in rxds serve", () => {
       const limit = rateLimitFilter({ "app.kubernetes.io/name": "kitex-server" }, 4, "1s", "proxyless");
       const resources = sidecar([services, limit]);
       // 10.0.0.1 serves kitex-server (thrift 9001, http 9081) and echo (17070).
-      expect(chainsOf(listener(resources, "virtualInbound"))).to.deep.equal([
-        [9001, ["envoy.filters.network.tcp_proxy"], []],
-        [9081, ["envoy.filters.network.http_connection_manager"], ["envoy.filters.http.local_ratelimit", "envoy.filters.http.router"]],
-        [17070, ["envoy.filters.network.http_connection_manager"], ["envoy.filters.http.local_ratelimit", "envoy.filters.http.router"]],
-      ]);
+      // PERMISSIVE (no PeerAuthentication): each port has an mTLS chain and a plaintext one, both patched.
+      expect(chainsOf(listener(resources, "virtualInbound"))).to.deep.equal(
+        [
+          [9001, ["envoy.filters.network.tcp_proxy"], []],
+          [9081, ["envoy.filters.network.http_connection_manager"], ["envoy.filters.http.local_ratelimit", "envoy.filters.http.router"]],
+          [17070, ["envoy.filters.network.http_connection_manager"], ["envoy.filters.http.local_ratelimit", "envoy.filters.http.router"]],
+        ].flatMap((chain) => [chain, chain]),
+      );
       expect(chainsOf(listener(resources, "0.0.0.0_8080"))[0]?.[2]).to.deep.equal(["envoy.filters.http.fault", "envoy.filters.http.router"]);
-      const manager = unpack<HttpConnectionManager>(listener(resources, "virtualInbound"), 1);
+      const manager = unpack<HttpConnectionManager>(listener(resources, "virtualInbound"), 2);
       const config = manager.httpFilters[0]?.configType;
       expect(toJson(AnySchema, config?.case === "typedConfig" ? config.value : undefined!, { registry: xdsResourceRegistry })).to.deep.equal({
         "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
@@ -298,7 +301,7 @@ describe("EnvoyFilter in rxds serve", () => {
       });
       // A workload is its address: 10.0.0.1's instances include kitex-server's, so each of its chains gets the limit;
       // a selector that no instance there matches picks none.
-      expect(chainsOf(listener(sidecar([services, rateLimitFilter({ "app.kubernetes.io/name": "other" }, 4, "1s", "proxyless")]), "virtualInbound"))[1]?.[2]).to.deep.equal(["envoy.filters.http.router"]);
+      expect(chainsOf(listener(sidecar([services, rateLimitFilter({ "app.kubernetes.io/name": "other" }, 4, "1s", "proxyless")]), "virtualInbound"))[2]?.[2]).to.deep.equal(["envoy.filters.http.router"]);
       // A view of a client that is no workload has no inbound listener.
       expect(sidecar([services, limit], { clientNamespace: "proxyless", clientAddress: "10.9.9.9" }).get(listenerTypeUrl)?.has("virtualInbound")).to.equal(false);
     });
@@ -313,11 +316,13 @@ describe("EnvoyFilter in rxds serve", () => {
     patch: {operation: INSERT_BEFORE, value: {name: envoy.filters.http.fault, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault}}}
 `),
       ]);
-      expect(chainsOf(listener(resources, "virtualInbound")).map(([port, , http]) => [port, http])).to.deep.equal([
-        [9001, []],
-        [9081, ["envoy.filters.http.fault", "envoy.filters.http.router"]],
-        [17070, ["envoy.filters.http.router"]],
-      ]);
+      expect(chainsOf(listener(resources, "virtualInbound")).map(([port, , http]) => [port, http])).to.deep.equal(
+        [
+          [9001, []],
+          [9081, ["envoy.filters.http.fault", "envoy.filters.http.router"]],
+          [17070, ["envoy.filters.http.router"]],
+        ].flatMap((chain) => [chain, chain]),
+      );
     });
 
     it("Order: EnvoyFilters apply by priority, istio-system's first, then in the order of the config; patches in their order", () => {
@@ -346,8 +351,14 @@ ${filters.map((filter) => `  - {applyTo: HTTP_FILTER, match: {context: SIDECAR_O
     it("Sidecar: virtualInbound holds a chain per port the client's instances listen on, as istiod names and matches them; other namespaces' instances are not the client's", () => {
       const inbound = listener(sidecar([services]), "virtualInbound");
       expect(inbound.trafficDirection).to.equal(TrafficDirection.INBOUND);
-      expect(inbound.filterChains.map((chain) => chain.name)).to.deep.equal(["0.0.0.0_9001", "0.0.0.0_9081", "0.0.0.0_17070"]);
-      const manager = unpack<HttpConnectionManager>(inbound, 1);
+      // PERMISSIVE (no PeerAuthentication): per port a chain for TLS connections and one for plaintext ones.
+      expect(inbound.filterChains.map((chain) => [chain.name, chain.filterChainMatch?.transportProtocol])).to.deep.equal(
+        ["0.0.0.0_9001", "0.0.0.0_9081", "0.0.0.0_17070"].flatMap((name) => [
+          [name, "tls"],
+          [name, "raw_buffer"],
+        ]),
+      );
+      const manager = unpack<HttpConnectionManager>(inbound, 2);
       expect(manager.statPrefix).to.equal("inbound_0.0.0.0_9081");
       const routes = manager.routeSpecifier.case === "routeConfig" ? manager.routeSpecifier.value : undefined;
       expect(routes?.name).to.equal("inbound|9081||");

@@ -167,7 +167,6 @@ status:
       ["networking.istio.io/v1", "WorkloadGroup"],
       ["security.istio.io/v1", "AuthorizationPolicy"],
       ["security.istio.io/v1", "RequestAuthentication"],
-      ["security.istio.io/v1", "PeerAuthentication"],
       ["telemetry.istio.io/v1", "Telemetry"],
       ["extensions.istio.io/v1alpha1", "WasmPlugin"],
     ];
@@ -176,7 +175,7 @@ status:
     const config = parseMeshConfig(docs.join("---\n"), "mesh.yaml");
     expect(config.warnings).to.have.length(kinds.length + 1);
     kinds.forEach(([, kind], i) => expect(config.warnings[i]).to.match(new RegExp(`^mesh\\.yaml: document ${i + 1} \\(${kind} x\\): accepted but not applied: `)));
-    expect(config.warnings.at(-1)).to.equal("mesh.yaml: document 10 (Deployment x): ignored: rxds serve reads no apps/v1 Deployment");
+    expect(config.warnings.at(-1)).to.equal("mesh.yaml: document 9 (Deployment x): ignored: rxds serve reads no apps/v1 Deployment");
   });
 
   it("KubectlDump: a List of a Service, its EndpointSlice and Pods declares the service as istiod reads it", () => {
