@@ -1,7 +1,7 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { patchedListener } from "./envoy-filter-patch.js";
 import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
-import type { EnvoyFilterPatch } from "./mesh-config-model.js";
+import type { EnvoyFilterPatch, PeerAuthentication } from "./mesh-config-model.js";
 import { destinationHosts, type ServedResource, type ViewTranslation } from "./view-translation.js";
 import { listenerTypeUrl, type PackedResources } from "./xds-resources.js";
 
@@ -110,6 +110,7 @@ export class ViewState<Part> {
   private shared: readonly ServedResource[] = [];
   private raw: Pending = new Map();
   private patches: readonly EnvoyFilterPatch[] = [];
+  private policies: readonly PeerAuthentication[] = [];
   /** What the parts and the shared resources give. */
   private readonly generated: PackedResources = new Map();
   /** What is served: the generated resources, with the raw ones over them. */
@@ -152,7 +153,9 @@ export class ViewState<Part> {
       changed = true;
       replaceAll(pending, [], this.kind.resources(part));
     }
-    const shared = changed ? this.kind.shared(t, [...parts.values()]) : this.shared;
+    // The shared resources (the inbound listeners among them) depend on the parts and on the PeerAuthentications.
+    const policies = t.config.peerAuthentications;
+    const shared = changed || !sameItems(policies, this.policies) ? this.kind.shared(t, [...parts.values()]) : this.shared;
     if (shared !== this.shared) replaceChanged(pending, this.shared, shared);
     const raw: Pending = new Map();
     for (const { typeUrl, name, resource } of t.config.raw) setPending(raw, typeUrl, name, resource);
@@ -195,6 +198,7 @@ export class ViewState<Part> {
         this.shared = shared;
         this.raw = raw;
         this.patches = patches;
+        this.policies = policies;
       },
     };
   }
