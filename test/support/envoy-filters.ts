@@ -78,7 +78,10 @@ export function kitexExamplesRoutes(namespace: string): string {
 }
 
 /** An EnvoyFilter inserting a local rate limit of `maxTokens` per `fill` into the inbound HttpConnectionManagers of the workloads `selector` picks. */
-export function rateLimitFilter(selector: Readonly<Record<string, string>>, maxTokens: number, fill = "60s", namespace = "default"): string {
+export function rateLimitFilter(selector: Readonly<Record<string, string>>, maxTokens: number, fill = "60s", namespace = "default", enforced = false): string {
+  // Envoy (and rxds) check the bucket only for the filter_enabled share of calls, and refuse the filter_enforced share.
+  const everyCall = "{default_value: {numerator: 100, denominator: HUNDRED}}";
+  const enforcing = enforced ? `\n            filter_enabled: ${everyCall}\n            filter_enforced: ${everyCall}` : "";
   return `apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
 metadata:
@@ -103,7 +106,7 @@ spec:
             token_bucket:
               max_tokens: ${maxTokens}
               tokens_per_fill: ${maxTokens}
-              fill_interval: ${fill}
+              fill_interval: ${fill}${enforcing}
   workloadSelector:
     labels:
 ${Object.entries(selector).map(([key, value]) => `      ${key}: ${value}`).join("\n")}
