@@ -68,6 +68,8 @@ export type { GrpcRetryCode, HashPolicyModel, HeaderRewriteModel, MaxStreamDurat
 export type { LbPolicyModel } from "./resources/cluster-lb-policy.js";
 export type { ConsecutiveEjectionModel, FailurePercentageEjectionModel, OutlierDetectionModel, SuccessRateEjectionModel } from "./resources/cluster-outlier-detection.js";
 export type { CertificateProviderRef, UpstreamTlsModel } from "./resources/cluster-tls.js";
+/** The TLS an inbound filter chain's transport socket asks of a server (gRFC A29's server side). */
+export type { DownstreamTls } from "./resources/listener-tls.js";
 export type { DropOverloadModel, EndpointMetadata, SocketAddressModel } from "./resources/endpoints-model.js";
 /** The ADS transport interface (one bidirectional stream) and its grpc-js implementation. */
 export type { AdsEvent, AdsTransport } from "./transport/ads-transport.js";

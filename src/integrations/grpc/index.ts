@@ -37,6 +37,8 @@ export type { XdsServerOptions } from "../inbound-policy.js";
 export { createXdsServerCredentials } from "./xds-server-credentials.js";
 /** What createXdsServerCredentials takes and returns, and how it serves a port. */
 export type { InboundTransport, XdsServerCredentials, XdsServerCredentialsOptions } from "./xds-server-credentials.js";
+/** The TLS an inbound filter chain asks of a server: its certificate provider instances, or what cannot be served. */
+export type { DownstreamTls } from "../../resources/listener-tls.js";
 /** Adds CSDS (gRFC A40's ClientStatusDiscoveryService) to a grpc-js server: what its XdsClients hold, per resource. */
 export { addCsdsService } from "./csds-service.js";
 /** The grpc-js service definition of CSDS, for servers and clients of any copy of grpc-js. */
