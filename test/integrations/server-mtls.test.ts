@@ -11,15 +11,19 @@ import { X509Certificate } from "node:crypto";
 import { createServer, type AddressInfo } from "node:net";
 import { connect } from "node:tls";
 import { setTimeout as sleep } from "node:timers/promises";
-import { XdsClient } from "rxds";
+import { XdsClient, XdsError } from "rxds";
 import { createXdsServerCredentials, xdsClientOptions, type XdsServerCredentials } from "rxds/grpc";
 import { serveMesh, type MeshServer } from "rxds/server";
+import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
+import { RouterSchema } from "../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
+import { HttpConnectionManagerSchema } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import { DownstreamTlsContextSchema } from "../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 import { HelloRequestSchema, HelloResponseSchema, type HelloRequest, type HelloResponse } from "../../gen/proxyless/greet_pb.js";
 import { ConfigDir, MemoryLog } from "../fixtures/serve-mesh.js";
 import { GreetServiceClient, greetServiceDefinition } from "../support/greet-backend.js";
 import { CertificateDir, MeshCa, spiffe, type KeyPair } from "../support/mesh-certificates.js";
 import { strictMesh } from "../support/mesh.js";
-import { LogRecorder } from "../support/wire.js";
+import { Harness, LDS, LogRecorder, pack } from "../support/wire.js";
 
 const target = "greeter.default.svc.cluster.local:8080";
 const clientNode = { id: "sidecar~10.0.0.9~client.default~default.svc.cluster.local", metadata: { GENERATOR: "grpc", NAMESPACE: "default" } };
@@ -67,6 +71,7 @@ describe("rxds/grpc server mTLS from the inbound listener (PeerAuthentication th
   let port: number;
   let dir: ConfigDir;
   let mesh: MeshServer;
+  let meshLog: MemoryLog;
   let serverXds: XdsClient;
   let secured: XdsServerCredentials;
   let server: Server;
@@ -95,7 +100,8 @@ describe("rxds/grpc server mTLS from the inbound listener (PeerAuthentication th
   async function start(mode: string): Promise<void> {
     port = await freePort();
     dir = await ConfigDir.create(strictMesh(port, "greeter") + peerAuthentication(mode));
-    mesh = await serveMesh({ config: dir.file, port: 0, log: new MemoryLog().log });
+    meshLog = new MemoryLog();
+    mesh = await serveMesh({ config: dir.file, port: 0, log: meshLog.log });
     serverXds = xdsClient(serverNode, serverFiles);
     secured = await createXdsServerCredentials(serverXds, { port, host: "127.0.0.1", fallback: ServerCredentials.createInsecure(), logger: log });
     peers = [];
@@ -216,14 +222,47 @@ describe("rxds/grpc server mTLS from the inbound listener (PeerAuthentication th
     expect(peers).to.deep.equal([""]);
   });
 
-  it("ModeChange: a PeerAuthentication edited while the server runs is logged at warn; the server keeps the transport it was bound with", async () => {
+  it("ModeChange: a PeerAuthentication edited while the server runs changes only the inbound listeners; the server logs it at warn and keeps its transport", async () => {
     await start("STRICT");
     const warned = log.at("warn").length;
+    const lines = meshLog.lines.length;
     await dir.write(strictMesh(port, "greeter") + peerAuthentication("DISABLE"));
+    // The server's view: its port's A36 listeners, for 0.0.0.0, [::] and 127.0.0.1 under both name templates, and nothing else.
+    const reloaded = await meshLog.line("reloaded", lines);
+    const changed = reloaded.slice(reloaded.indexOf("changed: ") + "changed: ".length).split(", ");
+    expect(reloaded).to.contain(": 6 changed: ");
+    for (const each of changed) expect(each).to.match(/^LDS (grpc\/server\?xds\.resource\.listening_address=|xds\.istio\.io\/grpc\/lds\/inbound\/)/);
     for (let i = 0; i < 250 && log.at("warn").length === warned; i++) await sleep(20);
     expect(log.at("warn").slice(warned)).to.deep.equal([
       `inbound listener "grpc/server?xds.resource.listening_address=127.0.0.1:${port}" for port ${port} now asks for plaintext (the fallback credentials); the server keeps serving mutual TLS until it binds again`,
     ]);
     expect((await failure(directClient())).code).to.equal(14);
+  });
+});
+
+describe("rxds/grpc server credentials refuse a DownstreamTlsContext they cannot serve", () => {
+  it("Sds: a listener whose chain takes its certificate over SDS rejects with INVALID_CONFIG naming the field", async () => {
+    const harness = await new Harness().start();
+    try {
+      const context = pack(DownstreamTlsContextSchema, { commonTlsContext: { tlsCertificateSdsSecretConfigs: [{ name: "default" }] }, requireClientCertificate: false });
+      harness.cp.set(LDS, {
+        "grpc/server?xds.resource.listening_address=0.0.0.0:9443": pack(ListenerSchema, {
+          name: "grpc/server?xds.resource.listening_address=0.0.0.0:9443",
+          filterChains: [{ name: "sds", filters: [{ name: "hcm", configType: { case: "typedConfig", value: pack(HttpConnectionManagerSchema, { routeSpecifier: { case: "routeConfig", value: { name: "inbound" } }, httpFilters: [{ name: "router", configType: { case: "typedConfig", value: pack(RouterSchema, {}) } }] }) } }], transportSocket: { name: "envoy.transport_sockets.tls", configType: { case: "typedConfig", value: context } } }],
+        }),
+      });
+      const xds = harness.xds({ certificateProviders: { default: { certificateFile: "/nonexistent/cert.pem", privateKeyFile: "/nonexistent/key.pem" } } });
+      const error = await createXdsServerCredentials(xds, { port: 9443, fallback: ServerCredentials.createInsecure(), logger: new LogRecorder() }).then(
+        () => expect.fail("credentials were made"),
+        (reason: unknown) => reason,
+      );
+      expect(error).to.be.instanceOf(XdsError);
+      expect((error as XdsError).code).to.equal("INVALID_CONFIG");
+      expect((error as XdsError).message).to.equal(
+        'inbound listener "grpc/server?xds.resource.listening_address=0.0.0.0:9443", filter chain "sds": filter_chains[0].transport_socket.typed_config.common_tls_context.tls_certificate_sds_secret_configs: SDS is not supported; use tls_certificate_provider_instance',
+      );
+    } finally {
+      await harness.stop();
+    }
   });
 });
