@@ -1,7 +1,8 @@
 // What a server of this process takes from its inbound listener (routing/inbound-listener.ts), shared by the grpc-js
 // and Connect server interceptors: today the local rate limit of the filter chain for its port, as kitex-contrib/xds's
 // server suite reads it (`NewServerSuite`), followed live. The latest snapshot is held, so admit() is synchronous and
-// allocates nothing for a call it lets through. The inbound DownstreamTlsContext (STRICT mTLS) belongs here next.
+// allocates nothing for a call it lets through. The chain's DownstreamTlsContext is a transport matter, applied
+// when a server binds (grpc/xds-server-credentials.ts).
 //
 // Each enabled `local_ratelimit` filter of the chain's HttpConnectionManager (not disabled there) takes a token per
 // call, with its filter_enabled and filter_enforced chances; a call with no token left is refused RESOURCE_EXHAUSTED,
