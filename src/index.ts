@@ -21,7 +21,7 @@ export type { XdsOptions } from "./xds-client.js";
 /** The ADS core XdsClient builds on (watch, status$, dump, close), and its options. */
 export type { AdsClient } from "./client/ads-client.js";
 /** The core's options: servers, node, transport, timers, backoff, limits, logger. */
-export type { XdsClientOptions, XdsNodeOptions, XdsServerOptions } from "./client/ads-client.js";
+export type { XdsClientOptions, XdsNodeOptions, XdsServerOptions } from "./client/xds-client-options.js";
 /** Builds a ResourceType from a generated protobuf schema, with a validation hook. */
 export { messageType } from "./client/resource-type.js";
 /** A resource type descriptor, what decoding gives, and messageType's options. */

@@ -2,8 +2,9 @@ import { defer, distinctUntilChanged, filter, finalize, map, ReplaySubject, shar
 import type { BalancingStatus } from "./balancing/balancing-status.js";
 import { DEFAULT_RING_SIZE_CAP, TargetBalancer } from "./balancing/target-balancer.js";
 import type { CertificateFilesConfig } from "./bootstrap/credentials-config.js";
-import { AdsClient, type XdsClientOptions } from "./client/ads-client.js";
+import { AdsClient } from "./client/ads-client.js";
 import type { ResourceUpdate } from "./client/resource-update.js";
+import type { XdsClientOptions } from "./client/xds-client-options.js";
 import type { ClusterModel } from "./resources/cluster.js";
 import type { EndpointsModel } from "./resources/endpoints.js";
 import type { ListenerModel } from "./resources/listener.js";

@@ -1,6 +1,8 @@
-import { fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { ReplaySubject } from "rxjs";
-import { ResourceSchema, type DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
+import { DiscoveryRequestSchema, ResourceSchema, type DiscoveryRequest, type DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { XdsError } from "../xds-error.js";
 import { MAX_REASON_BYTES, truncateUtf8 } from "./error-detail.js";
 import type { ResourceType } from "./resource-type.js";
@@ -8,6 +10,7 @@ import type { ResourceUpdate } from "./resource-update.js";
 import type { ResourceState, ResourceStatus } from "./xds-status.js";
 
 const resourceWrapperUrl = `type.googleapis.com/${ResourceSchema.typeName}`;
+const invalidArgument = 3; // google.rpc.Code.INVALID_ARGUMENT
 
 /** One watched name: its subscribers, what they hold and its status. */
 export class ResourceWatch<V> {
@@ -120,6 +123,25 @@ export class TypeSubscription<V> {
       watch.requested = false;
       watch.stopTimer();
     }
+  }
+
+  /**
+   * The request stating the whole subscription on the current stream: an ACK of the last response (with `nack`, a
+   * NACK), carrying `node` when given. Undefined while no name was watched on the stream: an empty first request for
+   * LDS/CDS would mean wildcard.
+   */
+  request(nack: string | undefined, node: Node | undefined): DiscoveryRequest | undefined {
+    const names = [...this.watches.keys()];
+    if (names.length === 0 && !this.namedOnStream) return undefined;
+    if (names.length > 0) this.namedOnStream = true;
+    return create(DiscoveryRequestSchema, {
+      versionInfo: this.acceptedVersion,
+      responseNonce: this.nonce,
+      typeUrl: this.type.typeUrl,
+      resourceNames: names,
+      ...(nack === undefined ? {} : { errorDetail: create(StatusSchema, { code: invalidArgument, message: nack }) }),
+      ...(node === undefined ? {} : { node }),
+    });
   }
 
   /**

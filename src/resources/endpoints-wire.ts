@@ -6,16 +6,14 @@
 // (endpoints.ts) would, and gives the same model. Anything else makes it give up (returns undefined) so that
 // the caller takes the generic path, which then gives the result or the rejection message:
 // - any rejection (an invalid address, a duplicate, a bad weight, a priority gap, …);
-// - malformed or unusual wire data: a bad tag, a varint over 10 bytes, a length past its message, a group,
-//   a known field with an unexpected wire type, a singular message field that occurs twice (protobuf merges
-//   those), a string that is not valid UTF-8;
+// - malformed or unusual wire data (see wire-reader.ts), and a singular message field that occurs twice
+//   (protobuf merges those);
 // - known fields the model does not use (named_endpoints, health_check_config, endpoint_name, named_port,
 //   resolver_name, proximity, LEDS, locality metadata), which the generic path decodes and validates.
-// Fields unknown to the schema are skipped, as protobuf-es does. The rare sub-messages that the model reads
-// whole (policy, an endpoint's metadata) are decoded by protobuf-es from their own bytes, with the recursion
-// limit they would have nested, so that they are accepted or refused exactly as in the whole message.
+// The rare sub-messages that the model reads whole (policy, an endpoint's metadata) are decoded by protobuf-es
+// from their own bytes, with the recursion limit they would have nested, so that they are accepted or refused
+// exactly as in the whole message.
 
-import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { isIP } from "node:net";
 import { AddressSchema, SocketAddressSchema } from "../../gen/envoy/config/core/v3/address_pb.js";
 import { LocalitySchema, MetadataSchema } from "../../gen/envoy/config/core/v3/base_pb.js";
@@ -48,27 +46,17 @@ import {
   type SocketAddressModel,
 } from "./endpoints-model.js";
 import type { Reject } from "./field-error.js";
+import { PackedAddressSet, strictIpv4 } from "./packed-address-set.js";
+import { giveUpReading, knownFields, WireReader } from "./wire-reader.js";
 
-/** Thrown inside the reader to give up; never escapes it. */
-const GIVE_UP: unique symbol = Symbol("give up");
-const giveUp = (): never => {
-  throw GIVE_UP;
-};
+// Module-local, as wire-reader.ts explains: the wire types the reader below matches, and giving up.
+const VARINT = 0;
+const LEN = 2;
+const giveUp = giveUpReading;
+
 /** The Reject the shared model builders get here: any rejection means "let the generic path say why". */
 const rejectToGeneric: Reject = giveUp;
 
-const VARINT = 0;
-const BIT64 = 1;
-const LEN = 2;
-const BIT32 = 5;
-
-/** protobuf-es's default recursion limit: a message nested at depth d (the top message is 1) must have d ≤ 100. */
-const RECURSION_LIMIT = 100;
-
-/** Field numbers a schema declares: those this reader does not handle make it give up; others are skipped. */
-function knownFields(schema: DescMessage): ReadonlySet<number> {
-  return new Set(schema.fields.map((f) => f.number));
-}
 const CLA_FIELDS = knownFields(ClusterLoadAssignmentSchema);
 const GROUP_FIELDS = knownFields(LocalityLbEndpointsSchema);
 const LOCALITY_FIELDS = knownFields(LocalitySchema);
@@ -77,9 +65,6 @@ const ENDPOINT_FIELDS = knownFields(EndpointSchema);
 const ADDITIONAL_FIELDS = knownFields(Endpoint_AdditionalAddressSchema);
 const ADDRESS_FIELDS = knownFields(AddressSchema);
 const SOCKET_FIELDS = knownFields(SocketAddressSchema);
-
-/** Strict UTF-8, as protobuf-es reads proto3 strings (a leading BOM is dropped, as there). */
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Reads a serialized ClusterLoadAssignment into its validated model; undefined when the generic path must
@@ -95,60 +80,6 @@ export function decodeClusterLoadAssignmentWire(bytes: Uint8Array): EndpointsMod
   }
 }
 
-/** An IPv4 address and port as one number, ipv4 × 65536 + port (exact in a double), for the duplicate check. */
-class PackedAddressSet {
-  private keys: Float64Array;
-  private mask: number;
-  private size = 0;
-
-  constructor(expected: number) {
-    let capacity = 64;
-    while (capacity < expected * 2) capacity *= 2;
-    this.keys = new Float64Array(capacity).fill(-1);
-    this.mask = capacity - 1;
-  }
-
-  /** Adds a key; false when it was already there. */
-  add(ipv4: number, port: number): boolean {
-    const key = ipv4 * 65536 + port;
-    const keys = this.keys;
-    const mask = this.mask;
-    let i = hashOf(ipv4, port) & mask;
-    for (;;) {
-      const k = keys[i]!;
-      if (k === key) return false;
-      if (k === -1) break;
-      i = (i + 1) & mask;
-    }
-    keys[i] = key;
-    if (++this.size * 2 > keys.length) this.grow();
-    return true;
-  }
-
-  private grow(): void {
-    const old = this.keys;
-    const keys = new Float64Array(old.length * 2).fill(-1);
-    const mask = keys.length - 1;
-    for (let j = 0; j < old.length; j++) {
-      const key = old[j]!;
-      if (key === -1) continue;
-      const port = key % 65536;
-      let i = hashOf((key - port) / 65536, port) & mask;
-      while (keys[i] !== -1) i = (i + 1) & mask;
-      keys[i] = key;
-    }
-    this.keys = keys;
-    this.mask = mask;
-  }
-}
-
-function hashOf(ipv4: number, port: number): number {
-  let h = Math.imul(ipv4 ^ Math.imul(port, 0x9e37_79b1), 0x85eb_ca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2_ae35);
-  return h ^ (h >>> 16);
-}
-
 /** What one socket address read gave. */
 interface SocketRead {
   address: string;
@@ -157,17 +88,16 @@ interface SocketRead {
   ipv4: number;
 }
 
-class AssignmentReader {
-  private pos = 0;
-  private readonly text: Buffer;
+/** Reads one ClusterLoadAssignment's bytes into its model; gives up wherever the generic path must decide. */
+class AssignmentReader extends WireReader {
   private readonly packed: PackedAddressSet;
   /** Addresses that are not strict IPv4 literals (IPv6), keyed by the string as the generic path does. */
   private readonly others: SeenAddresses = new Map();
   /** The socket address last read (reused: one read at a time). */
   private readonly socket: SocketRead = { address: "", port: 0, ipv4: -1 };
 
-  constructor(private readonly buf: Uint8Array) {
-    this.text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  constructor(buf: Uint8Array) {
+    super(buf);
     // About 25 bytes per endpoint in the common shape: size the set once for that, growing if needed.
     this.packed = new PackedAddressSet(Math.ceil(buf.length / 24));
   }
@@ -389,151 +319,4 @@ class AssignmentReader {
     socket.port = port;
     socket.ipv4 = ipv4;
   }
-
-  /** A google.protobuf.UInt32Value ending at `end`: its value (0 when unset, as protobuf-es unboxes it). */
-  private uint32Value(end: number): number {
-    let value = 0;
-    while (this.pos < end) {
-      const tag = this.tag(end);
-      if (tag === ((1 << 3) | VARINT)) value = this.varint32(end);
-      else if (tag >>> 3 === 1) giveUp();
-      else this.skip(tag, end);
-    }
-    return value;
-  }
-
-  /**
-   * A rarely used sub-message ending at `end`, decoded by protobuf-es from its own bytes; `depth` is the depth of
-   * its parent, so that the recursion limit applies as it would to the message nested in the whole.
-   */
-  private generic<Desc extends DescMessage>(schema: Desc, end: number, depth: number): MessageShape<Desc> {
-    const message = fromBinary(schema, this.buf.subarray(this.pos, end), { recursionLimit: RECURSION_LIMIT - depth });
-    this.pos = end;
-    return message;
-  }
-
-  /** A field this reader does not read: skipped when the schema does not know it, else give up. */
-  private other(tag: number, known: ReadonlySet<number>, end: number): void {
-    if (known.has(tag >>> 3)) giveUp();
-    this.skip(tag, end);
-  }
-
-  /** Skips an unknown field's value, as protobuf-es would (groups give up). */
-  private skip(tag: number, end: number): void {
-    switch (tag & 7) {
-      case VARINT:
-        while (this.pos < end && this.buf[this.pos]! >= 0x80) this.pos++;
-        this.pos++;
-        break;
-      case BIT64:
-        this.pos += 8;
-        break;
-      case LEN:
-        this.pos = this.lengthEnd(end);
-        break;
-      case BIT32:
-        this.pos += 4;
-        break;
-      default:
-        giveUp();
-    }
-    if (this.pos > end) giveUp();
-  }
-
-  /** A tag (field number << 3 | wire type) within `end`, checked as protobuf-es checks it. */
-  private tag(end: number): number {
-    const b = this.buf[this.pos]!;
-    if (b < 0x80 && this.pos < end) {
-      this.pos++;
-      if (b < 8 || (b & 7) > 5) giveUp();
-      return b;
-    }
-    const start = this.pos;
-    const tag = this.varint32(end);
-    if (this.pos - start > 5 || (this.pos - start === 5 && this.buf[this.pos - 1]! > 0x0f)) giveUp();
-    if (tag >>> 3 === 0 || (tag & 7) > 5) giveUp();
-    return tag;
-  }
-
-  /** A uint32 varint within `end`, with protobuf-es's reading of longer varints (the low 32 bits). */
-  private varint32(end: number): number {
-    const buf = this.buf;
-    let pos = this.pos;
-    if (pos >= end) giveUp();
-    let b = buf[pos++]!;
-    if (b < 0x80) {
-      this.pos = pos;
-      return b;
-    }
-    let result = b & 0x7f;
-    for (let shift = 7; shift < 28; shift += 7) {
-      if (pos >= end) giveUp();
-      b = buf[pos++]!;
-      result |= (b & 0x7f) << shift;
-      if (b < 0x80) {
-        this.pos = pos;
-        return result;
-      }
-    }
-    if (pos >= end) giveUp();
-    b = buf[pos++]!;
-    result |= (b & 0x0f) << 28;
-    for (let read = 5; b >= 0x80; read++) {
-      if (read === 10 || pos >= end) giveUp();
-      b = buf[pos++]!;
-    }
-    this.pos = pos;
-    return result >>> 0;
-  }
-
-  /** Reads a length and returns where the value it prefixes ends, which must be within `end`. */
-  private lengthEnd(end: number): number {
-    const length = this.varint32(end);
-    const valueEnd = this.pos + length;
-    if (valueEnd > end) giveUp();
-    return valueEnd;
-  }
-
-  /** A string field's value within `end`. */
-  private string(end: number): string {
-    const valueEnd = this.lengthEnd(end);
-    const value = this.stringAt(this.pos, valueEnd);
-    this.pos = valueEnd;
-    return value;
-  }
-
-  private stringAt(start: number, end: number): string {
-    const buf = this.buf;
-    for (let i = start; i < end; i++) {
-      if (buf[i]! >= 0x80) return utf8.decode(buf.subarray(start, end));
-    }
-    return start === end ? "" : this.text.toString("latin1", start, end);
-  }
-}
-
-/**
- * The address in buf[start, end) as a uint32 when it is an IPv4 literal in the form node:net's isIP accepts
- * (four decimal octets 0..255, no leading zeros), else -1.
- */
-function strictIpv4(buf: Uint8Array, start: number, end: number): number {
-  let value = 0;
-  let i = start;
-  for (let octet = 0; octet < 4; octet++) {
-    if (octet > 0) {
-      if (i >= end || buf[i] !== 0x2e) return -1;
-      i++;
-    }
-    const first = i;
-    let n = 0;
-    while (i < end && i - first < 3) {
-      const c = buf[i]! - 0x30;
-      if (c < 0 || c > 9) break;
-      n = n * 10 + c;
-      i++;
-    }
-    const digits = i - first;
-    if (digits === 0 || n > 255 || (digits > 1 && buf[first] === 0x30)) return -1;
-    value = value * 256 + n;
-  }
-  return i === end ? value : -1;
 }

@@ -1,27 +1,20 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { watch, type FSWatcher } from "node:fs";
-import { createServer, type Server as HttpServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server as HttpServer } from "node:http";
 import type { Subscription } from "rxjs";
-import { stringify } from "yaml";
 import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import { XdsError } from "../xds-error.js";
 import { IdentityCache } from "./config/identity-cache.js";
 import { MeshConfigCache, parseMeshSources, type MeshConfig, type MeshSource } from "./config/mesh-config.js";
-import {
-  clusterTypeUrl,
-  endpointsTypeUrl,
-  listenerTypeUrl,
-  nameTableTypeUrl,
-  routeConfigurationTypeUrl,
-  shortTypeName,
-} from "./config/xds-resources.js";
+import { clusterTypeUrl, listenerTypeUrl, shortTypeName } from "./config/xds-resources.js";
+import { listeningAddress, serveConfigDump } from "./config-dump-endpoint.js";
 import { ControlPlane } from "./control-plane.js";
 import { readSources, sameSources } from "./mesh-sources.js";
-import type { ViewChange, ViewState, ViewUpdate } from "./config/view-state.js";
-import { dumpMeshView, meshViewOf, meshViewState, meshViewTranslation, nodeFromSpecs, translateMeshView } from "./mesh-view.js";
+import type { ViewState, ViewUpdate } from "./config/view-state.js";
+import { dumpMeshView, meshViewOf, meshViewState, meshViewTranslation, translateMeshView } from "./mesh-view.js";
 import { logRequests } from "./request-log.js";
 import { ServedResourceCheck, servedResourceError } from "./served-resource-check.js";
+import { applyChanges, describeChanges } from "./view-changes.js";
 
 /** How `serveMesh` serves mesh config. */
 export interface MeshServerOptions {
@@ -67,9 +60,6 @@ export interface MeshServer {
   /** Stops watching, ends every stream and stops listening. */
   close(): Promise<void>;
 }
-
-/** The order types are updated in, so a client never sees a name before what it points to exists. */
-const typeOrder = [clusterTypeUrl, endpointsTypeUrl, listenerTypeUrl, routeConfigurationTypeUrl, nameTableTypeUrl];
 
 /** istiod answers a sidecar's LDS and CDS with the whole set; a proxyless client gets what it names. */
 const sidecarWholeSet = [listenerTypeUrl, clusterTypeUrl];
@@ -122,13 +112,6 @@ function readStream(stream: NodeJS.ReadableStream): Promise<string> {
   });
 }
 
-/** `LDS a (grpc, grpc/default), RDS b (sidecar)`: each changed resource once, with the views it changed in. */
-function describeChanges(changes: ReadonlyMap<string, readonly string[]>): string {
-  const list = [...changes].map(([resource, views]) => `${resource} (${views.join(", ")})`);
-  const shown = list.length > 8 ? `${list.slice(0, 8).join(", ")} …` : list.join(", ");
-  return list.length === 0 ? "no resource changed" : `${list.length} changed: ${shown}`;
-}
-
 class MeshServing implements MeshServer {
   private readonly plane: ControlPlane;
   private readonly watchers = new Map<string, FSWatcher>();
@@ -171,8 +154,7 @@ class MeshServing implements MeshServer {
   }
 
   get debugAddress(): string | undefined {
-    const bound = this.debug?.address() as AddressInfo | null | undefined;
-    return bound ? `${bound.family === "IPv6" ? `[${bound.address}]` : bound.address}:${bound.port}` : undefined;
+    return listeningAddress(this.debug);
   }
 
   /** Starts listening, logging, watching the sources and serving the debug endpoint. */
@@ -183,7 +165,7 @@ class MeshServing implements MeshServer {
     this.logWarnings();
     try {
       this.watch(directories);
-      if (this.options.debugPort !== undefined) await this.serveDebug(host, this.options.debugPort);
+      if (this.options.debugPort !== undefined) this.debug = await serveConfigDump(host, this.options.debugPort, (node) => this.dump(node));
     } catch (error) {
       await this.close();
       throw error;
@@ -208,29 +190,6 @@ class MeshServing implements MeshServer {
       watcher.on("error", (error) => this.log(`error: cannot watch ${directory} any more: ${error.message}`));
       this.watchers.set(directory, watcher);
     }
-  }
-
-  private serveDebug(host: string, port: number): Promise<void> {
-    const server = createServer((request, response) => {
-      const url = new URL(request.url ?? "/", "http://localhost");
-      if (url.pathname !== "/debug/config_dump") {
-        response.writeHead(404, { "content-type": "text/plain" }).end("not found: try /debug/config_dump?node=GENERATOR=grpc&node=NAMESPACE=default\n");
-        return;
-      }
-      try {
-        const dump = this.dump(nodeFromSpecs(url.searchParams.getAll("node")));
-        const yaml = url.searchParams.get("format") === "yaml";
-        response.writeHead(200, { "content-type": yaml ? "application/yaml" : "application/json" });
-        response.end(yaml ? stringify(dump) : `${JSON.stringify(dump, null, 2)}\n`);
-      } catch (error) {
-        response.writeHead(400, { "content-type": "text/plain" }).end(`${errorMessage(error)}\n`);
-      }
-    });
-    this.debug = server;
-    return new Promise((resolve, reject) => {
-      server.once("error", (error) => reject(new XdsError("INVALID_ARGUMENT", `debug endpoint: cannot listen on ${host}:${port}: ${error.message}`, { cause: error })));
-      server.listen(port, host, () => resolve());
-    });
   }
 
   private logWarnings(): void {
@@ -336,43 +295,13 @@ class MeshServing implements MeshServer {
     if (this.closed) return false;
     this.config = config;
     this.sources = sources;
-    const changed = new Map<string, string[]>();
     for (const { view, update } of updates) {
-      for (const { typeUrl, name, resource } of update.changes) {
-        const described = `${shortTypeName(typeUrl)} ${name === "" ? '""' : name}${resource === undefined ? " (removed)" : ""}`;
-        const views = changed.get(described) ?? [];
-        views.push(view);
-        changed.set(described, views);
-      }
       update.commit();
       applyChanges(this.plane, view, update.changes);
     }
-    this.log(`reloaded ${this.config.file}: ${describeChanges(changed)}`);
+    this.log(`reloaded ${this.config.file}: ${describeChanges(updates.map(({ view, update }) => ({ view, changes: update.changes })))}`);
     this.logWarnings();
     return true;
-  }
-}
-
-/**
- * Serves a view's changes, type by type in make-before-break order: within a type, what is added or changed before
- * what is removed.
- */
-function applyChanges(plane: ControlPlane, view: string, changes: readonly ViewChange[]): void {
-  const byType = new Map<string, { set: Map<string, Any>; removed: string[] }>();
-  for (const { typeUrl, name, resource } of changes) {
-    let type = byType.get(typeUrl);
-    if (type === undefined) {
-      type = { set: new Map(), removed: [] };
-      byType.set(typeUrl, type);
-    }
-    if (resource === undefined) type.removed.push(name);
-    else type.set.set(name, resource);
-  }
-  for (const typeUrl of new Set([...typeOrder, ...byType.keys()])) {
-    const type = byType.get(typeUrl);
-    if (type === undefined) continue;
-    if (type.set.size > 0) plane.set(typeUrl, type.set, view);
-    if (type.removed.length > 0) plane.remove(typeUrl, type.removed, view);
   }
 }
 

@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { rm, writeFile } from "node:fs/promises";
 import { ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import { rawClusterType } from "../../src/client/resource-types.js";
-import type { XdsServerOptions } from "../../src/client/ads-client.js";
+import type { XdsServerOptions } from "../../src/client/xds-client-options.js";
 import { ControlPlane } from "rxds/server";
 import { CertificateDir, jwt, MeshCa, type KeyPair } from "../support/mesh-certificates.js";
 import { CDS, Harness, next, pack } from "../support/wire.js";

@@ -3,8 +3,8 @@ import type { XdsClient } from "rxds";
 
 /** The sizes of the client's per-target snapshot, router and balancing caches, its watch observables and its subscribed watches. */
 export function clientTables(xds: XdsClient): Record<string, number> {
-  const inner = xds as unknown as Record<string, Map<unknown, { watches?: Map<unknown, unknown> }>>;
+  const inner = xds as unknown as Record<string, Map<unknown, unknown>> & { watched: { subscriptions: Map<unknown, { watches: Map<unknown, unknown> }> } };
   let watches = 0;
-  for (const subscription of inner["subscriptions"]!.values()) watches += subscription.watches!.size;
+  for (const subscription of inner.watched.subscriptions.values()) watches += subscription.watches.size;
   return { snapshots: inner["snapshots"]!.size, routers: inner["routers"]!.size, balancers: inner["balancers"]!.size, observables: inner["observables"]!.size, watches };
 }

@@ -42,12 +42,20 @@ export class AttemptListener implements InterceptingListener {
   /** Set when the per-try timeout cancelled the attempt. */
   perTryTimedOut = false;
   /** The per-try timeout's timer, cleared when the attempt ends. */
-  timer: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly call: AttemptSink,
     readonly decision: RouteDecision,
   ) {}
+
+  /** The per-try timeout: after `ms`, unless the attempt ended, `cancel` it (and `perTryTimedOut` is set). */
+  timeOutAfter(ms: number, cancel: () => void): void {
+    this.timer = setTimeout(() => {
+      this.perTryTimedOut = true;
+      cancel();
+    }, ms);
+  }
 
   onReceiveMetadata(metadata: Metadata): void {
     this.call.attemptMetadata(metadata);

@@ -35,6 +35,7 @@ import { routingHeaders } from "../routing-meta.js";
 import { AttemptListener, ReportingListener, type AttemptSink } from "./attempt-listener.js";
 import type { GrpcJs } from "./grpc-js-copy.js";
 import type { GrpcMetaExtractor } from "./grpc-meta-extractor.js";
+import { KeptRequests } from "./kept-requests.js";
 import { hasMetainfo, sendMetainfo } from "../metainfo.js";
 
 /** grpc-js's Call (not exported by name from its index). */
@@ -67,14 +68,6 @@ export interface CallArguments {
   readonly propagateFlags: number | null | undefined;
 }
 
-/** A request of the caller, kept until it is sent (or, while the call may retry, to be replayed). */
-interface KeptMessage {
-  readonly context: MessageContext;
-  readonly message: Buffer;
-  /** Whether the caller's write callback has run (it runs once, for the first attempt that wrote the message). */
-  written: boolean;
-}
-
 /** A grpc-js Call routed by xDS at start. */
 export class RoutedCall implements GrpcCall, AttemptSink {
   private real: GrpcCall | undefined;
@@ -83,7 +76,7 @@ export class RoutedCall implements GrpcCall, AttemptSink {
   private metadata: Metadata | undefined;
   private headers: RequestHeaders | undefined;
   /** Requests not sent yet, and while the call may retry, those sent to replay. */
-  private readonly messages: KeptMessage[] = [];
+  private readonly kept = new KeptRequests();
   private halfClosed = false;
   private readStarted = false;
   /** Whether the current attempt is being given the requests so far, one at a time (grpc-js takes one write at a time). */
@@ -168,18 +161,16 @@ export class RoutedCall implements GrpcCall, AttemptSink {
     const attempts = this.attempts;
     if (real === undefined || this.replaying) {
       // Before an attempt, or while one is given the requests so far: the replay sends it in its turn.
-      this.messages.push({ context, message, written: false });
+      this.kept.keep(context, message);
       attempts?.keep(message.length);
     } else if (attempts === undefined || attempts.isCommitted) {
       real.sendMessageWithContext(context, message);
     } else if (attempts.keep(message.length)) {
       // The call may still retry: keep the request for a replay.
-      const kept: KeptMessage = { context, message, written: false };
-      this.messages.push(kept);
-      real.sendMessageWithContext(onceWritten(kept, undefined), message);
+      this.kept.sendKept(real, context, message);
     } else {
       // It outgrew the replay buffer: the call is committed to this attempt.
-      this.messages.length = 0;
+      this.kept.clear();
       real.sendMessageWithContext(context, message);
     }
   }
@@ -228,7 +219,7 @@ export class RoutedCall implements GrpcCall, AttemptSink {
   /** The current attempt's response headers: the call commits, and the caller sees them. */
   attemptMetadata(metadata: Metadata): void {
     this.attempts!.commit();
-    if (!this.replaying) this.messages.length = 0;
+    if (!this.replaying) this.kept.clear();
     this.sawMetadata = true;
     this.withPreviousAttempts(metadata);
     this.listener!.onReceiveMetadata(metadata);
@@ -297,7 +288,7 @@ export class RoutedCall implements GrpcCall, AttemptSink {
       return;
     }
     const attempts = CallAttempts.of(decision);
-    if (attempts !== undefined) for (const kept of this.messages) attempts.keep(kept.message.length);
+    if (attempts !== undefined) for (const length of this.kept.lengths()) attempts.keep(length);
     this.attempts = attempts;
     this.dispatch(decision);
   }
@@ -338,13 +329,11 @@ export class RoutedCall implements GrpcCall, AttemptSink {
     this.sawMetadata = false;
     const perTry = attempts?.perTryTimeoutMs;
     if (perTry !== undefined && Date.now() + perTry < this.deadline) {
-      const attempt = listener as AttemptListener;
-      attempt.timer = setTimeout(() => {
-        attempt.perTryTimedOut = true;
-        real.cancelWithStatus(grpc.status.DEADLINE_EXCEEDED, `xDS per-try timeout of ${perTry} ms passed for ${path} (${attempts!.describe()}, endpoint ${endpoint})`);
-      }, perTry);
+      (listener as AttemptListener).timeOutAfter(perTry, () =>
+        real.cancelWithStatus(grpc.status.DEADLINE_EXCEEDED, `xDS per-try timeout of ${perTry} ms passed for ${path} (${attempts!.describe()}, endpoint ${endpoint})`),
+      );
     }
-    if (this.messages.length > 0) {
+    if (this.kept.size > 0) {
       this.replaying = true;
       this.replay(real, 0);
     } else if (this.halfClosed) {
@@ -359,19 +348,16 @@ export class RoutedCall implements GrpcCall, AttemptSink {
    */
   private replay(real: GrpcCall, i: number): void {
     if (this.real !== real) return;
-    const kept = this.messages[i];
-    if (kept === undefined) {
-      this.replaying = false;
-      if (this.attempts === undefined || this.attempts.isCommitted) this.messages.length = 0;
-      if (this.halfClosed) real.halfClose();
-      return;
-    }
     try {
-      real.sendMessageWithContext(onceWritten(kept, () => this.replay(real, i + 1)), kept.message);
+      if (this.kept.replay(real, i, () => this.replay(real, i + 1))) return;
     } catch (reason: unknown) {
       const endpoint = real.getPeer();
       real.cancelWithStatus(this.scope.grpc.status.INTERNAL, `xDS call ${this.args.method} to endpoint ${endpoint} failed: grpc-js refused a request: ${messageOf(reason)}`);
+      return;
     }
+    this.replaying = false;
+    if (this.attempts === undefined || this.attempts.isCommitted) this.kept.clear();
+    if (this.halfClosed) real.halfClose();
   }
 
   /**
@@ -416,7 +402,7 @@ export class RoutedCall implements GrpcCall, AttemptSink {
     this.withPreviousAttempts(metadata);
     const ended: StatusObject = { code, details, metadata };
     this.ended = ended;
-    this.messages.length = 0;
+    this.kept.clear();
     if (this.listener !== undefined) this.deliver(ended);
   }
 
@@ -424,19 +410,6 @@ export class RoutedCall implements GrpcCall, AttemptSink {
     const listener = this.listener!;
     process.nextTick(() => listener.onReceiveStatus(ended));
   }
-}
-
-/** The kept request's context, its caller's write callback made to run once across attempts, then `next` (each time). */
-function onceWritten(kept: KeptMessage, next: (() => void) | undefined): MessageContext {
-  const { callback, flags } = kept.context;
-  const once: MessageContext["callback"] = (error) => {
-    if (!kept.written) {
-      kept.written = true;
-      callback?.(error);
-    }
-    next?.();
-  };
-  return flags === undefined ? { callback: once } : { flags, callback: once };
 }
 
 /** A grpc-js deadline in ms since the epoch; Infinity for none. */
