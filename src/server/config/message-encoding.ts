@@ -6,6 +6,7 @@
  */
 import { ScalarType, type DescField, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
+import { delimitedWire, fixed64Wire, varintWire, wireTypeOf, WireWriter } from "./wire-writer.js";
 
 /** google.protobuf.FeatureSet.FieldPresence.IMPLICIT: a proto3 scalar without `optional`, not written when zero. */
 const implicitPresence = 2;
@@ -27,12 +28,6 @@ const structType = "google.protobuf.Struct";
 /** The fields of the messages being written, innermost last (see `ProtoWriter.fields`). */
 const stackFields: DescField[] = [];
 const stackItems: unknown[] = [];
-
-/** Wire types. */
-const varintWire = 0;
-const fixed64Wire = 1;
-const delimitedWire = 2;
-const fixed32Wire = 5;
 
 /** A message's fields by the key they have in its init shape: a field's local name, or a oneof's (then by case). */
 interface MessagePlan {
@@ -61,75 +56,12 @@ function planOf(schema: DescMessage): MessagePlan {
   return plan;
 }
 
-function wireTypeOf(scalar: ScalarType): number {
-  switch (scalar) {
-    case ScalarType.DOUBLE:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      return fixed64Wire;
-    case ScalarType.FLOAT:
-    case ScalarType.FIXED32:
-    case ScalarType.SFIXED32:
-      return fixed32Wire;
-    case ScalarType.STRING:
-    case ScalarType.BYTES:
-      return delimitedWire;
-    default:
-      return varintWire;
-  }
-}
-
 function isZero(value: unknown): boolean {
   return value === 0 || value === "" || value === false || value === 0n || (value instanceof Uint8Array && value.length === 0);
 }
 
-/**
- * A growing buffer of protobuf fields. A length-delimited value is written in place after one reserved byte, and
- * moved when its length needs more than one byte, so nothing is encoded twice.
- */
-export class ProtoWriter {
-  private buffer = new Uint8Array(256);
-  private view = new DataView(this.buffer.buffer);
-  private position = 0;
-
-  /** The bytes written so far (a copy, from Node's pool when small); the writer starts again empty. */
-  finish(): Uint8Array {
-    const bytes = Buffer.allocUnsafe(this.position);
-    bytes.set(this.buffer.subarray(0, this.position));
-    this.position = 0;
-    return bytes;
-  }
-
-  /** Writes a field's tag. */
-  tag(number: number, wireType: number): this {
-    return this.uint32(number * 8 + wireType);
-  }
-
-  /** Writes a string field, also when empty. */
-  string(number: number, value: string): this {
-    this.tag(number, delimitedWire);
-    const start = this.begin();
-    this.utf8(value);
-    return this.end(start);
-  }
-
-  /** Writes a length-delimited field from bytes encoded elsewhere (a nested message, say). */
-  bytes(number: number, value: Uint8Array): this {
-    this.tag(number, delimitedWire).uint32(value.length);
-    this.reserve(value.length);
-    this.buffer.set(value, this.position);
-    this.position += value.length;
-    return this;
-  }
-
-  /** Appends bytes that are already encoded fields. */
-  raw(value: Uint8Array): this {
-    this.reserve(value.length);
-    this.buffer.set(value, this.position);
-    this.position += value.length;
-    return this;
-  }
-
+/** Writes messages from their init shapes, field by field, onto the wire writer. */
+export class ProtoWriter extends WireWriter {
   /** Writes a message field from its init shape. */
   message<Desc extends DescMessage>(number: number, schema: Desc, value: MessageInitShape<Desc>): this {
     this.tag(number, delimitedWire);
@@ -267,153 +199,6 @@ export class ProtoWriter {
       this.end(struct);
     }
     this.end(start);
-  }
-
-  private scalar(scalar: ScalarType, value: unknown): this {
-    switch (scalar) {
-      case ScalarType.STRING:
-        return this.delimitedString(value as string);
-      case ScalarType.BYTES: {
-        const bytes = value as Uint8Array;
-        this.uint32(bytes.length).reserve(bytes.length);
-        this.buffer.set(bytes, this.position);
-        this.position += bytes.length;
-        return this;
-      }
-      case ScalarType.BOOL:
-        return this.uint32(value ? 1 : 0);
-      case ScalarType.UINT32:
-        return this.uint32((value as number) >>> 0);
-      case ScalarType.INT32:
-        return (value as number) >= 0 ? this.uint32(value as number) : this.int64(BigInt(value as number));
-      case ScalarType.SINT32:
-        return this.uint32((((value as number) << 1) ^ ((value as number) >> 31)) >>> 0);
-      case ScalarType.INT64:
-      case ScalarType.UINT64:
-        return this.int64(BigInt(value as bigint | number | string));
-      case ScalarType.SINT64: {
-        const n = BigInt(value as bigint | number | string);
-        return this.int64((n << 1n) ^ (n >> 63n));
-      }
-      case ScalarType.DOUBLE:
-        this.reserve(8);
-        this.view.setFloat64(this.position, value as number, true);
-        this.position += 8;
-        return this;
-      case ScalarType.FLOAT:
-        this.reserve(4);
-        this.view.setFloat32(this.position, value as number, true);
-        this.position += 4;
-        return this;
-      case ScalarType.FIXED32:
-      case ScalarType.SFIXED32:
-        this.reserve(4);
-        this.view.setInt32(this.position, value as number, true);
-        this.position += 4;
-        return this;
-      case ScalarType.FIXED64:
-      case ScalarType.SFIXED64:
-        this.reserve(8);
-        this.view.setBigUint64(this.position, BigInt.asUintN(64, BigInt(value as bigint | number | string)), true);
-        this.position += 8;
-        return this;
-    }
-  }
-
-  private delimitedString(value: string): this {
-    const start = this.begin();
-    this.utf8(value);
-    return this.end(start);
-  }
-
-  /** Writes an unsigned varint below 2^32. */
-  private uint32(value: number): this {
-    this.reserve(5);
-    while (value > 0x7f) {
-      this.buffer[this.position++] = (value & 0x7f) | 0x80;
-      value >>>= 7;
-    }
-    this.buffer[this.position++] = value;
-    return this;
-  }
-
-  /** Writes a 64-bit varint (two's complement for negative values). */
-  private int64(value: bigint): this {
-    if (value >= 0n && value <= 0xffffffffn) return this.uint32(Number(value));
-    let rest = BigInt.asUintN(64, value);
-    this.reserve(10);
-    while (rest > 0x7fn) {
-      this.buffer[this.position++] = Number(rest & 0x7fn) | 0x80;
-      rest >>= 7n;
-    }
-    this.buffer[this.position++] = Number(rest);
-    return this;
-  }
-
-  private utf8(value: string): void {
-    this.reserve(value.length * 3);
-    const buffer = this.buffer;
-    let position = this.position;
-    for (let i = 0; i < value.length; i++) {
-      let code = value.charCodeAt(i);
-      if (code < 0x80) {
-        buffer[position++] = code;
-      } else if (code < 0x800) {
-        buffer[position++] = 0xc0 | (code >> 6);
-        buffer[position++] = 0x80 | (code & 0x3f);
-      } else {
-        const next = value.charCodeAt(i + 1);
-        if (code >= 0xd800 && code < 0xdc00 && next >= 0xdc00 && next < 0xe000) {
-          code = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
-          i++;
-          buffer[position++] = 0xf0 | (code >> 18);
-          buffer[position++] = 0x80 | ((code >> 12) & 0x3f);
-        } else {
-          // A lone surrogate is written as U+FFFD, as TextEncoder does.
-          if (code >= 0xd800 && code < 0xe000) code = 0xfffd;
-          buffer[position++] = 0xe0 | (code >> 12);
-        }
-        buffer[position++] = 0x80 | ((code >> 6) & 0x3f);
-        buffer[position++] = 0x80 | (code & 0x3f);
-      }
-    }
-    this.position = position;
-  }
-
-  /** Reserves the length byte of a length-delimited value; returns where its content starts. */
-  private begin(): number {
-    this.reserve(1);
-    this.position++;
-    return this.position;
-  }
-
-  /** Writes the length of the value begun at `start`, moving its content when the length takes more than one byte. */
-  private end(start: number): this {
-    const length = this.position - start;
-    if (length < 0x80) {
-      this.buffer[start - 1] = length;
-      return this;
-    }
-    let size = 1;
-    while (length >= 2 ** (7 * size)) size++;
-    this.reserve(size - 1);
-    this.buffer.copyWithin(start - 1 + size, start, this.position);
-    let at = start - 1;
-    for (let rest = length; rest > 0x7f; rest >>>= 7) this.buffer[at++] = (rest & 0x7f) | 0x80;
-    this.buffer[at] = length >>> (7 * (size - 1));
-    this.position += size - 1;
-    return this;
-  }
-
-  private reserve(bytes: number): this {
-    if (this.position + bytes <= this.buffer.length) return this;
-    let capacity = this.buffer.length * 2;
-    while (capacity < this.position + bytes) capacity *= 2;
-    const grown = new Uint8Array(capacity);
-    grown.set(this.buffer.subarray(0, this.position));
-    this.buffer = grown;
-    this.view = new DataView(grown.buffer);
-    return this;
   }
 }
 
