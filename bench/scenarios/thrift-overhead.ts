@@ -18,6 +18,8 @@ import { CDS, clusterResource, EDS, istioNames, LDS, singleEndpointAssignment } 
 export interface ThriftOverheadParams {
   /** The framing both clients and the backend speak: framed, or Kitex's TTHeader (the routed calls then carry metainfo). */
   readonly transport: "framed" | "ttheader";
+  /** With TTHeader, where the routed calls' two key-values come from: metainfo (`metainfo.withValues` per call) or the call's headers (`with({ headers })`). */
+  readonly keyValuesFrom?: "metainfo" | "headers";
   /** Calls kept in flight. */
   readonly concurrency: number;
   /** How long each client runs calls, untimed, before the timed part. */
@@ -82,7 +84,7 @@ export const thriftOverhead: Scenario<ThriftOverheadParams> = {
   description:
     "A Thrift GreetService backend (the `thrift` package's server, framed transport, binary protocol) on 127.0.0.1 answers SayHello; target `greet.default.svc.cluster.local:8888` is served as a listener holding a ThriftProxy (one route matching every method) → CDS → EDS with that one endpoint. " +
     "Each run makes two clients of the same generated class (gen/thrift, @creditkarma/thrift-typescript's apache target): a **direct** one, `thrift.createClient(GreetService.Client, thrift.createConnection(\"127.0.0.1\", port, framed binary))`, and one routed by **rxds**: `createXdsThriftClient(xds, GreetService.Client, { target, service })`. " +
-    "In the TTHeader case the backend and the direct client use rxds/thrift's TTHeader transport class; the routed client has `transport: \"ttheader\"` and makes each call inside `metainfo.withValues({ tenant, lane })`, and the direct client sends the same key-values (isn, the two metainfo keys, TO_METHOD), encoded for each call with the same encoder. " +
+    "In the TTHeader cases the backend and the direct client use rxds/thrift's TTHeader transport class; the routed client has `transport: \"ttheader\"` and makes each call either inside `metainfo.withValues({ tenant, lane })` (an AsyncLocalStorage context per call, whose cost is part of the figure) or through `with({ headers: { tenant, lane } })`, and the direct client sends the same key-values (isn, the two metainfo keys, TO_METHOD), encoded for each call with the same encoder. " +
     "Both are warmed up, then each keeps a fixed number of calls in flight for a fixed time, in eight interleaved slices as in the RPC overhead row (bench/support/call-rate.ts): calls answered ÷ time, and the routed figure ÷ the direct one of the same run. Client, backend and control plane share one process.",
   metrics: [
     { key: "callsPerSecond", label: "calls/s through the library", unit: "1/s" },
@@ -97,12 +99,17 @@ export const thriftOverhead: Scenario<ThriftOverheadParams> = {
     },
     {
       label: "SayHello over TTHeader with 2 metainfo values, 16 in flight",
-      params: { transport: "ttheader", ...timing(mode) },
+      params: { transport: "ttheader", keyValuesFrom: "metainfo", ...timing(mode) },
+      skip: { "grpc-js-xds": "It routes grpc-js calls only; it has no Thrift client." },
+    },
+    {
+      label: "SayHello over TTHeader with 2 call headers, 16 in flight",
+      params: { transport: "ttheader", keyValuesFrom: "headers", ...timing(mode) },
       skip: { "grpc-js-xds": "It routes grpc-js calls only; it has no Thrift client." },
     },
   ],
   runs: (mode) => (mode === "quick" ? 2 : 5),
-  measure: async (subject, { transport: framing, concurrency, warmUpMs, durationMs }) => {
+  measure: async (subject, { transport: framing, keyValuesFrom, concurrency, warmUpMs, durationMs }) => {
     const reply = new HelloResponse({ Message: "hello" });
     const transport = { transport: framing === "framed" ? lib.TFramedTransport : ttheaderTransport(TTHEADER_PROTOCOL_IDS.binary), protocol: lib.TBinaryProtocol };
     const backend = lib.createServer(GreetService.Processor, { SayHello: () => reply, SayHello1: () => reply }, transport);
@@ -120,7 +127,13 @@ export const thriftOverhead: Scenario<ThriftOverheadParams> = {
         const directCall = framing === "framed" ? (r: HelloRequest) => direct.SayHello(r) : withKeyValues(direct);
         const routed = createXdsThriftClient(xds, GreetService.Client, { target: names.listener, service: "proxyless.GreetService", transport: framing });
         const sayHello = (r: HelloRequest) => routed.client.SayHello(r);
-        const routedCall = framing === "framed" ? sayHello : (r: HelloRequest) => metainfo.withValues({ tenant: "acme", lane: "blue" }, () => sayHello(r));
+        const withHeaders = routed.with({ headers: { tenant: "acme", lane: "blue" } });
+        const routedCall =
+          framing === "framed"
+            ? sayHello
+            : keyValuesFrom === "headers"
+              ? (r: HelloRequest) => withHeaders.SayHello(r)
+              : (r: HelloRequest) => metainfo.withValues({ tenant: "acme", lane: "blue" }, () => sayHello(r));
         try {
           return await compareCallRates(
             { direct: calls(directCall), routed: calls(routedCall) },

@@ -181,9 +181,9 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
     }
   });
 
-  for (const transport of ["framed", "ttheader"] as const) {
-    it(`thrift overhead (${transport}): calls a local Thrift backend directly and through rxds/thrift`, async () => {
-      await smoke(thriftOverhead, { transport, concurrency: 2, warmUpMs: 20, durationMs: 40 }, ["callsPerSecond", "directCallsPerSecond", "ratioToDirect"]);
+  for (const { label, params } of thriftOverhead.cases("quick")) {
+    it(`thrift overhead (${label}): calls a local Thrift backend directly and through rxds/thrift`, async () => {
+      await smoke(thriftOverhead, { ...params, concurrency: 2, warmUpMs: 20, durationMs: 40 }, ["callsPerSecond", "directCallsPerSecond", "ratioToDirect"]);
     });
   }
 
