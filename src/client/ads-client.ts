@@ -1,13 +1,13 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { createRequire } from "node:module";
 import { BehaviorSubject, defer, first, from, Observable, repeat, retry, Subject, timer, type Subscription } from "rxjs";
-import { NodeSchema, type Node } from "../../gen/envoy/config/core/v3/base_pb.js";
-import { DiscoveryRequestSchema, type DiscoveryRequest, type DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
-import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
+import type { DiscoveryRequest, DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { CallCredentialsConfig, ChannelCredentialsConfig } from "../bootstrap/credentials-config.js";
 import type { AdsEvent, AdsTransport } from "../transport/ads-transport.js";
 import { Backoff, type BackoffOptions } from "../transport/backoff.js";
 import { GrpcAdsTransport } from "../transport/grpc-ads-transport.js";
+import { generated } from "../lazy-schema.js";
 import { defaultLogger, LogThrottle, type Logger } from "../logger.js";
 import { XdsError } from "../xds-error.js";
 import { MAX_REASON_BYTES, nackMessage, truncateUtf8 } from "./error-detail.js";
@@ -21,6 +21,10 @@ import type { ConnectionState, XdsDump, XdsStatus } from "./xds-status.js";
 
 const { version: rxdsVersion } = createRequire(import.meta.url)("rxds/package.json") as { version: string };
 const invalidArgument = 3; // google.rpc.Code.INVALID_ARGUMENT
+
+const base = generated<typeof import("../../gen/envoy/config/core/v3/base_pb.js")>("envoy/config/core/v3/base");
+const discovery = generated<typeof import("../../gen/envoy/service/discovery/v3/discovery_pb.js")>("envoy/service/discovery/v3/discovery");
+const status = generated<typeof import("../../gen/google/rpc/status_pb.js")>("google/rpc/status");
 
 /** One xDS server to talk to; structurally the bootstrap's `xds_servers` entry. */
 export interface XdsServerOptions {
@@ -172,7 +176,7 @@ export class AdsClient {
     for (const type of [...types, ...(options.resourceTypes ?? [])]) {
       this.types.set(type.typeUrl, type as ResourceType);
     }
-    this.node = create(NodeSchema, {
+    this.node = create(base().NodeSchema, {
       id: options.node.id,
       cluster: options.node.cluster ?? "",
       ...(options.node.metadata ? { metadata: options.node.metadata } : {}),
@@ -425,7 +429,7 @@ export class AdsClient {
     const requests: DiscoveryRequest[] = [];
     for (const [typeUrl, subscription] of this.subscriptions) {
       if (subscription.watches.size === 0) continue;
-      requests.push(create(DiscoveryRequestSchema, { typeUrl, resourceNames: [...subscription.watches.keys()], ...(requests.length === 0 ? { node: this.node } : {}) }));
+      requests.push(create(discovery().DiscoveryRequestSchema, { typeUrl, resourceNames: [...subscription.watches.keys()], ...(requests.length === 0 ? { node: this.node } : {}) }));
     }
     return requests;
   }
@@ -526,12 +530,12 @@ export class AdsClient {
     // An empty first request for LDS/CDS would mean wildcard: send nothing until a name is watched.
     if (names.length === 0 && !subscription.namedOnStream) return;
     if (names.length > 0) subscription.namedOnStream = true;
-    const request = create(DiscoveryRequestSchema, {
+    const request = create(discovery().DiscoveryRequestSchema, {
       versionInfo: subscription.acceptedVersion,
       responseNonce: subscription.nonce,
       typeUrl,
       resourceNames: names,
-      ...(nack === undefined ? {} : { errorDetail: create(StatusSchema, { code: invalidArgument, message: nack }) }),
+      ...(nack === undefined ? {} : { errorDetail: create(status().StatusSchema, { code: invalidArgument, message: nack }) }),
       ...(stream.sendNode ? { node: this.node } : {}),
     });
     stream.sendNode = false;

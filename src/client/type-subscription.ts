@@ -1,13 +1,15 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { ReplaySubject } from "rxjs";
-import { ResourceSchema, type DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { generated } from "../lazy-schema.js";
 import { XdsError } from "../xds-error.js";
 import { MAX_REASON_BYTES, truncateUtf8 } from "./error-detail.js";
 import type { ResourceType } from "./resource-type.js";
 import type { ResourceUpdate } from "./resource-update.js";
 import type { ResourceState, ResourceStatus } from "./xds-status.js";
 
-const resourceWrapperUrl = `type.googleapis.com/${ResourceSchema.typeName}`;
+const discovery = generated<typeof import("../../gen/envoy/service/discovery/v3/discovery_pb.js")>("envoy/service/discovery/v3/discovery");
+const resourceWrapperUrl = "type.googleapis.com/envoy.service.discovery.v3.Resource";
 
 /** One watched name: its subscribers, what they hold and its status. */
 export class ResourceWatch<V> {
@@ -157,7 +159,7 @@ export class TypeSubscription<V> {
       let wrappedName: string | undefined;
       if (typeUrl === resourceWrapperUrl) {
         try {
-          const wrapper = fromBinary(ResourceSchema, bytes);
+          const wrapper = fromBinary(discovery().ResourceSchema, bytes);
           wrappedName = wrapper.name === "" ? undefined : wrapper.name;
           typeUrl = wrapper.resource?.typeUrl ?? "";
           bytes = wrapper.resource?.value ?? new Uint8Array();

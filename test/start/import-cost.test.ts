@@ -1,0 +1,29 @@
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { resourceSchemas } from "../../src/client/resource-schemas.js";
+import { extensionSchemas } from "../../src/resources/extension-schemas.js";
+
+const probe = fileURLToPath(new URL("../support/loaded-modules.js", import.meta.url));
+
+async function loadedBy(...specifiers: string[]): Promise<string[]> {
+  const { stdout } = await promisify(execFile)(process.execPath, [probe, ...specifiers], { timeout: 30_000 });
+  return JSON.parse(stdout) as string[];
+}
+
+describe("start-up cost", () => {
+  it("GeneratedCodeDeferred: importing rxds and rxds/grpc loads no generated Envoy module and nothing of the server side", async () => {
+    const urls = await loadedBy("rxds", "rxds/grpc");
+    expect(urls.some((url) => url.endsWith("/dist/src/index.js")), "the probe saw rxds load").to.equal(true);
+    expect(urls.filter((url) => /\/dist\/gen\/(envoy|xds|udpa|istio|google)\//.test(url) && !url.endsWith("/envoy/type/v3/percent_pb.js"))).to.deep.equal([]);
+    expect(urls.filter((url) => url.includes("/dist/src/server/"))).to.deep.equal([]);
+  });
+
+  it("LazySchemaNames: each lazily loaded schema's written type name is the name of the schema it loads", () => {
+    for (const lazy of [...resourceSchemas, ...extensionSchemas]) {
+      expect(lazy.schema().typeName, lazy.typeName).to.equal(lazy.typeName);
+      expect(lazy.schema(), "loaded once").to.equal(lazy.schema());
+    }
+  });
+});
