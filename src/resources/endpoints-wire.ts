@@ -86,14 +86,27 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * decide (see the top of this file). Never throws.
  */
 export function decodeClusterLoadAssignmentWire(bytes: Uint8Array): EndpointsModel | undefined {
+  const reader = new AssignmentReader(bytes);
   try {
-    const model = new AssignmentReader(bytes).read();
+    const model = reader.read();
     // A nameless assignment is rejected by the generic path, which says why.
     return model === undefined || model.clusterName === "" ? undefined : model;
   } catch {
     return undefined;
+  } finally {
+    kept.reader = reader.release();
   }
 }
+
+/**
+ * The last reader, emptied, until the next decode. V8's optimised reader code refers weakly to objects of the reader's
+ * graph: with no reader alive, a major GC collected them and dropped that code, and the next large update (a pod's
+ * occasional EDS push, after GCs) ran unoptimised, several times slower (bench: large-endpoint-update-cold).
+ */
+const kept: { reader?: AssignmentReader } = {};
+const NO_BYTES = new Uint8Array(0);
+const NO_TEXT = Buffer.alloc(0);
+const NO_KEYS = new Float64Array(0);
 
 /** An IPv4 address and port as one number, ipv4 × 65536 + port (exact in a double), for the duplicate check. */
 class PackedAddressSet {
@@ -123,6 +136,13 @@ class PackedAddressSet {
     keys[i] = key;
     if (++this.size * 2 > keys.length) this.grow();
     return true;
+  }
+
+  /** Drops the keys (the set is not used again). */
+  release(): void {
+    this.keys = NO_KEYS;
+    this.size = 0;
+    this.mask = 0;
   }
 
   private grow(): void {
@@ -159,17 +179,26 @@ interface SocketRead {
 
 class AssignmentReader {
   private pos = 0;
-  private readonly text: Buffer;
+  private text: Buffer;
   private readonly packed: PackedAddressSet;
   /** Addresses that are not strict IPv4 literals (IPv6), keyed by the string as the generic path does. */
   private readonly others: SeenAddresses = new Map();
   /** The socket address last read (reused: one read at a time). */
   private readonly socket: SocketRead = { address: "", port: 0, ipv4: -1 };
 
-  constructor(private readonly buf: Uint8Array) {
+  constructor(private buf: Uint8Array) {
     this.text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
     // About 25 bytes per endpoint in the common shape: size the set once for that, growing if needed.
     this.packed = new PackedAddressSet(Math.ceil(buf.length / 24));
+  }
+
+  /** Drops what the reader holds of its assignment (bytes, address sets), keeping the reader itself; returns it. */
+  release(): this {
+    this.buf = NO_BYTES;
+    this.text = NO_TEXT;
+    this.packed.release();
+    this.others.clear();
+    return this;
   }
 
   read(): EndpointsModel {
