@@ -7,17 +7,19 @@ import { extensionSchemas } from "../../src/resources/extension-schemas.js";
 
 const probe = fileURLToPath(new URL("../support/loaded-modules.js", import.meta.url));
 
-async function loadedBy(...specifiers: string[]): Promise<string[]> {
+/** What importing the modules into a fresh process loaded: ES module URLs and CommonJS module paths. */
+async function loadedBy(...specifiers: string[]): Promise<{ esm: string[]; cjs: string[] }> {
   const { stdout } = await promisify(execFile)(process.execPath, [probe, ...specifiers], { timeout: 30_000 });
-  return JSON.parse(stdout) as string[];
+  return JSON.parse(stdout) as { esm: string[]; cjs: string[] };
 }
 
 describe("start-up cost", () => {
-  it("GeneratedCodeDeferred: importing rxds and rxds/grpc loads no generated Envoy module and nothing of the server side", async () => {
-    const urls = await loadedBy("rxds", "rxds/grpc");
+  it("GeneratedCodeDeferred: importing rxds and rxds/grpc loads no generated Envoy module, nothing of the server side, nor re2js", async () => {
+    const { esm: urls, cjs: paths } = await loadedBy("rxds", "rxds/grpc");
     expect(urls.some((url) => url.endsWith("/dist/src/index.js")), "the probe saw rxds load").to.equal(true);
     expect(urls.filter((url) => /\/dist\/gen\/(envoy|xds|udpa|istio|google)\//.test(url) && !url.endsWith("/envoy/type/v3/percent_pb.js"))).to.deep.equal([]);
     expect(urls.filter((url) => url.includes("/dist/src/server/"))).to.deep.equal([]);
+    expect([...urls, ...paths].filter((path) => path.includes("/node_modules/re2js/"))).to.deep.equal([]);
   });
 
   it("LazySchemaNames: each lazily loaded schema's written type name is the name of the schema it loads", () => {
