@@ -1,5 +1,5 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { ReplaySubject } from "rxjs";
+import { ReplaySubject } from "../rx.js";
 import type { DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { generated } from "../lazy-schema.js";
 import { XdsError } from "../xds-error.js";

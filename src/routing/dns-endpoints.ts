@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { lookup } from "node:dns/promises";
-import { catchError, distinctUntilChanged, from, map, of, switchMap, timer, type Observable } from "rxjs";
+import type { Observable } from "rxjs";
+import { catchError, distinctUntilChanged, from, map, of, switchMap, timer } from "../rx.js";
 import { clusterLoadAssignmentSchema } from "../client/resource-schemas.js";
 import { buildEndpoints, type EndpointsModel } from "../resources/endpoints.js";
 import { fieldRejecter } from "../resources/field-error.js";

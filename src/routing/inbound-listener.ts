@@ -12,7 +12,8 @@
 // In a listener, the chain for the port is the one whose filter_chain_match has that destination_port, else one
 // without a destination_port (Istio's passthrough chain; the only chain of a gRPC inbound listener).
 
-import { asapScheduler, combineLatest, debounceTime, distinctUntilChanged, filter, map, startWith, type Observable } from "rxjs";
+import type { Observable } from "rxjs";
+import { asapScheduler, combineLatest, debounceTime, distinctUntilChanged, filter, map, startWith } from "../rx.js";
 import type { ResourceUpdate } from "../client/resource-update.js";
 import type { HttpConnectionManagerEntry, ListenerModel } from "../resources/listener.js";
 import type { XdsError } from "../xds-error.js";

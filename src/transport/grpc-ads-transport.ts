@@ -1,6 +1,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Client, connectivityState, Metadata, status, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
-import { Observable } from "rxjs";
+import type { Observable } from "rxjs";
+import { Observable as ObservableClass } from "../rx.js";
 import type { DiscoveryRequest, DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { CallCredentialsConfig, ChannelCredentialsConfig } from "../bootstrap/credentials-config.js";
 import { generated } from "../lazy-schema.js";
@@ -58,7 +59,7 @@ export class GrpcAdsTransport implements AdsTransport {
   }
 
   stream(requests: Observable<DiscoveryRequest>): Observable<AdsEvent> {
-    return new Observable<AdsEvent>((subscriber) => {
+    return new ObservableClass<AdsEvent>((subscriber) => {
       let client: Client;
       try {
         client = this.currentClient();
