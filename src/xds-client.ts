@@ -1,4 +1,5 @@
-import { defer, distinctUntilChanged, filter, finalize, map, ReplaySubject, share, switchMap, tap, type Observable } from "rxjs";
+import type { Observable } from "rxjs";
+import { defer, distinctUntilChanged, filter, finalize, map, ReplaySubject, share, switchMap, tap } from "./rx.js";
 import type { BalancingStatus } from "./balancing/balancing-status.js";
 import { DEFAULT_RING_SIZE_CAP, TargetBalancer } from "./balancing/target-balancer.js";
 import type { CertificateFilesConfig } from "./bootstrap/credentials-config.js";

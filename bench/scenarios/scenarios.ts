@@ -6,6 +6,7 @@ import { firstRpc } from "./first-rpc.js";
 import { hostileRegexResponse } from "./hostile-regex-response.js";
 import { importCost } from "./import-cost.js";
 import { largeEndpointUpdate } from "./large-endpoint-update.js";
+import { largeEndpointUpdateCold } from "./large-endpoint-update-cold.js";
 import { manyClusters } from "./many-clusters.js";
 import { perCallRouting } from "./per-call-routing.js";
 import { routeWithScenario } from "./route-with.js";
@@ -28,6 +29,7 @@ export const scenarios: readonly Scenario<unknown>[] = [
   firstRpc,
   coldStart,
   largeEndpointUpdate,
+  largeEndpointUpdateCold,
   manyClusters,
   warmUpdate,
   perCallRouting,

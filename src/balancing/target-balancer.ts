@@ -12,7 +12,8 @@
 //   its own policy, circuit breaker and ejections, as Envoy's aggregate clusters do);
 // - any other: its ClusterBalancer, or NO_HEALTHY_ENDPOINT when no endpoint is usable.
 
-import { map, startWith, Subject, type Observable } from "rxjs";
+import type { Observable } from "rxjs";
+import { map, startWith, Subject } from "../rx.js";
 import type { Logger } from "../logger.js";
 import type { EndpointsModel } from "../resources/endpoints.js";
 import type { RandomSource } from "../resources/match/route-match.js";

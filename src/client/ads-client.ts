@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
-import { BehaviorSubject, defer, Observable, repeat, retry, Subject, timer, type Subscription } from "rxjs";
+import type { BehaviorSubject, Observable, Subject, Subscription } from "rxjs";
+import { BehaviorSubject as BehaviorSubjectClass, defer, Observable as ObservableClass, repeat, retry, Subject as SubjectClass, timer } from "../rx.js";
 import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import type { DiscoveryRequest, DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { AdsEvent } from "../transport/ads-transport.js";
@@ -103,7 +104,7 @@ export class AdsClient {
     this.node = nodeOf(options.node, rxdsVersion);
     this.meter = metricsMeter(options.meterProvider, rxdsVersion);
     this.metrics = this.meter === undefined ? undefined : new XdsClientMetrics(this.meter, () => this.snapshotStatus().resources);
-    this.statusSubject = new BehaviorSubject<XdsStatus>(this.snapshotStatus());
+    this.statusSubject = new BehaviorSubjectClass<XdsStatus>(this.snapshotStatus());
     this.status$ = this.statusSubject.asObservable();
   }
 
@@ -119,7 +120,7 @@ export class AdsClient {
     const key = `${typeUrl}\n${name}`;
     let observable = this.observables.get(key);
     if (!observable) {
-      observable = new Observable<ResourceUpdate<unknown>>((subscriber) => {
+      observable = new ObservableClass<ResourceUpdate<unknown>>((subscriber) => {
         if (this.closed) {
           subscriber.complete();
           return undefined;
@@ -208,7 +209,7 @@ export class AdsClient {
 
   /** Starts a stream's bookkeeping (fresh nonces, every watched name queued for request), then opens it on the active server. */
   private openStream(): Observable<AdsEvent> {
-    const requests = new Subject<DiscoveryRequest>();
+    const requests = new SubjectClass<DiscoveryRequest>();
     this.stream = { requests, ready: false, responded: false, accepted: false, sendNode: true };
     for (const [typeUrl, subscription] of this.watched.subscriptions) {
       subscription.resetStream();

@@ -1,5 +1,6 @@
 import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import type { GenMessage } from "@bufbuild/protobuf/codegenv2";
+import type { LazySchema } from "../lazy-schema.js";
 import { XdsError } from "../xds-error.js";
 
 /** What decoding one resource gave: its name and value, or the reason it was rejected (with its name when readable). */
@@ -37,23 +38,31 @@ export function messageType<Desc extends GenMessage<any>, V = MessageShape<Desc>
   schema: Desc,
   options: MessageTypeOptions<Desc, V>,
 ): ResourceType<V> {
-  const typeUrl = `type.googleapis.com/${schema.typeName}`;
+  return lazyMessageType({ typeName: schema.typeName, schema: () => schema }, options);
+}
+
+/** messageType for a schema loaded when the first resource of the type is decoded. */
+export function lazyMessageType<Desc extends GenMessage<any>, V = MessageShape<Desc>>(
+  lazy: LazySchema<Desc>,
+  options: MessageTypeOptions<Desc, V>,
+): ResourceType<V> {
+  const { typeName } = lazy;
   const readName = options.name ?? ((m: MessageShape<Desc>) => String((m as { name?: unknown }).name ?? ""));
   const validate = options.validate ?? ((m: MessageShape<Desc>) => m as unknown as V);
   return {
-    typeUrl,
+    typeUrl: `type.googleapis.com/${typeName}`,
     deletedByOmission: options.deletedByOmission,
     decode(bytes) {
       let message: MessageShape<Desc>;
       try {
-        message = fromBinary(schema, bytes);
+        message = fromBinary(lazy.schema(), bytes);
       } catch (e) {
-        return { name: undefined, error: `cannot decode ${schema.typeName}: ${reasonOf(e)}` };
+        return { name: undefined, error: `cannot decode ${typeName}: ${reasonOf(e)}` };
       }
       const name = readName(message);
       if (name === "" && options.unnamed !== true) {
         // An Any without bytes decodes to an empty message: without this, it would be ACKed as a resource named "".
-        return { name: undefined, error: bytes.length === 0 ? `empty ${schema.typeName} (the resource has no bytes)` : `${schema.typeName} without a name` };
+        return { name: undefined, error: bytes.length === 0 ? `empty ${typeName} (the resource has no bytes)` : `${typeName} without a name` };
       }
       try {
         return { name, value: validate(message, name) };

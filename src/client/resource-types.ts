@@ -1,24 +1,19 @@
-import { ClusterSchema } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
-import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
-import { ListenerSchema } from "../../gen/envoy/config/listener/v3/listener_pb.js";
-import { RouteConfigurationSchema } from "../../gen/envoy/config/route/v3/route_pb.js";
-import { NameTableSchema } from "../../gen/istio/networking/nds/v1/nds_pb.js";
-import { messageType, type ResourceType } from "./resource-type.js";
+import { lazyMessageType, type ResourceType } from "./resource-type.js";
+import { clusterLoadAssignmentSchema, clusterSchema, listenerSchema, nameTableSchema, routeConfigurationSchema } from "./resource-schemas.js";
 
 /** Listeners (LDS), decoded only; SotW omission deletes. */
-export const rawListenerType = messageType(ListenerSchema, { deletedByOmission: true });
+export const rawListenerType = lazyMessageType(listenerSchema, { deletedByOmission: true });
 /** Route configurations (RDS), decoded only. */
-export const rawRouteConfigurationType = messageType(RouteConfigurationSchema, { deletedByOmission: false });
+export const rawRouteConfigurationType = lazyMessageType(routeConfigurationSchema, { deletedByOmission: false });
 /** Clusters (CDS), decoded only; SotW omission deletes. */
-export const rawClusterType = messageType(ClusterSchema, { deletedByOmission: true });
+export const rawClusterType = lazyMessageType(clusterSchema, { deletedByOmission: true });
 /** Cluster load assignments (EDS), decoded only; named by `cluster_name`. */
-export const rawEndpointsType = messageType(ClusterLoadAssignmentSchema, {
+export const rawEndpointsType = lazyMessageType(clusterLoadAssignmentSchema, {
   deletedByOmission: false,
   name: (m) => m.clusterName,
 });
 /** Istio's NDS name table, decoded only; its one resource is named "". */
-export const rawNameTableType = messageType(NameTableSchema, { deletedByOmission: false, name: () => "", unnamed: true });
-
+export const rawNameTableType = lazyMessageType(nameTableSchema, { deletedByOmission: false, name: () => "", unnamed: true });
 /** The five types decoded only, as the core's defaults. */
 export const rawResourceTypes: readonly ResourceType[] = [
   rawListenerType,

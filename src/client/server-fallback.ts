@@ -1,4 +1,5 @@
-import { defer, first, from, type Observable, retry, timer, type Subscription } from "rxjs";
+import type { Observable, Subscription } from "rxjs";
+import { defer, first, from, retry, timer } from "../rx.js";
 import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { AdsEvent, AdsTransport } from "../transport/ads-transport.js";
 import { Backoff, type BackoffOptions } from "../transport/backoff.js";

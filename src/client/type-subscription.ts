@@ -1,15 +1,15 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
-import { ReplaySubject } from "rxjs";
+import { ReplaySubject } from "../rx.js";
 import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
-import { DiscoveryRequestSchema, ResourceSchema, type DiscoveryRequest, type DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
-import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import type { DiscoveryRequest, DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { XdsError } from "../xds-error.js";
 import { MAX_REASON_BYTES, truncateUtf8 } from "./error-detail.js";
+import { discoveryModule, rpcStatusModule } from "./resource-schemas.js";
 import type { ResourceType } from "./resource-type.js";
 import type { ResourceUpdate } from "./resource-update.js";
 import type { ResourceState, ResourceStatus } from "./xds-status.js";
 
-const resourceWrapperUrl = `type.googleapis.com/${ResourceSchema.typeName}`;
+const resourceWrapperUrl = "type.googleapis.com/envoy.service.discovery.v3.Resource";
 const invalidArgument = 3; // google.rpc.Code.INVALID_ARGUMENT
 
 /** One watched name: its subscribers, what they hold and its status. */
@@ -134,12 +134,12 @@ export class TypeSubscription<V> {
     const names = [...this.watches.keys()];
     if (names.length === 0 && !this.namedOnStream) return undefined;
     if (names.length > 0) this.namedOnStream = true;
-    return create(DiscoveryRequestSchema, {
+    return create(discoveryModule().DiscoveryRequestSchema, {
       versionInfo: this.acceptedVersion,
       responseNonce: this.nonce,
       typeUrl: this.type.typeUrl,
       resourceNames: names,
-      ...(nack === undefined ? {} : { errorDetail: create(StatusSchema, { code: invalidArgument, message: nack }) }),
+      ...(nack === undefined ? {} : { errorDetail: create(rpcStatusModule().StatusSchema, { code: invalidArgument, message: nack }) }),
       ...(node === undefined ? {} : { node }),
     });
   }
@@ -179,7 +179,7 @@ export class TypeSubscription<V> {
       let wrappedName: string | undefined;
       if (typeUrl === resourceWrapperUrl) {
         try {
-          const wrapper = fromBinary(ResourceSchema, bytes);
+          const wrapper = fromBinary(discoveryModule().ResourceSchema, bytes);
           wrappedName = wrapper.name === "" ? undefined : wrapper.name;
           typeUrl = wrapper.resource?.typeUrl ?? "";
           bytes = wrapper.resource?.value ?? new Uint8Array();

@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
-import { DiscoveryRequestSchema, type DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { XdsError } from "../xds-error.js";
+import { discoveryModule } from "./resource-schemas.js";
 import type { ResourceType } from "./resource-type.js";
 import { ResourceWatch, TypeSubscription } from "./type-subscription.js";
 import type { ResourceDump, ResourceStatus } from "./xds-status.js";
@@ -120,7 +121,7 @@ export class WatchedResources {
     const requests: DiscoveryRequest[] = [];
     for (const [typeUrl, subscription] of this.subscriptions) {
       if (subscription.watches.size === 0) continue;
-      requests.push(create(DiscoveryRequestSchema, { typeUrl, resourceNames: [...subscription.watches.keys()], ...(requests.length === 0 ? { node } : {}) }));
+      requests.push(create(discoveryModule().DiscoveryRequestSchema, { typeUrl, resourceNames: [...subscription.watches.keys()], ...(requests.length === 0 ? { node } : {}) }));
     }
     return requests;
   }

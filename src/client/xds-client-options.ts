@@ -1,11 +1,12 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
-import { NodeSchema, type Node } from "../../gen/envoy/config/core/v3/base_pb.js";
+import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import type { CallCredentialsConfig, ChannelCredentialsConfig } from "../bootstrap/credentials-config.js";
 import type { AdsTransport } from "../transport/ads-transport.js";
 import type { BackoffOptions } from "../transport/backoff.js";
 import type { Logger } from "../logger.js";
 import { XdsError } from "../xds-error.js";
 import type { MetricsMeterProvider } from "./metrics-meter.js";
+import { coreBaseModule } from "./resource-schemas.js";
 import type { ResourceType } from "./resource-type.js";
 
 /** One xDS server to talk to; structurally the bootstrap's `xds_servers` entry. */
@@ -77,7 +78,7 @@ export function checkClientOptions(options: XdsClientOptions): void {
 
 /** The Node proto the client sends: the options' identity, with rxds (at `version`) as the user agent and its client features. */
 export function nodeOf(node: XdsNodeOptions, version: string): Node {
-  return create(NodeSchema, {
+  return create(coreBaseModule().NodeSchema, {
     id: node.id,
     cluster: node.cluster ?? "",
     ...(node.metadata ? { metadata: node.metadata } : {}),

@@ -19,7 +19,8 @@
 // arrives, every connection whose endpoint is in none of its clusters is closed ("departed");
 // close() closes all ("closed").
 
-import { endWith, filter, firstValueFrom, fromEvent, map, Subject, take, takeUntil, tap, timeout, type Observable, type Subscription } from "rxjs";
+import type { Observable, Subscription } from "rxjs";
+import { endWith, filter, firstValueFrom, fromEvent, map, Subject, take, takeUntil, tap, timeout } from "../rx.js";
 import type { SocketAddressModel } from "../resources/endpoints.js";
 import type { RequestHeaders, RouteRequest } from "../resources/match/route-match.js";
 import type { RouteDecision, Router } from "../routing/router.js";

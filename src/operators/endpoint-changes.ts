@@ -10,7 +10,8 @@
 // unsubscribes the source (dropping the xDS watch when it held the last subscription). Cold: each subscription
 // keeps its own set.
 
-import { defer, filter, from, map, type Observable, type ObservableInput } from "rxjs";
+import type { Observable, ObservableInput } from "rxjs";
+import { defer, filter, from, map } from "../rx.js";
 import { EndpointSet, hasChanges, type EndpointChanges, type EndpointSource } from "./endpoint-set.js";
 
 /** Turns endpoint updates or target snapshots into `{ added, removed, changed, size }` diffs keyed by address. */

@@ -1,7 +1,8 @@
 // endpointsOf(xds, target): the flat, de-duplicated set of a target's usable endpoints, across all its clusters
 // and priorities, for users who balance themselves.
 
-import { defer, filter, map, type Observable } from "rxjs";
+import type { Observable } from "rxjs";
+import { defer, filter, map } from "../rx.js";
 import { EndpointSet, hasChanges, type MeshEndpoint } from "./endpoint-set.js";
 import type { SnapshotSource } from "./readiness.js";
 

@@ -8,7 +8,8 @@
 // others are still disposed and the first error is thrown to the unsubscriber. Cold: each subscription keeps its
 // own pool.
 
-import { from, Observable, type ObservableInput } from "rxjs";
+import type { Observable, ObservableInput } from "rxjs";
+import { from, Observable as ObservableClass } from "../rx.js";
 import type { EndpointChanges, MeshEndpoint } from "./endpoint-set.js";
 
 /** How perEndpoint makes, updates and disposes the resource of one endpoint. */
@@ -29,7 +30,7 @@ interface Held<R> {
 /** Keeps one resource per endpoint of an endpointChanges() stream; emits the pool (endpoint key → resource) after each diff. */
 export function perEndpoint<R>(options: PerEndpointOptions<R>): (source: ObservableInput<EndpointChanges>) => Observable<ReadonlyMap<string, R>> {
   return (source) =>
-    new Observable<ReadonlyMap<string, R>>((subscriber) => {
+    new ObservableClass<ReadonlyMap<string, R>>((subscriber) => {
       const pool = new Map<string, Held<R>>();
       const subscription = from(source).subscribe({
         next: (changes) => {

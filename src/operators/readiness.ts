@@ -8,7 +8,8 @@
 // when no cluster can take traffic, the first cluster's reason (its resource error, CLUSTER_ABSENT,
 // UNSUPPORTED_CLUSTER or NO_HEALTHY_ENDPOINT).
 
-import { distinctUntilChanged, firstValueFrom, map, type Observable } from "rxjs";
+import type { Observable } from "rxjs";
+import { distinctUntilChanged, firstValueFrom, map } from "../rx.js";
 import type { ClusterSnapshot, ServiceSnapshot } from "../routing/service-snapshot.js";
 import type { XdsClient } from "../xds-client.js";
 import { XdsError } from "../xds-error.js";

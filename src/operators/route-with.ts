@@ -17,7 +17,8 @@
 // (dropping the xDS watch when it held the last subscription) and cancels the wait timer. Cold: each subscription
 // subscribes to router$ (xds.router(target) shares one stream per target among them).
 
-import { asyncScheduler, from, Observable, Subscriber, type ObservableInput, type Subscription } from "rxjs";
+import type { Observable, ObservableInput, Subscription } from "rxjs";
+import { asyncScheduler, from, Observable as ObservableClass, Subscriber } from "../rx.js";
 import type { RouteRequest } from "../resources/match/route-match.js";
 import type { ThriftCall } from "../resources/thrift-route-configuration.js";
 import type { RouteDecision, Router } from "../routing/router.js";
@@ -65,7 +66,7 @@ export function routeWith<T extends Routable, R>(
 
   return (source) => {
     const items = observableArgument(source, "the source");
-    return new Observable<R | RouteResult>((subscriber) => {
+    return new ObservableClass<R | RouteResult>((subscriber) => {
       let router: Router | undefined;
       let routersDone = false;
       let sourceDone = false;

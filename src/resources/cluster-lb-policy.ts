@@ -1,20 +1,14 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
-import {
-  Cluster_LbPolicy,
-  Cluster_RingHashLbConfig_HashFunction,
-  type Cluster,
-  type LoadBalancingPolicy,
-} from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import type { Cluster, LoadBalancingPolicy } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
 import type { LocalityLbConfig } from "../../gen/envoy/extensions/load_balancing_policies/common/v3/common_pb.js";
-import { LeastRequestSchema } from "../../gen/envoy/extensions/load_balancing_policies/least_request/v3/least_request_pb.js";
-import { MaglevSchema } from "../../gen/envoy/extensions/load_balancing_policies/maglev/v3/maglev_pb.js";
-import { PickFirstSchema } from "../../gen/envoy/extensions/load_balancing_policies/pick_first/v3/pick_first_pb.js";
-import { RandomSchema } from "../../gen/envoy/extensions/load_balancing_policies/random/v3/random_pb.js";
-import { RingHash_HashFunction, RingHashSchema } from "../../gen/envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash_pb.js";
-import { RoundRobinSchema } from "../../gen/envoy/extensions/load_balancing_policies/round_robin/v3/round_robin_pb.js";
-import { WrrLocalitySchema } from "../../gen/envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality_pb.js";
+import type { RingHash_HashFunction } from "../../gen/envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash_pb.js";
+import { leastRequestPolicy, maglevPolicy, pickFirstPolicy, randomPolicy, ringHashPolicy, roundRobinPolicy, wrrLocalityPolicy } from "./extension-schemas.js";
+import { clusterModule } from "../client/resource-schemas.js";
 import { fieldPath, type Reject } from "./field-error.js";
 import { anyTypeName, unpackAny } from "./field-types.js";
+
+const DEFAULT_HASH: RingHash_HashFunction.DEFAULT_HASH = 0;
+const XX_HASH: RingHash_HashFunction.XX_HASH = 1;
 
 /** How endpoints are picked (src/balancing applies each). */
 export type LbPolicyModel =
@@ -55,6 +49,7 @@ export function buildLbChoice(cluster: Cluster, reject: Reject): LbChoice {
 }
 
 function enumPolicy(cluster: Cluster, reject: Reject): LbPolicyModel {
+  const { Cluster_LbPolicy, Cluster_RingHashLbConfig_HashFunction } = clusterModule();
   const config = cluster.lbConfig;
   switch (cluster.lbPolicy) {
     case Cluster_LbPolicy.ROUND_ROBIN:
@@ -102,35 +97,35 @@ function typedPolicies(list: LoadBalancingPolicy, path: string, depth: number, r
 /** One typed policy: its model, or undefined when rxds does not support that type (the caller tries the next). */
 function typedPolicy(any: Any, path: string, depth: number, reject: Reject): LbChoice | undefined {
   switch (anyTypeName(any)) {
-    case RoundRobinSchema.typeName: {
-      const config = unpackAny(any, RoundRobinSchema, path, reject);
+    case roundRobinPolicy.typeName: {
+      const config = unpackAny(any, roundRobinPolicy.schema(), path, reject);
       return choice(ROUND_ROBIN, weightedBy(config.localityLbConfig));
     }
-    case LeastRequestSchema.typeName: {
-      const config = unpackAny(any, LeastRequestSchema, path, reject);
+    case leastRequestPolicy.typeName: {
+      const config = unpackAny(any, leastRequestPolicy.schema(), path, reject);
       return choice(leastRequest(config.choiceCount, fieldPath(path, "choice_count"), reject), weightedBy(config.localityLbConfig));
     }
-    case RingHashSchema.typeName: {
-      const config = unpackAny(any, RingHashSchema, path, reject);
-      if (config.hashFunction !== RingHash_HashFunction.DEFAULT_HASH && config.hashFunction !== RingHash_HashFunction.XX_HASH) {
+    case ringHashPolicy.typeName: {
+      const config = unpackAny(any, ringHashPolicy.schema(), path, reject);
+      if (config.hashFunction !== DEFAULT_HASH && config.hashFunction !== XX_HASH) {
         reject(fieldPath(path, "hash_function"), "only XX_HASH is supported");
       }
       return choice(ringHash(config.minimumRingSize, config.maximumRingSize, path, reject), config.localityWeightedLbConfig !== undefined);
     }
-    case MaglevSchema.typeName: {
-      const config = unpackAny(any, MaglevSchema, path, reject);
+    case maglevPolicy.typeName: {
+      const config = unpackAny(any, maglevPolicy.schema(), path, reject);
       return choice(maglev(config.tableSize, fieldPath(path, "table_size"), reject), config.localityWeightedLbConfig !== undefined);
     }
-    case RandomSchema.typeName: {
-      const config = unpackAny(any, RandomSchema, path, reject);
+    case randomPolicy.typeName: {
+      const config = unpackAny(any, randomPolicy.schema(), path, reject);
       return choice(RANDOM, weightedBy(config.localityLbConfig));
     }
-    case PickFirstSchema.typeName: {
-      const config = unpackAny(any, PickFirstSchema, path, reject);
+    case pickFirstPolicy.typeName: {
+      const config = unpackAny(any, pickFirstPolicy.schema(), path, reject);
       return choice(Object.freeze({ kind: "PICK_FIRST", shuffleAddressList: config.shuffleAddressList }), false);
     }
-    case WrrLocalitySchema.typeName: {
-      const config = unpackAny(any, WrrLocalitySchema, path, reject);
+    case wrrLocalityPolicy.typeName: {
+      const config = unpackAny(any, wrrLocalityPolicy.schema(), path, reject);
       if (config.endpointPickingPolicy === undefined) return reject(fieldPath(path, "endpoint_picking_policy"), "is required");
       const child = typedPolicies(config.endpointPickingPolicy, fieldPath(path, "endpoint_picking_policy"), depth + 1, reject);
       return choice(child.policy, true);

@@ -14,12 +14,13 @@
 
 import { isIPv6 } from "node:net";
 import type { TransportSocket } from "../../gen/envoy/config/core/v3/base_pb.js";
-import { SubjectAltNameMatcher_SanType, type CertificateValidationContext } from "../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js";
-import { UpstreamTlsContextSchema, type CommonTlsContext } from "../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
+import type { CertificateValidationContext, SubjectAltNameMatcher_SanType } from "../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js";
+import type { CommonTlsContext } from "../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 import type { StringMatcher } from "../../gen/envoy/type/matcher/v3/string_pb.js";
 import { XdsError } from "../xds-error.js";
 import type { Reject } from "./field-error.js";
 import { anyTypeName, unpackAny } from "./field-types.js";
+import { upstreamTlsContext } from "./extension-schemas.js";
 import { compileStringMatcher, type StringPredicate } from "./match/string-matcher.js";
 
 /** A certificate of a bootstrap certificate provider instance. */
@@ -46,7 +47,7 @@ export interface UpstreamTlsModel {
   readonly key: string;
 }
 
-const TLS_CONTEXT = UpstreamTlsContextSchema.typeName;
+const TLS_CONTEXT = upstreamTlsContext.typeName;
 const RAW_BUFFER = "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
 const RAW_BUFFER_SOCKET = "envoy.transport_sockets.raw_buffer";
 
@@ -77,7 +78,7 @@ export function buildUpstreamTls(
   const type = anyTypeName(typed);
   if (type === RAW_BUFFER) return undefined;
   if (type !== TLS_CONTEXT) return reject("transport_socket.typed_config", `unsupported transport socket ${type || "(no type)"}`);
-  const context = unpackAny(typed, UpstreamTlsContextSchema, "transport_socket.typed_config", reject);
+  const context = unpackAny(typed, upstreamTlsContext.schema(), "transport_socket.typed_config", reject);
   const common = context.commonTlsContext;
   const path = "transport_socket.typed_config.common_tls_context";
   if (common === undefined) return reject(path, "is required");
@@ -192,13 +193,13 @@ function sanMatchers(context: CertificateValidationContext | undefined, path: st
 
 /** Node's names for the SAN types of SubjectAltNameMatcher (OTHER_NAME and unspecified match nothing Node reports). */
 const SAN_TYPES: Readonly<Record<number, string>> = {
-  [SubjectAltNameMatcher_SanType.EMAIL]: "email",
-  [SubjectAltNameMatcher_SanType.DNS]: "DNS",
-  [SubjectAltNameMatcher_SanType.URI]: "URI",
-  [SubjectAltNameMatcher_SanType.IP_ADDRESS]: "IP Address",
-  [SubjectAltNameMatcher_SanType.OTHER_NAME]: "othername",
-  [SubjectAltNameMatcher_SanType.SAN_TYPE_UNSPECIFIED]: "(unspecified)",
-};
+  1: "email",
+  2: "DNS",
+  3: "URI",
+  4: "IP Address",
+  5: "othername",
+  0: "(unspecified)",
+} satisfies Record<SubjectAltNameMatcher_SanType, string>;
 
 function sanMatcher(matcher: StringMatcher | undefined, sanType: string | undefined, path: string, cluster: string): { description: string; predicate: SanPredicate } {
   let predicate: StringPredicate;

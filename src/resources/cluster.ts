@@ -1,13 +1,13 @@
 import { create } from "@bufbuild/protobuf";
-import { RoutingPriority } from "../../gen/envoy/config/core/v3/base_pb.js";
-import { ClusterSchema, Cluster_DiscoveryType, Cluster_LbPolicy, type Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
-import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
-import { ClusterConfigSchema } from "../../gen/envoy/extensions/clusters/aggregate/v3/cluster_pb.js";
-import { messageType, type ResourceType } from "../client/resource-type.js";
+import type { RoutingPriority } from "../../gen/envoy/config/core/v3/base_pb.js";
+import type { Cluster } from "../../gen/envoy/config/cluster/v3/cluster_pb.js";
+import { clusterLoadAssignmentSchema, clusterModule, clusterSchema } from "../client/resource-schemas.js";
+import { lazyMessageType, type ResourceType } from "../client/resource-type.js";
 import { buildLbChoice, type LbChoice, type LbPolicyModel } from "./cluster-lb-policy.js";
 import { buildOutlierDetection, type OutlierDetectionModel } from "./cluster-outlier-detection.js";
 import { buildUpstreamTls, type UpstreamTlsModel } from "./cluster-tls.js";
 import { optionalDurationMillis } from "./duration.js";
+import { aggregateClusterConfig } from "./extension-schemas.js";
 import { checkPort } from "./endpoints-address.js";
 import { buildEndpoints, type EndpointsModel } from "./endpoints.js";
 import { fieldRejecter, type Reject } from "./field-error.js";
@@ -88,7 +88,7 @@ export function validateCluster(message: Cluster, name: string, options: Cluster
 
 /** CDS: Cluster resources validated with `options`; SotW omission deletes them. */
 export function createClusterType(options: ClusterValidationOptions): ResourceType<ClusterModel> {
-  return messageType(ClusterSchema, { deletedByOmission: true, validate: (message, name) => validateCluster(message, name, options) });
+  return lazyMessageType(clusterSchema, { deletedByOmission: true, validate: (message, name) => validateCluster(message, name, options) });
 }
 
 /** CDS: Cluster resources, for a client without certificate providers; SotW omission deletes them. */
@@ -100,13 +100,14 @@ function discovery(cluster: Cluster, name: string, reject: Reject): ClusterDisco
     const custom = specifier.value;
     const any = custom.typedConfig;
     if (any === undefined) return reject("cluster_type.typed_config", "is required");
-    if (anyTypeName(any) !== ClusterConfigSchema.typeName) {
+    if (anyTypeName(any) !== aggregateClusterConfig.typeName) {
       return reject("cluster_type.typed_config", `unsupported cluster type ${anyTypeName(any) || custom.name}`);
     }
-    const config = unpackAny(any, ClusterConfigSchema, "cluster_type.typed_config", reject);
+    const config = unpackAny(any, aggregateClusterConfig.schema(), "cluster_type.typed_config", reject);
     if (config.clusters.length === 0) reject("cluster_type.typed_config.clusters", "must not be empty");
     return Object.freeze({ kind: "AGGREGATE", clusters: Object.freeze([...config.clusters]) });
   }
+  const { Cluster_DiscoveryType } = clusterModule();
   // As in Envoy, an unset discovery type is STATIC.
   const type = specifier.case === "type" ? specifier.value : Cluster_DiscoveryType.STATIC;
   switch (type) {
@@ -120,7 +121,7 @@ function discovery(cluster: Cluster, name: string, reject: Reject): ClusterDisco
       return Object.freeze({ kind: "EDS", serviceName: eds.serviceName === "" ? name : eds.serviceName });
     }
     case Cluster_DiscoveryType.STATIC: {
-      const assignment = cluster.loadAssignment ?? create(ClusterLoadAssignmentSchema, { clusterName: name });
+      const assignment = cluster.loadAssignment ?? create(clusterLoadAssignmentSchema.schema(), { clusterName: name });
       return Object.freeze({ kind: "STATIC", endpoints: buildEndpoints(assignment, reject, "load_assignment") });
     }
     case Cluster_DiscoveryType.LOGICAL_DNS:
@@ -159,6 +160,7 @@ const CLUSTER_PROVIDED: LbChoice = Object.freeze({ policy: Object.freeze({ kind:
 
 /** As in Envoy, an ORIGINAL_DST cluster takes lb_policy CLUSTER_PROVIDED and nothing else. */
 function originalDstLb(cluster: Cluster, reject: Reject): LbChoice {
+  const { Cluster_LbPolicy } = clusterModule();
   if (cluster.lbPolicy !== Cluster_LbPolicy.CLUSTER_PROVIDED || cluster.loadBalancingPolicy !== undefined) {
     const policy = cluster.loadBalancingPolicy !== undefined ? "load_balancing_policy" : (Cluster_LbPolicy[cluster.lbPolicy] ?? String(cluster.lbPolicy));
     return reject("lb_policy", `${policy} is not valid for an ORIGINAL_DST cluster, which takes only CLUSTER_PROVIDED`);
@@ -166,11 +168,13 @@ function originalDstLb(cluster: Cluster, reject: Reject): LbChoice {
   return CLUSTER_PROVIDED;
 }
 
+const DEFAULT_PRIORITY: RoutingPriority.DEFAULT = 0;
+
 function maxRequests(cluster: Cluster): number {
   const thresholds = cluster.circuitBreakers?.thresholds ?? [];
   const fallback = 1024;
   for (const threshold of thresholds) {
-    if (threshold.priority === RoutingPriority.DEFAULT) return threshold.maxRequests ?? fallback;
+    if (threshold.priority === DEFAULT_PRIORITY) return threshold.maxRequests ?? fallback;
   }
   return fallback;
 }

@@ -71,14 +71,26 @@ const SOCKET_FIELDS = knownFields(SocketAddressSchema);
  * decide (see the top of this file). Never throws.
  */
 export function decodeClusterLoadAssignmentWire(bytes: Uint8Array): EndpointsModel | undefined {
+  const reader = new AssignmentReader(bytes);
   try {
-    const model = new AssignmentReader(bytes).read();
+    const model = reader.read();
     // A nameless assignment is rejected by the generic path, which says why.
     return model === undefined || model.clusterName === "" ? undefined : model;
   } catch {
     return undefined;
+  } finally {
+    kept.reader = reader.release();
   }
 }
+
+/**
+ * The last reader, emptied, until the next decode. V8's optimised reader code refers weakly to objects of the reader's
+ * graph: with no reader alive, a major GC collected them and dropped that code, and the next large update (a pod's
+ * occasional EDS push, after GCs) ran unoptimised, several times slower (bench: large-endpoint-update-cold).
+ */
+const kept: { reader?: AssignmentReader } = {};
+const NO_BYTES = new Uint8Array(0);
+const NO_TEXT = Buffer.alloc(0);
 
 /** What one socket address read gave. */
 interface SocketRead {
@@ -100,6 +112,15 @@ class AssignmentReader extends WireReader {
     super(buf);
     // About 25 bytes per endpoint in the common shape: size the set once for that, growing if needed.
     this.packed = new PackedAddressSet(Math.ceil(buf.length / 24));
+  }
+
+  /** Drops what the reader holds of its assignment (bytes, address sets), keeping the reader itself; returns it. */
+  release(): this {
+    this.buf = NO_BYTES;
+    this.text = NO_TEXT;
+    this.packed.release();
+    this.others.clear();
+    return this;
   }
 
   read(): EndpointsModel {

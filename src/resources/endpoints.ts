@@ -1,6 +1,8 @@
+import { createRequire } from "node:module";
 import type { LbEndpoint, LocalityLbEndpoints } from "../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js";
-import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
-import { messageType, type ResourceType } from "../client/resource-type.js";
+import type { ClusterLoadAssignment } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import { lazyMessageType, type ResourceType } from "../client/resource-type.js";
+import { clusterLoadAssignmentSchema } from "../client/resource-schemas.js";
 import { addUnique, checkSocketAddress, type SeenAddresses } from "./endpoints-address.js";
 import {
   EMPTY_ADDRESSES,
@@ -17,8 +19,13 @@ import {
   type LocalityModel,
   type SocketAddressModel,
 } from "./endpoints-model.js";
-import { decodeClusterLoadAssignmentWire } from "./endpoints-wire.js";
 import { fieldPath, fieldRejecter, type Reject } from "./field-error.js";
+
+// The wire reader hands the fields it does not read itself to protobuf-es, so it loads the generated endpoint modules:
+// it is loaded with the first assignment, not with `import "rxds"` (src/lazy-schema.ts).
+const require = createRequire(import.meta.url);
+let wireModule: typeof import("./endpoints-wire.js") | undefined;
+const wire = () => (wireModule ??= require("./endpoints-wire.js") as typeof import("./endpoints-wire.js"));
 
 export type {
   DropOverloadModel,
@@ -36,7 +43,7 @@ export function validateClusterLoadAssignment(message: ClusterLoadAssignment, na
 }
 
 /** The generic EDS type: protobuf-es decodes the message, then buildEndpoints validates it. */
-const genericEndpointsType: ResourceType<EndpointsModel> = messageType(ClusterLoadAssignmentSchema, {
+const genericEndpointsType: ResourceType<EndpointsModel> = lazyMessageType(clusterLoadAssignmentSchema, {
   deletedByOmission: false,
   name: (m) => m.clusterName,
   validate: validateClusterLoadAssignment,
@@ -52,7 +59,7 @@ export const endpointsType: ResourceType<EndpointsModel> = {
   typeUrl: genericEndpointsType.typeUrl,
   deletedByOmission: genericEndpointsType.deletedByOmission,
   decode(bytes) {
-    const model = decodeClusterLoadAssignmentWire(bytes);
+    const model = wire().decodeClusterLoadAssignmentWire(bytes);
     return model === undefined ? genericEndpointsType.decode(bytes) : { name: model.clusterName, value: model };
   },
 };

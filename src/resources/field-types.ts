@@ -2,8 +2,7 @@ import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import type { ConfigSource } from "../../gen/envoy/config/core/v3/config_source_pb.js";
-import { TypedStructSchema as XdsTypedStructSchema } from "../../gen/xds/type/v3/typed_struct_pb.js";
-import { TypedStructSchema as UdpaTypedStructSchema } from "../../gen/udpa/type/v1/typed_struct_pb.js";
+import { udpaTypedStruct, xdsTypedStruct } from "./extension-schemas.js";
 import type { Reject } from "./field-error.js";
 
 /** The message type name an Any carries: its type URL after the last `/`. */
@@ -12,7 +11,7 @@ export function anyTypeName(any: Any): string {
 }
 
 /** Type name of the TypedStruct wrappers (xds.type.v3 and the older udpa.type.v1) that carry config as JSON. */
-const TYPED_STRUCT_NAMES: ReadonlySet<string> = new Set([XdsTypedStructSchema.typeName, UdpaTypedStructSchema.typeName]);
+const TYPED_STRUCT_NAMES: ReadonlySet<string> = new Set([xdsTypedStruct.typeName, udpaTypedStruct.typeName]);
 
 /**
  * The type name an extension config stands for: the Any's own type, or for a TypedStruct the type named
@@ -21,7 +20,7 @@ const TYPED_STRUCT_NAMES: ReadonlySet<string> = new Set([XdsTypedStructSchema.ty
 export function extensionTypeName(any: Any, path: string, reject: Reject): string {
   const outer = anyTypeName(any);
   if (!TYPED_STRUCT_NAMES.has(outer)) return outer;
-  const schema = outer === XdsTypedStructSchema.typeName ? XdsTypedStructSchema : UdpaTypedStructSchema;
+  const schema = outer === xdsTypedStruct.typeName ? xdsTypedStruct.schema() : udpaTypedStruct.schema();
   const inner = unpackAny(any, schema, path, reject);
   return inner.typeUrl.slice(inner.typeUrl.lastIndexOf("/") + 1);
 }

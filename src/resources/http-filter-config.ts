@@ -8,12 +8,7 @@
 
 import { fromJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
-import { FilterConfigSchema } from "../../gen/envoy/config/route/v3/route_components_pb.js";
-import { HTTPFaultSchema } from "../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
-import { LocalRateLimitSchema } from "../../gen/envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit_pb.js";
-import { RouterSchema } from "../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
-import { TypedStructSchema as XdsTypedStructSchema } from "../../gen/xds/type/v3/typed_struct_pb.js";
-import { TypedStructSchema as UdpaTypedStructSchema } from "../../gen/udpa/type/v1/typed_struct_pb.js";
+import { faultFilter, filterConfig, localRateLimitFilter, routerFilter, udpaTypedStruct, xdsTypedStruct } from "./extension-schemas.js";
 import { fieldPath, type Reject } from "./field-error.js";
 import { anyTypeName, extensionTypeName, unpackAny } from "./field-types.js";
 import { buildFaultConfig, type FaultConfigModel } from "./http-fault.js";
@@ -39,9 +34,9 @@ export interface FilterOverrideModel {
 }
 
 /** The message types of the filters rxds applies. */
-export const APPLIED_HTTP_FILTER_TYPES: ReadonlySet<string> = new Set([RouterSchema.typeName, HTTPFaultSchema.typeName, LocalRateLimitSchema.typeName]);
+export const APPLIED_HTTP_FILTER_TYPES: ReadonlySet<string> = new Set([routerFilter.typeName, faultFilter.typeName, localRateLimitFilter.typeName]);
 
-const FILTER_CONFIG = FilterConfigSchema.typeName;
+const FILTER_CONFIG = filterConfig.typeName;
 const ROUTER: AppliedHttpFilter = Object.freeze({ kind: "router" });
 
 /**
@@ -50,12 +45,12 @@ const ROUTER: AppliedHttpFilter = Object.freeze({ kind: "router" });
  */
 export function parseAppliedFilter(any: Any, typeName: string, path: string, reject: Reject, limits: RegexLimits, perRoute: boolean): AppliedHttpFilter | undefined {
   switch (typeName) {
-    case RouterSchema.typeName:
+    case routerFilter.typeName:
       return ROUTER;
-    case HTTPFaultSchema.typeName:
-      return Object.freeze({ kind: "fault", config: buildFaultConfig(unpackExtension(any, HTTPFaultSchema, path, reject), path, reject, limits) });
-    case LocalRateLimitSchema.typeName:
-      return Object.freeze({ kind: "local_ratelimit", config: buildLocalRateLimit(unpackExtension(any, LocalRateLimitSchema, path, reject), path, reject, perRoute) });
+    case faultFilter.typeName:
+      return Object.freeze({ kind: "fault", config: buildFaultConfig(unpackExtension(any, faultFilter.schema(), path, reject), path, reject, limits) });
+    case localRateLimitFilter.typeName:
+      return Object.freeze({ kind: "local_ratelimit", config: buildLocalRateLimit(unpackExtension(any, localRateLimitFilter.schema(), path, reject), path, reject, perRoute) });
     default:
       return undefined;
   }
@@ -74,7 +69,7 @@ function buildOverride(any: Any, path: string, reject: Reject, limits: RegexLimi
   let disabled = false;
   let at = path;
   if (anyTypeName(any) === FILTER_CONFIG) {
-    const wrapper = unpackAny(any, FilterConfigSchema, path, reject);
+    const wrapper = unpackAny(any, filterConfig.schema(), path, reject);
     config = wrapper.config;
     disabled = wrapper.disabled;
     at = fieldPath(path, "config");
@@ -87,8 +82,8 @@ function buildOverride(any: Any, path: string, reject: Reject, limits: RegexLimi
 /** Unpacks a filter config that is either the message itself or a TypedStruct holding its JSON. */
 function unpackExtension<Desc extends DescMessage>(any: Any, schema: Desc, path: string, reject: Reject): MessageShape<Desc> {
   const outer = anyTypeName(any);
-  if (outer !== XdsTypedStructSchema.typeName && outer !== UdpaTypedStructSchema.typeName) return unpackAny(any, schema, path, reject);
-  const struct = unpackAny(any, outer === XdsTypedStructSchema.typeName ? XdsTypedStructSchema : UdpaTypedStructSchema, path, reject);
+  if (outer !== xdsTypedStruct.typeName && outer !== udpaTypedStruct.typeName) return unpackAny(any, schema, path, reject);
+  const struct = unpackAny(any, outer === xdsTypedStruct.typeName ? xdsTypedStruct.schema() : udpaTypedStruct.schema(), path, reject);
   try {
     return fromJson(schema, struct.value ?? {});
   } catch (e) {

@@ -1,11 +1,7 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
-import { RouterSchema } from "../../gen/envoy/extensions/filters/http/router/v3/router_pb.js";
-import {
-  HttpConnectionManagerSchema,
-  type HttpConnectionManager,
-  type HttpFilter,
-} from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import type { HttpConnectionManager, HttpFilter } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { durationMillis } from "./duration.js";
+import { httpConnectionManager, routerFilter } from "./extension-schemas.js";
 import { fieldPath, type Reject } from "./field-error.js";
 import { checkAdsOrSelf, extensionTypeName, unpackAny } from "./field-types.js";
 import { parseAppliedFilter, type AppliedHttpFilter } from "./http-filter-config.js";
@@ -55,7 +51,7 @@ export type HttpFilterPolicy =
    */
   | "tolerant";
 
-const ROUTER = RouterSchema.typeName;
+const ROUTER = routerFilter.typeName;
 
 /**
  * Decodes and validates the HttpConnectionManager in `any`, found at `path` of a listener (`api_listener.api_listener`
@@ -69,7 +65,7 @@ export function validateHttpConnectionManager(
   listenerName: string,
   limits: RegexLimits,
 ): HttpConnectionManagerModel {
-  const hcm = unpackAny(any, HttpConnectionManagerSchema, path, reject);
+  const hcm = unpackAny(any, httpConnectionManager.schema(), path, reject);
   const maxStreamDuration = hcm.commonHttpProtocolOptions?.maxStreamDuration;
   return Object.freeze({
     routes: routeSource(hcm, path, reject, listenerName, limits),

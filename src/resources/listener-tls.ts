@@ -7,9 +7,10 @@
 
 import type { TransportSocket } from "../../gen/envoy/config/core/v3/base_pb.js";
 import type { CertificateValidationContext } from "../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js";
-import { DownstreamTlsContext_OcspStaplePolicy, DownstreamTlsContextSchema, type CommonTlsContext } from "../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
+import type { CommonTlsContext } from "../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 import { fromBinary } from "@bufbuild/protobuf";
 import { identityRef, type CertificateProviderRef } from "./cluster-tls.js";
+import { downstreamTlsContext } from "./extension-schemas.js";
 import { anyTypeName } from "./field-types.js";
 
 /** How a filter chain secures its connections: mutual or server-only TLS, or a context a server cannot honour. */
@@ -29,7 +30,9 @@ export type DownstreamTls =
       readonly reason: string;
     };
 
-const TLS_CONTEXT = DownstreamTlsContextSchema.typeName;
+const TLS_CONTEXT = downstreamTlsContext.typeName;
+/** DownstreamTlsContext.OcspStaplePolicy.LENIENT_STAPLING, the default. */
+const LENIENT_STAPLING = 0;
 const RAW_BUFFER = "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
 
 /** The TLS of a filter chain's `transport_socket` at `path`; undefined for none or raw_buffer (plaintext). */
@@ -45,12 +48,12 @@ export function readDownstreamTls(socket: TransportSocket | undefined, path: str
   if (type !== TLS_CONTEXT) return unsupported(at, `unsupported transport socket ${type || "(no type)"}`);
   let context;
   try {
-    context = fromBinary(DownstreamTlsContextSchema, any.value);
+    context = fromBinary(downstreamTlsContext.schema(), any.value);
   } catch (reason) {
     return unsupported(at, `is not a valid ${TLS_CONTEXT}: ${reason instanceof Error ? reason.message : String(reason)}`);
   }
   if (context.requireSni === true) return unsupported(`${at}.require_sni`, "is not supported by a gRPC server");
-  if (context.ocspStaplePolicy !== DownstreamTlsContext_OcspStaplePolicy.LENIENT_STAPLING) return unsupported(`${at}.ocsp_staple_policy`, "only LENIENT_STAPLING is supported");
+  if (context.ocspStaplePolicy !== LENIENT_STAPLING) return unsupported(`${at}.ocsp_staple_policy`, "only LENIENT_STAPLING is supported");
   const common = context.commonTlsContext;
   if (common === undefined) return unsupported(`${at}.common_tls_context`, "is required");
   const commonPath = `${at}.common_tls_context`;

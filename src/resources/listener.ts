@@ -1,11 +1,11 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
 import type { Address } from "../../gen/envoy/config/core/v3/address_pb.js";
-import { TrafficDirection } from "../../gen/envoy/config/core/v3/base_pb.js";
+import type { TrafficDirection } from "../../gen/envoy/config/core/v3/base_pb.js";
 import type { FilterChain } from "../../gen/envoy/config/listener/v3/listener_components_pb.js";
-import { ListenerSchema, type Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
-import { HttpConnectionManagerSchema } from "../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
-import { ThriftProxySchema } from "../../gen/envoy/extensions/filters/network/thrift_proxy/v3/thrift_proxy_pb.js";
-import { messageType, type ResourceType } from "../client/resource-type.js";
+import type { Listener } from "../../gen/envoy/config/listener/v3/listener_pb.js";
+import { listenerSchema } from "../client/resource-schemas.js";
+import { lazyMessageType, type ResourceType } from "../client/resource-type.js";
+import { httpConnectionManager, thriftProxy } from "./extension-schemas.js";
 import { fieldPath, fieldRejecter, type Reject } from "./field-error.js";
 import { anyTypeName, checkAdsOrSelf, unpackAny } from "./field-types.js";
 import { readDownstreamTls, type DownstreamTls } from "./listener-tls.js";
@@ -61,13 +61,13 @@ export interface ListenerModel {
   readonly hasRoutes: boolean;
 }
 
-const HCM_TYPE = HttpConnectionManagerSchema.typeName;
+const HCM_TYPE = httpConnectionManager.typeName;
 const DIRECTIONS: Readonly<Record<number, ListenerModel["trafficDirection"]>> = {
-  [TrafficDirection.UNSPECIFIED]: "UNSPECIFIED",
-  [TrafficDirection.INBOUND]: "INBOUND",
-  [TrafficDirection.OUTBOUND]: "OUTBOUND",
-};
-const THRIFT_TYPE = ThriftProxySchema.typeName;
+  0: "UNSPECIFIED",
+  1: "INBOUND",
+  2: "OUTBOUND",
+} satisfies Record<TrafficDirection, ListenerModel["trafficDirection"]>;
+const THRIFT_TYPE = thriftProxy.typeName;
 const NO_HCMS: readonly HttpConnectionManagerEntry[] = Object.freeze([]);
 const NO_THRIFT: readonly ThriftProxyEntry[] = Object.freeze([]);
 
@@ -116,7 +116,7 @@ export function validateListener(message: Listener, name: string, limits: RegexL
 
 /** LDS: Listener resources, regexes of inline route configurations validated within `limits`; SotW omission deletes them. */
 export function createListenerType(limits: RegexLimits): ResourceType<ListenerModel> {
-  return messageType(ListenerSchema, {
+  return lazyMessageType(listenerSchema, {
     deletedByOmission: true,
     validate: (message, name) => validateListener(message, name, limits),
   });
@@ -152,7 +152,7 @@ function readFilterChain(
 }
 
 function thriftRoutes(any: Any, path: string, reject: Reject, name: string, limits: RegexLimits): ThriftRouteSource {
-  const proxy = unpackAny(any, ThriftProxySchema, path, reject);
+  const proxy = unpackAny(any, thriftProxy.schema(), path, reject);
   // As in Envoy, trds wins over an inline route_config.
   if (proxy.trds !== undefined) {
     checkAdsOrSelf(proxy.trds.configSource, fieldPath(path, "trds.config_source"), reject);

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
-import { NameTableSchema, type NameTable } from "../../gen/istio/networking/nds/v1/nds_pb.js";
-import { messageType, type ResourceType } from "../client/resource-type.js";
+import type { NameTable } from "../../gen/istio/networking/nds/v1/nds_pb.js";
+import { lazyMessageType, type ResourceType } from "../client/resource-type.js";
+import { nameTableSchema } from "../client/resource-schemas.js";
 import { fieldRejecter } from "./field-error.js";
 
 /** What Istio's name table says about one hostname. */
@@ -68,7 +69,7 @@ export function validateNameTable(message: NameTable, name: string): NameTableMo
 }
 
 /** NDS: Istio's one name table, named ""; SotW omission does not delete it. */
-export const nameTableType: ResourceType<NameTableModel> = messageType(NameTableSchema, {
+export const nameTableType: ResourceType<NameTableModel> = lazyMessageType(nameTableSchema, {
   deletedByOmission: false,
   name: () => "",
   unnamed: true,

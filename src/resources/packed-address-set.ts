@@ -1,3 +1,6 @@
+/** The keys of a released set. */
+const NO_KEYS = new Float64Array(0);
+
 /** A set of IPv4 socket addresses, each as one number, ipv4 × 65536 + port (exact in a double), for the duplicate check. */
 export class PackedAddressSet {
   private keys: Float64Array;
@@ -9,6 +12,13 @@ export class PackedAddressSet {
     while (capacity < expected * 2) capacity *= 2;
     this.keys = new Float64Array(capacity).fill(-1);
     this.mask = capacity - 1;
+  }
+
+  /** Drops the keys (the set is not used again). */
+  release(): void {
+    this.keys = NO_KEYS;
+    this.size = 0;
+    this.mask = 0;
   }
 
   /** Adds a key; false when it was already there. */

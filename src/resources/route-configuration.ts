@@ -33,8 +33,9 @@
 // route's `retry_policy` replaces its virtual host's (they are not merged, as A44 says).
 
 import type { Route, VirtualHost } from "../../gen/envoy/config/route/v3/route_components_pb.js";
-import { RouteConfigurationSchema, type RouteConfiguration } from "../../gen/envoy/config/route/v3/route_pb.js";
-import { messageType, type ResourceType } from "../client/resource-type.js";
+import type { RouteConfiguration } from "../../gen/envoy/config/route/v3/route_pb.js";
+import { lazyMessageType, type ResourceType } from "../client/resource-type.js";
+import { routeConfigurationSchema } from "../client/resource-schemas.js";
 import { createVirtualHostSelector, findMalformedDomain } from "./match/virtual-host-selection.js";
 import { optionalDurationMillis } from "./duration.js";
 import { fieldPath, fieldRejecter, type Reject } from "./field-error.js";
@@ -130,7 +131,7 @@ export function validateRouteConfiguration(
 
 /** RDS: RouteConfiguration resources, their regexes validated within `limits`; SotW omission does not delete them. */
 export function createRouteConfigurationType(limits: RegexLimits): ResourceType<RouteConfigurationModel> {
-  return messageType(RouteConfigurationSchema, {
+  return lazyMessageType(routeConfigurationSchema, {
     deletedByOmission: false,
     validate: (message, name) => validateRouteConfiguration(message, name, { kind: "route configuration", name, path: "" }, limits),
   });

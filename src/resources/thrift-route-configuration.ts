@@ -17,14 +17,9 @@
 // Actions: `cluster`, `weighted_clusters` (every weight at least 1, as the proto requires),
 // `cluster_header`. Everything else (metadata_match, rate_limits, mirrors…) is ignored.
 
-import {
-  RouteConfigurationSchema,
-  type Route,
-  type RouteAction,
-  type RouteConfiguration,
-  type RouteMatch,
-} from "../../gen/envoy/extensions/filters/network/thrift_proxy/v3/route_pb.js";
-import { messageType, type ResourceType } from "../client/resource-type.js";
+import type { Route, RouteAction, RouteConfiguration, RouteMatch } from "../../gen/envoy/extensions/filters/network/thrift_proxy/v3/route_pb.js";
+import { lazyMessageType, type ResourceType } from "../client/resource-type.js";
+import { thriftRouteConfiguration } from "./extension-schemas.js";
 import { weightedRandomPick } from "./match/weighted-pick.js";
 import { fieldPath, fieldRejecter, type Reject } from "./field-error.js";
 import { compileHeaderMatcher, type HeaderPredicate } from "./match/header-matcher.js";
@@ -96,7 +91,7 @@ export function validateThriftRouteConfiguration(
 
 /** Thrift RDS (trds): thrift RouteConfiguration resources, their regexes validated within `limits`; SotW omission does not delete them. */
 export function createThriftRouteConfigurationType(limits: RegexLimits): ResourceType<ThriftRouteConfigurationModel> {
-  return messageType(RouteConfigurationSchema, {
+  return lazyMessageType(thriftRouteConfiguration, {
     deletedByOmission: false,
     validate: (message, name) => validateThriftRouteConfiguration(message, name, { kind: "thrift route configuration", name, path: "" }, limits),
   });

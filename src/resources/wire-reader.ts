@@ -38,9 +38,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export class WireReader {
   protected pos = 0;
   /** The same bytes, for latin1 strings. */
-  protected readonly text: Buffer;
+  protected text: Buffer;
 
-  constructor(protected readonly buf: Uint8Array) {
+  constructor(protected buf: Uint8Array) {
     this.text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 

@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { lookup } from "node:dns/promises";
-import { catchError, distinctUntilChanged, from, map, of, switchMap, timer, type Observable } from "rxjs";
-import { ClusterLoadAssignmentSchema } from "../../gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import type { Observable } from "rxjs";
+import { catchError, distinctUntilChanged, from, map, of, switchMap, timer } from "../rx.js";
+import { clusterLoadAssignmentSchema } from "../client/resource-schemas.js";
 import { buildEndpoints, type EndpointsModel } from "../resources/endpoints.js";
 import { fieldRejecter } from "../resources/field-error.js";
 
@@ -38,7 +39,7 @@ export function dnsEndpoints(
 }
 
 function toEndpoints(cluster: string, addresses: readonly string[], port: number): EndpointsModel {
-  const cla = create(ClusterLoadAssignmentSchema, {
+  const cla = create(clusterLoadAssignmentSchema.schema(), {
     clusterName: cluster,
     endpoints: [
       {

@@ -13,7 +13,8 @@
 // without a destination_port (Istio's passthrough chain; the only chain of a gRPC inbound listener). Istio writes two
 // for a PERMISSIVE port of a sidecar (one matching `tls`, one `raw_buffer`); the first holds the server's policies.
 
-import { asapScheduler, combineLatest, debounceTime, distinctUntilChanged, filter, map, startWith, type Observable } from "rxjs";
+import type { Observable } from "rxjs";
+import { asapScheduler, combineLatest, debounceTime, distinctUntilChanged, filter, map, startWith } from "../rx.js";
 import type { ResourceUpdate } from "../client/resource-update.js";
 import type { HttpConnectionManagerEntry, ListenerModel } from "../resources/listener.js";
 import type { XdsError } from "../xds-error.js";

@@ -1,4 +1,5 @@
-import { asapScheduler, combineLatest, debounceTime, distinctUntilChanged, filter, map, of, shareReplay, startWith, switchMap, type Observable } from "rxjs";
+import type { Observable } from "rxjs";
+import { asapScheduler, combineLatest, debounceTime, distinctUntilChanged, filter, map, of, shareReplay, startWith, switchMap } from "../rx.js";
 import type { ResourceUpdate } from "../client/resource-update.js";
 import type { ClusterModel } from "../resources/cluster.js";
 import type { EndpointsModel } from "../resources/endpoints.js";

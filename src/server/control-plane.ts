@@ -1,7 +1,8 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { Server, ServerCredentials, status, type ServerDuplexStream, type ServiceDefinition } from "@grpc/grpc-js";
-import { Observable, Subject } from "rxjs";
+import type { Observable, Subject } from "rxjs";
+import { Observable as ObservableClass, Subject as SubjectClass } from "../rx.js";
 import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import {
   DiscoveryRequestSchema,
@@ -147,7 +148,7 @@ export class ControlPlane {
 
   constructor(options: ControlPlaneOptions = {}) {
     this.historySize = options.requestHistory ?? 1000;
-    this.requests$ = new Observable((subscriber) => {
+    this.requests$ = new ObservableClass((subscriber) => {
       for (const received of this.history) {
         if (subscriber.closed) return undefined;
         subscriber.next(received);
@@ -203,7 +204,7 @@ export class ControlPlane {
     });
     this.server = server;
     this.boundAddress = options.path === undefined ? `${bindHost}:${port}` : address;
-    this.live = new Subject();
+    this.live = new SubjectClass();
     return this.boundAddress;
   }
 

@@ -1,20 +1,18 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Client, connectivityState, Metadata, status, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
-import { Observable } from "rxjs";
-import {
-  DiscoveryRequestSchema,
-  DiscoveryResponseSchema,
-  type DiscoveryRequest,
-  type DiscoveryResponse,
-} from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { Observable } from "rxjs";
+import { Observable as ObservableClass } from "../rx.js";
+import type { DiscoveryRequest, DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { CallCredentialsConfig, ChannelCredentialsConfig } from "../bootstrap/credentials-config.js";
+import { generated } from "../lazy-schema.js";
 import { AdsCredentials, explainStreamError, type CurrentCredentials } from "./ads-credentials.js";
 import type { AdsEvent, AdsTransport } from "./ads-transport.js";
 import type { BackoffOptions } from "./backoff.js";
 
 const method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";
-const serialize = (request: DiscoveryRequest) => Buffer.from(toBinary(DiscoveryRequestSchema, request));
-const deserialize = (bytes: Buffer): DiscoveryResponse => fromBinary(DiscoveryResponseSchema, bytes);
+const discovery = generated<typeof import("../../gen/envoy/service/discovery/v3/discovery_pb.js")>("envoy/service/discovery/v3/discovery");
+const serialize = (request: DiscoveryRequest) => Buffer.from(toBinary(discovery().DiscoveryRequestSchema, request));
+const deserialize = (bytes: Buffer): DiscoveryResponse => fromBinary(discovery().DiscoveryResponseSchema, bytes);
 
 /** Where and how the gRPC ADS transport connects. */
 export interface GrpcAdsTransportOptions {
@@ -61,7 +59,7 @@ export class GrpcAdsTransport implements AdsTransport {
   }
 
   stream(requests: Observable<DiscoveryRequest>): Observable<AdsEvent> {
-    return new Observable<AdsEvent>((subscriber) => {
+    return new ObservableClass<AdsEvent>((subscriber) => {
       let client: Client;
       try {
         client = this.currentClient();

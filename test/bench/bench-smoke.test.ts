@@ -7,6 +7,7 @@ import { endpointChangesScenario } from "../../bench/scenarios/endpoint-changes.
 import { hostileRegexResponse } from "../../bench/scenarios/hostile-regex-response.js";
 import { importCost } from "../../bench/scenarios/import-cost.js";
 import { largeEndpointUpdate } from "../../bench/scenarios/large-endpoint-update.js";
+import { largeEndpointUpdateCold } from "../../bench/scenarios/large-endpoint-update-cold.js";
 import { manyClusters } from "../../bench/scenarios/many-clusters.js";
 import { balancingHeap } from "../../bench/scenarios/balancing-heap.js";
 import { perCallRouting } from "../../bench/scenarios/per-call-routing.js";
@@ -78,6 +79,10 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
     await smoke(largeEndpointUpdate, { endpoints: 10, measureHeap: false }, ["updateMs"]);
   });
 
+  it("large endpoint update, hot and after a full GC: times both updates", async () => {
+    await smoke(largeEndpointUpdateCold, { endpoints: 10 }, ["hotMs", "coldMs"]);
+  });
+
   it("many clusters: waits for every cluster's endpoints", async () => {
     await smoke(manyClusters, { clusters: 5, endpointsPerCluster: 10 }, ["allPresentMs"]);
   });
@@ -143,6 +148,10 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
     it("large endpoint update, with and without heap", async () => {
       await smoke(largeEndpointUpdate, { endpoints: 10, measureHeap: true }, ["updateMs", "retainedBytesPerEndpoint", "retainedBufferBytesPerEndpoint"], grpcJsXdsSubject);
       await smoke(largeEndpointUpdate, { endpoints: 10, measureHeap: true, noHeapFor: ["grpc-js-xds"] }, ["updateMs"], grpcJsXdsSubject);
+    });
+
+    it("large endpoint update, hot and after a full GC", async () => {
+      await smoke(largeEndpointUpdateCold, { endpoints: 10 }, ["hotMs", "coldMs"], grpcJsXdsSubject);
     });
 
     it("many clusters through its cluster and endpoint watchers", async () => {

@@ -2,7 +2,7 @@
 // backoff within the call's deadline, then the next attempt's decision; and the waits of fault delays.
 
 import { Code, ConnectError } from "@connectrpc/connect";
-import { firstValueFrom, fromEvent, map, takeUntil, timer } from "rxjs";
+import { firstValueFrom, fromEvent, map, takeUntil, timer } from "../../rx.js";
 import type { RouteDecision } from "../../routing/route-decision.js";
 import { XdsError } from "../../xds-error.js";
 import { PREVIOUS_ATTEMPTS_KEY, PUSHBACK_KEY, type CallAttempts } from "../call-attempts.js";

@@ -10,7 +10,7 @@
 
 import * as own from "@grpc/grpc-js";
 import { connectivityState, type ChannelCredentials, type ChannelInterface, type ChannelOptions } from "@grpc/grpc-js";
-import { take } from "rxjs";
+import { take } from "../../rx.js";
 import type { XdsClient } from "../../xds-client.js";
 import { CallRouter } from "../call-router.js";
 import { defaultGrpcMetaExtractor, type GrpcMetaExtractor } from "./grpc-meta-extractor.js";

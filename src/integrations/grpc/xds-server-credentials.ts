@@ -11,7 +11,8 @@
 // after binding is logged at warn and takes effect when the server binds again (the certificates still rotate).
 
 import { experimental, type ServerCredentials } from "@grpc/grpc-js";
-import { firstValueFrom, skip, type Observable, type Subscription } from "rxjs";
+import type { Observable, Subscription } from "rxjs";
+import { firstValueFrom, skip } from "../../rx.js";
 import { defaultLogger, type Logger } from "../../logger.js";
 import type { CertificateProviderRef } from "../../resources/cluster-tls.js";
 import type { DownstreamTls } from "../../resources/listener-tls.js";

@@ -29,10 +29,16 @@
 //
 // `google_re2.max_program_size` is deprecated and ignored, as gRFC A28 prescribes.
 
-import { RE2JS } from "re2js";
+import { createRequire } from "node:module";
+import type { RE2JS } from "re2js";
 import type { RegexMatcher } from "../../../gen/envoy/type/matcher/v3/regex_pb.js";
 import { XdsError } from "../../xds-error.js";
 import { regexProgramSizeBound } from "./regex-program-size-bound.js";
+
+// re2js (~260 KB of code) is loaded with the first regex a resource carries, not with `import "rxds"`.
+const require = createRequire(import.meta.url);
+let re2jsModule: typeof import("re2js") | undefined;
+const re2js = () => (re2jsModule ??= require("re2js") as typeof import("re2js"));
 
 /** Limits on the regexes a control plane sends. */
 export interface RegexLimits {
@@ -65,7 +71,7 @@ export interface SafeRegex {
  */
 export function compileSafeRegex(regex: string, field: string, limits: RegexLimits = defaultRegexLimits): SafeRegex {
   const compiled = compileWithin(regex, limits);
-  if (!(compiled instanceof RE2JS)) throw new XdsError("INVALID_RESOURCE", `${field}: ${compiled.reason}`, { cause: compiled.cause });
+  if ("reason" in compiled) throw new XdsError("INVALID_RESOURCE", `${field}: ${compiled.reason}`, { cause: compiled.cause });
   const literalPrefix = asciiLiteralPrefix(compiled);
   return {
     source: regex,
@@ -87,7 +93,7 @@ export function compileSafeRegex(regex: string, field: string, limits: RegexLimi
  */
 export function compileSafeRewrite(regex: string, substitution: string, field: string, limits: RegexLimits = defaultRegexLimits): (value: string) => string {
   const compiled = compileWithin(regex, limits);
-  if (!(compiled instanceof RE2JS)) throw new XdsError("INVALID_RESOURCE", `${field}.pattern.regex: ${compiled.reason}`, { cause: compiled.cause });
+  if ("reason" in compiled) throw new XdsError("INVALID_RESOURCE", `${field}.pattern.regex: ${compiled.reason}`, { cause: compiled.cause });
   const parts: (string | number)[] = [];
   let literal = "";
   for (let i = 0; i < substitution.length; i++) {
@@ -123,7 +129,7 @@ export function compileSafeRewrite(regex: string, substitution: string, field: s
 /** Why the control plane's `regex` would be rejected within `limits` (not RE2, or too large a program); undefined when it would not. */
 export function safeRegexRejection(regex: string, limits: RegexLimits = defaultRegexLimits): string | undefined {
   const compiled = compileWithin(regex, limits);
-  return compiled instanceof RE2JS ? undefined : compiled.reason;
+  return "reason" in compiled ? compiled.reason : undefined;
 }
 
 /** Why a regex is rejected, and the error behind it when there is one. */
@@ -141,7 +147,7 @@ function compileWithin(regex: string, limits: RegexLimits): RE2JS | Rejection {
   if (bound > limit * COMPILE_HEADROOM) return tooLarge(`${bound} (counted before compiling)`);
   let compiled: RE2JS;
   try {
-    compiled = RE2JS.compile(regex);
+    compiled = re2js().RE2JS.compile(regex);
   } catch (error: unknown) {
     const reason = error instanceof Error ? error.message : String(error);
     return { reason: `invalid regex ${JSON.stringify(regex)}: ${reason}`, cause: error };
