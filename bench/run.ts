@@ -8,7 +8,7 @@ import { scenarios } from "./scenarios/scenarios.js";
 import { subjects } from "./subjects/subjects.js";
 import { updateTimeSvg } from "./support/chart.js";
 import { benchmarksMarkdown, chartPath, formatValue, markdownTable, tableRows } from "./support/report.js";
-import { machine, medians, type BenchResults, type CaseResult, type ScenarioResult, type SubjectResult } from "./support/results.js";
+import { machine, medians, resultsJson, type BenchResults, type CaseResult, type ScenarioResult, type SubjectResult } from "./support/results.js";
 import type { BenchMode, Metrics } from "./support/scenario.js";
 import type { SubjectName } from "./subjects/xds-subject.js";
 
@@ -87,7 +87,7 @@ async function bench(mode: BenchMode, only: readonly string[] | undefined, write
   console.log(`\n${results.mode} run, ${results.durationSeconds.toFixed(1)} s, Node ${results.node}, ${results.cpu} ×${results.cores}\n`);
   console.log(markdownTable(tableRows(results)));
   if (write) {
-    await writeFile(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(resultsPath, resultsJson(results));
     await writeReport(results);
     console.log(`\nwrote ${resultsPath}, ${markdownPath} and ${root}${chartPath}`);
   }

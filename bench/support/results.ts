@@ -66,3 +66,8 @@ export function machine(): Pick<BenchResults, "node" | "cpu" | "cores" | "platfo
     date: new Date().toISOString(),
   };
 }
+
+/** bench/results.json's text: a case's params may hold protobuf Durations, whose bigint seconds are written as decimal strings. */
+export function resultsJson(results: BenchResults): string {
+  return `${JSON.stringify(results, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value), 2)}\n`;
+}

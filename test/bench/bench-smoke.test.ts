@@ -30,7 +30,7 @@ import { subjects } from "../../bench/subjects/subjects.js";
 import type { XdsSubject } from "../../bench/subjects/xds-subject.js";
 import { updateTimeSvg } from "../../bench/support/chart.js";
 import { benchmarksMarkdown, tableRows } from "../../bench/support/report.js";
-import { machine, medians } from "../../bench/support/results.js";
+import { machine, medians, resultsJson } from "../../bench/support/results.js";
 import type { Metrics, Scenario } from "../../bench/support/scenario.js";
 
 /** Counts of the process's active handles and requests, by kind. */
@@ -226,6 +226,20 @@ describe("bench smoke (tiny sizes, one run, no timing assertions)", function () 
     expect(svg.match(/<circle /g)).to.have.length(3);
     const markdown = benchmarksMarkdown(results, true);
     expect(markdown).to.contain("bench/update-time.svg").and.to.contain("n/a for grpc-js-xds. too slow").and.to.contain("pending for every library. waits");
+  });
+
+  it("results.json can hold every scenario's cases, a Duration's bigint seconds included", () => {
+    const scenarioResults = scenarios.map((scenario) => ({
+      id: scenario.id,
+      title: scenario.title,
+      description: "",
+      metrics: scenario.metrics,
+      cases: scenario.cases("full").map(({ label, params }) => ({ label, params, results: {} })),
+    }));
+    const text = resultsJson({ ...machine(), mode: "full", durationSeconds: 1, subjects: ["rxds"], scenarios: scenarioResults });
+    const parsed = JSON.parse(text) as { scenarios: { cases: unknown[] }[] };
+    expect(parsed.scenarios.map((each) => each.cases.length)).to.deep.equal(scenarioResults.map((each) => each.cases.length));
+    expect(text).to.match(/"seconds": "1"/);
   });
 
   it("every scenario has cases in both modes and a file named for its id, and the report renders", () => {
