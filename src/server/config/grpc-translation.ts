@@ -108,8 +108,9 @@ function grpcInbound(t: ViewTranslation): readonly ServedResource[] {
   const workload = clientWorkload(t);
   const address = t.options.clientAddress;
   if (workload === undefined || address === undefined) return noResources;
+  const meshTls = workload.labels.some((each) => each["security.istio.io/tlsMode"] === "istio");
   const modes = inboundMtlsModes(t.config.peerAuthentications, t.options.clientNamespace, workload.labels, workload.ports.map(({ port }) => port)).map((mode) =>
-    grpcChainMode(mode, workload.labels),
+    grpcChainMode(mode, meshTls),
   );
   return t.cache.get(t.cache, `grpc inbound ${address} ${t.options.clientNamespace}`, [...workloadInputs(workload, false), ...modes], () =>
     workload.ports.flatMap(({ port }, i) => {
@@ -121,12 +122,11 @@ function grpcInbound(t: ViewTranslation): readonly ServedResource[] {
 
 /**
  * The chain istiod's gRPC generator gives a port in `mode`: STRICT, mTLS; DISABLE, plaintext; PERMISSIVE, plaintext
- * (a gRPC server cannot tell TLS from plaintext per connection), but mTLS for a workload labelled
+ * (a gRPC server cannot tell TLS from plaintext per connection), but mTLS when `meshTls`, the workload being labelled
  * `security.istio.io/tlsMode: istio`, since its callers then use mTLS (auto-mTLS).
  */
-function grpcChainMode(mode: InboundMtls, labels: readonly Readonly<Record<string, string>>[]): "mtls" | "plaintext" {
-  if (mode === "STRICT") return "mtls";
-  if (mode === "PERMISSIVE" && labels.some((each) => each["security.istio.io/tlsMode"] === "istio")) return "mtls";
+function grpcChainMode(mode: InboundMtls, meshTls: boolean): "mtls" | "plaintext" {
+  if (mode === "STRICT" || (mode === "PERMISSIVE" && meshTls)) return "mtls";
   return "plaintext";
 }
 
