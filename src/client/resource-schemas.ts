@@ -9,8 +9,6 @@ const routePb = generated<typeof import("../../gen/envoy/config/route/v3/route_p
 export const clusterModule = generated<typeof import("../../gen/envoy/config/cluster/v3/cluster_pb.js")>("envoy/config/cluster/v3/cluster");
 const endpointPb = generated<typeof import("../../gen/envoy/config/endpoint/v3/endpoint_pb.js")>("envoy/config/endpoint/v3/endpoint");
 const ndsPb = generated<typeof import("../../gen/istio/networking/nds/v1/nds_pb.js")>("istio/networking/nds/v1/nds");
-/** The generated module of envoy/service/discovery/v3/discovery.proto (requests, the Resource wrapper), loaded on the first call. */
-export const discoveryModule = generated<typeof import("../../gen/envoy/service/discovery/v3/discovery_pb.js")>("envoy/service/discovery/v3/discovery");
 /** The generated module of envoy/config/core/v3/base.proto (the Node), loaded on the first call. */
 export const coreBaseModule = generated<typeof import("../../gen/envoy/config/core/v3/base_pb.js")>("envoy/config/core/v3/base");
 /** The generated module of google/rpc/status.proto (a NACK's error_detail), loaded on the first call. */

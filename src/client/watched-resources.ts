@@ -1,8 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import type { Node } from "../../gen/envoy/config/core/v3/base_pb.js";
 import type { DiscoveryRequest } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { discoveryModule } from "../transport/ads-transport.js";
 import { XdsError } from "../xds-error.js";
-import { discoveryModule } from "./resource-schemas.js";
 import type { ResourceType } from "./resource-type.js";
 import { ResourceWatch, TypeSubscription } from "./type-subscription.js";
 import type { ResourceDump, ResourceStatus } from "./xds-status.js";

@@ -1,5 +1,9 @@
 import type { Observable } from "rxjs";
 import type { DiscoveryRequest, DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
+import { generated } from "../lazy-schema.js";
+
+/** The generated module of envoy/service/discovery/v3/discovery.proto (requests, responses, the Resource wrapper), loaded on the first call. */
+export const discoveryModule = generated<typeof import("../../gen/envoy/service/discovery/v3/discovery_pb.js")>("envoy/service/discovery/v3/discovery");
 
 /** What an open ADS stream reports: that the connection is ready, or a response from the server. */
 export type AdsEvent =

@@ -4,15 +4,13 @@ import type { Observable } from "rxjs";
 import { Observable as ObservableClass } from "../rx.js";
 import type { DiscoveryRequest, DiscoveryResponse } from "../../gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { CallCredentialsConfig, ChannelCredentialsConfig } from "../bootstrap/credentials-config.js";
-import { generated } from "../lazy-schema.js";
 import { AdsCredentials, explainStreamError, type CurrentCredentials } from "./ads-credentials.js";
-import type { AdsEvent, AdsTransport } from "./ads-transport.js";
+import { discoveryModule, type AdsEvent, type AdsTransport } from "./ads-transport.js";
 import type { BackoffOptions } from "./backoff.js";
 
 const method = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";
-const discovery = generated<typeof import("../../gen/envoy/service/discovery/v3/discovery_pb.js")>("envoy/service/discovery/v3/discovery");
-const serialize = (request: DiscoveryRequest) => Buffer.from(toBinary(discovery().DiscoveryRequestSchema, request));
-const deserialize = (bytes: Buffer): DiscoveryResponse => fromBinary(discovery().DiscoveryResponseSchema, bytes);
+const serialize = (request: DiscoveryRequest) => Buffer.from(toBinary(discoveryModule().DiscoveryRequestSchema, request));
+const deserialize = (bytes: Buffer): DiscoveryResponse => fromBinary(discoveryModule().DiscoveryResponseSchema, bytes);
 
 /** Where and how the gRPC ADS transport connects. */
 export interface GrpcAdsTransportOptions {
