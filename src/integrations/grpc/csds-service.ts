@@ -10,26 +10,24 @@
 
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createRequire } from "node:module";
 import type * as ConfigDumpShared from "../../../gen/envoy/admin/v3/config_dump_shared_pb.js";
 import type * as Csds from "../../../gen/envoy/service/status/v3/csds_pb.js";
 import type { ClientConfig, ClientStatusRequest, ClientStatusResponse } from "../../../gen/envoy/service/status/v3/csds_pb.js";
 import type { ResourceDump, ResourceState, XdsDump } from "../../client/xds-status.js";
 import type { XdsClient } from "../../xds-client.js";
+import { generated } from "../../lazy-schema.js";
 import { XdsError } from "../../xds-error.js";
 
 const servicePath = "/envoy.service.status.v3.ClientStatusDiscoveryService";
 const invalidArgument = 3; // grpc.status.INVALID_ARGUMENT, the same in every copy of grpc-js
 
-const load = createRequire(import.meta.url);
-let generated: (typeof Csds & typeof ConfigDumpShared) | undefined;
+const configDumpShared = generated<typeof ConfigDumpShared>("envoy/admin/v3/config_dump_shared");
+const csds = generated<typeof Csds>("envoy/service/status/v3/csds");
+let generatedModules: (typeof Csds & typeof ConfigDumpShared) | undefined;
 
-/** The generated CSDS and admin types, loaded (synchronously, as ES modules) on first use. */
+/** The generated CSDS and admin types, loaded on first use. */
 function gen(): typeof Csds & typeof ConfigDumpShared {
-  return (generated ??= {
-    ...(load("../../../gen/envoy/admin/v3/config_dump_shared_pb.js") as typeof ConfigDumpShared),
-    ...(load("../../../gen/envoy/service/status/v3/csds_pb.js") as typeof Csds),
-  });
+  return (generatedModules ??= { ...configDumpShared(), ...csds() });
 }
 
 const serializeRequest = (request: ClientStatusRequest) => Buffer.from(toBinary(gen().ClientStatusRequestSchema, request));
