@@ -56,13 +56,14 @@ describe("rxjs as a peer dependency", () => {
     serveMesh(h.cp, kitexMesh(9001, 9002), "grpc");
     const app = await mkdtemp(join(tmpdir(), "rxds-peer-"));
     try {
-      // rxds as npm installs it: its package.json and compiled dist/src and dist/gen, with no node_modules of its own;
+      // rxds as npm installs it: its package.json, bundle (dist/lib) and compiled dist/src and dist/gen, with no
+      // node_modules of its own;
       // beside it the application's rxjs (7.8.1) and rxds's other dependencies.
       const pkg = join(app, "node_modules", "rxds");
       await mkdir(join(pkg, "dist"), { recursive: true });
       await writeFile(join(pkg, "package.json"), await readFile(join(root, "package.json")));
       const code = (from: string) => !from.endsWith(".map") && !from.endsWith(".d.ts");
-      await cp(join(root, "dist", "src"), join(pkg, "dist", "src"), { recursive: true, filter: code });
+      for (const dir of ["lib", "src"]) await cp(join(root, "dist", dir), join(pkg, "dist", dir), { recursive: true, filter: code });
       await cp(join(root, "dist", "gen"), join(pkg, "dist", "gen"), { recursive: true, filter: code });
       await mkdir(join(app, "node_modules", "@bufbuild"), { recursive: true });
       await mkdir(join(app, "node_modules", "@grpc"), { recursive: true });

@@ -1,14 +1,16 @@
 // The package as a user gets it: `npm pack`, installed into a scratch project with its peers (from npm's cache), then
 // every ts snippet of the README compiled with `tsc --strict` and `skipLibCheck: false` (with the DOM lib, which
 // @connectrpc/connect's and @types/thrift's declarations need), every documented entry point
-// imported (and `require('rxds')` from CommonJS), the `rxds` command run, and the tarball checked by
-// @arethetypeswrong/cli (ESM-only profile) and publint.
+// imported (and `require('rxds')` from CommonJS), a grpc-js call routed by the installed `register()` through
+// `rxds serve`, the `rxds` command run, and the tarball checked by @arethetypeswrong/cli (ESM-only profile) and publint.
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile, cp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { serveMesh } from "../../src/server/mesh-server.js";
 
 const root = new URL("../../../", import.meta.url).pathname;
 const run = promisify(execFile);
@@ -98,6 +100,44 @@ describe("the packed package, installed", function () {
     expect(compiled.stdout, compiled.stdout).to.equal("");
   });
 
+  it("PackageRoutedCall: the installed register() routes a grpc-js call to xds:/// through rxds serve", async () => {
+    const backend = new Server();
+    const echo = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => callback(null, Buffer.from(`echo ${call.request.toString()}`));
+    backend.register("/pkg.Echo/Call", echo, (b: Buffer) => b, (b: Buffer) => b, "unary");
+    const port = await new Promise<number>((resolve, reject) => backend.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, bound) => (e ? reject(e) : resolve(bound))));
+    await writeFile(
+      join(scratch, "mesh.yaml"),
+      `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: echo, namespace: default}
+spec:
+  hosts: [echo]
+  ports: [{number: 8080, name: grpc, protocol: GRPC}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {grpc: ${port}}}]
+`,
+    );
+    const plane = await serveMesh({ config: join(scratch, "mesh.yaml"), port: 0, log: () => undefined });
+    try {
+      const bootstrap = { xds_servers: [{ server_uri: plane.address, channel_creds: [{ type: "insecure" }] }], node: { id: "sidecar~127.0.0.1~app.default~default.svc.cluster.local", metadata: { GENERATOR: "grpc" } } };
+      const script = `
+        import * as grpc from "@grpc/grpc-js";
+        import { register } from "rxds/grpc";
+        register();
+        const client = new grpc.Client("xds:///echo.default.svc.cluster.local:8080", grpc.credentials.createInsecure());
+        const bytes = (b) => b;
+        client.makeUnaryRequest("/pkg.Echo/Call", bytes, bytes, Buffer.from("hi"), { deadline: Date.now() + 20000 }, (error, answer) => {
+          console.log(error ? error.message : answer.toString());
+          process.exit(error ? 1 : 0);
+        });`;
+      const env = { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrap), RXDS_LOG: "none" };
+      expect((await run(process.execPath, ["--input-type=module", "-e", script], { cwd: scratch, env })).stdout).to.equal("echo hi\n");
+    } finally {
+      await plane.close();
+      backend.forceShutdown();
+    }
+  });
+
   it("PackageCommand: the rxds command answers --help and --version", async () => {
     const help = await run(join(scratch, "node_modules", ".bin", "rxds"), ["--help"], { cwd: scratch });
     expect(help.stdout).to.match(/^usage: rxds serve /).and.contain("rxds status <host:port>").and.contain("rxds watch <target>");
@@ -111,6 +151,11 @@ describe("the packed package, installed", function () {
     expect(files.filter((f) => /gen\/(proxyless|thrift)\//.test(f) || f.includes("/test/") || f.endsWith(".tsbuildinfo"))).to.deep.equal([]);
     const map = JSON.parse(await readFile(join(scratch, "node_modules", "rxds", "dist", "src", "xds-client.js.map"), "utf8")) as { sourcesContent?: string[] };
     expect(map.sourcesContent?.[0]).to.contain("export class XdsClient");
+    // The bundle's maps lead to the TypeScript sources, with their text.
+    const bundleMap = JSON.parse(await readFile(join(scratch, "node_modules", "rxds", "dist", "lib", "index.js.map"), "utf8")) as { sources: string[]; sourcesContent?: string[] };
+    const index = bundleMap.sources.findIndex((source) => source.endsWith("src/index.ts"));
+    expect(index, bundleMap.sources.join(", ")).to.be.greaterThan(-1);
+    expect(bundleMap.sourcesContent?.[index]).to.contain("export");
     const attw = await run(bin("attw"), ["--profile", "esm-only", "--no-color", tarball]).catch((e: { stdout: string; code: number }) => e);
     expect("code" in attw ? attw.code : 0, attw.stdout).to.equal(0);
     const publint = await run(bin("publint"), ["--strict", "--pack", "false", join(scratch, "node_modules", "rxds")]);

@@ -9,15 +9,15 @@ import { extensionSchemas } from "../../src/resources/extension-schemas.js";
 
 const probe = fileURLToPath(new URL("../support/loaded-modules.js", import.meta.url));
 
-/** What importing the modules into a fresh process loaded: ES module URLs and CommonJS module paths. */
-async function loadedBy(...specifiers: string[]): Promise<{ esm: string[]; cjs: string[] }> {
-  const { stdout } = await promisify(execFile)(process.execPath, [probe, ...specifiers], { timeout: 30_000 });
+/** What importing the modules into a fresh process (run with `nodeOptions`) loaded: ES module URLs and CommonJS paths. */
+async function loadedBy(nodeOptions: string[], ...specifiers: string[]): Promise<{ esm: string[]; cjs: string[] }> {
+  const { stdout } = await promisify(execFile)(process.execPath, [...nodeOptions, probe, ...specifiers], { timeout: 30_000 });
   return JSON.parse(stdout) as { esm: string[]; cjs: string[] };
 }
 
 describe("start-up cost", () => {
   it("GeneratedCodeDeferred: importing rxds and rxds/grpc loads no generated Envoy module, nothing of the server side, not rxjs's index nor re2js", async () => {
-    const { esm: urls, cjs: paths } = await loadedBy("rxds", "rxds/grpc");
+    const { esm: urls, cjs: paths } = await loadedBy(["--conditions=rxds-unbundled"], "rxds", "rxds/grpc");
     expect(urls.some((url) => url.endsWith("/dist/src/index.js")), "the probe saw rxds load").to.equal(true);
     expect(urls.filter((url) => /\/dist\/gen\/(envoy|xds|udpa|istio|google)\//.test(url) && !url.endsWith("/envoy/type/v3/percent_pb.js"))).to.deep.equal([]);
     expect(urls.filter((url) => url.includes("/dist/src/server/"))).to.deep.equal([]);
@@ -25,6 +25,17 @@ describe("start-up cost", () => {
     expect(paths.filter((path) => path.endsWith("/rxjs/dist/cjs/index.js")), "rxjs's index, required").to.deep.equal([]);
     expect(paths.some((path) => path.endsWith("/rxjs/dist/cjs/internal/Observable.js")), "rxjs's parts, required").to.equal(true);
     expect([...urls, ...paths].filter((path) => path.includes("/node_modules/re2js/"))).to.deep.equal([]);
+  });
+
+  it("BundleAlone: as installed, rxds and rxds/grpc load from the bundle alone, with rxjs's parts and without re2js", async () => {
+    const { esm: urls, cjs: paths } = await loadedBy([], "rxds", "rxds/grpc");
+    const own = urls.filter((url) => url.startsWith(new URL("../../", import.meta.url).href) && !url.includes("/node_modules/"));
+    expect(own.filter((url) => !url.includes("/dist/lib/") && !url.endsWith("/support/loaded-modules.js"))).to.deep.equal([]);
+    expect(own.some((url) => url.endsWith("/dist/lib/integrations/grpc/index.js"))).to.equal(true);
+    expect(urls.filter((url) => url.includes("/node_modules/rxjs/")), "rxjs's index, imported").to.deep.equal([]);
+    expect(paths.filter((path) => path.endsWith("/rxjs/dist/cjs/index.js")), "rxjs's index, required").to.deep.equal([]);
+    expect(paths.some((path) => path.endsWith("/rxjs/dist/cjs/internal/Observable.js")), "rxjs's parts, required").to.equal(true);
+    expect([...urls, ...paths].filter((path) => path.includes("/node_modules/re2js/") || path.includes("/dist/src/") || path.includes("/dist/gen/"))).to.deep.equal([]);
   });
 
   it("RxjsParts: each rxjs class and function rxds loads from rxjs's own files is the one `import \"rxjs\"` gives", () => {
