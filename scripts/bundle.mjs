@@ -1,12 +1,15 @@
-// Bundles the compiled package (dist/src, with the generated modules it loads) into dist/lib, which is what the
-// package's exports and bin serve. Why: a fresh process that loads ~110 rxds modules and ~60 generated ones one by one
-// spends tens of milliseconds in Node's module loader alone (resolution, package scopes, file reads); one ES module
-// graph of a few chunks loads in a fraction of that. Dependencies stay external, so an application shares its copies of
-// @grpc/grpc-js, rxjs and @bufbuild/protobuf with rxds. The generated modules stay lazy: esbuild wraps a module that is
+// Bundles the compiled package (dist/src, with the generated modules it loads, and @bufbuild/protobuf's runtime) into
+// dist/lib, which is what the package's exports and bin serve. Why: a fresh process that loads ~110 rxds modules, ~60
+// generated ones and ~65 of protobuf-es one by one spends tens of milliseconds in Node's module loader alone
+// (resolution, package scopes, file reads); one ES module graph of a few chunks loads in a fraction of that, and
+// protobuf-es's unused well-known types drop out. The generated modules stay lazy: esbuild wraps a module that is
 // `require`d in an initialiser that runs on the first require, which is how src/lazy-schema.ts and
-// src/resources/endpoints.ts load them. rxds's own tests import dist/src (the `rxds-unbundled` export condition).
+// src/resources/endpoints.ts load them. protobuf-es's messages and descriptors are plain data, so the bundled runtime
+// works on an application's messages and schemas made with its own copy (rxds/gen/* still imports the package's).
+// The other dependencies stay external, so an application shares its copies of @grpc/grpc-js and rxjs with rxds.
+// rxds's own tests import dist/src (the `rxds-unbundled` export condition) and the bundle as installed.
 import { build } from "esbuild";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -61,7 +64,13 @@ function readdirRecursive(dir) {
   );
 }
 
-await build({
+/** Bundled dependencies: their notices go to dist/lib/THIRD-PARTY-NOTICES.md. */
+const bundledPackages = ["@bufbuild/protobuf"];
+const external = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })
+  .filter((name) => !bundledPackages.includes(name))
+  .flatMap((name) => [name, `${name}/*`]);
+
+const { metafile } = await build({
   entryPoints,
   outbase: src,
   outdir: join(root, "dist", "lib"),
@@ -70,7 +79,8 @@ await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  packages: "external",
+  external,
+  metafile: true,
   sourcemap: true,
   chunkNames: "chunks/[name]-[hash]",
   logLevel: "warning",
@@ -91,3 +101,21 @@ await build({
     },
   ],
 });
+
+// Each bundled package's name, version and licence, and every distinct copyright header of its files in the bundle.
+const notices = bundledPackages.map((name) => {
+  const dir = join(root, "node_modules", name);
+  const { version, license } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  const headers = new Set();
+  for (const input of Object.keys(metafile.inputs)) {
+    if (!join(root, input).startsWith(`${dir}/`)) continue;
+    const header = /^(?:\/\/.*\n)+/.exec(readFileSync(join(root, input), "utf8"))?.[0];
+    if (header?.includes("Copyright")) headers.add(header.replace(/^\/\/ ?/gm, "").trim());
+  }
+  if (headers.size === 0) throw new Error(`${name}: no copyright header found in its bundled files`);
+  return `## ${name} ${version}, ${license}\n\n${[...headers].map((h) => "```\n" + h + "\n```").join("\n\n")}\n`;
+});
+writeFileSync(
+  join(root, "dist", "lib", "THIRD-PARTY-NOTICES.md"),
+  `# Third-party code in this bundle\n\nrxds's bundle (dist/lib) includes the following packages' code, under these notices.\n\n${notices.join("\n")}`,
+);

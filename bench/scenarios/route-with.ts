@@ -1,8 +1,7 @@
 import { filter, firstValueFrom, Observable, type Subscriber } from "rxjs";
-import { XdsClient } from "rxds";
+import { XdsClient, XdsError } from "rxds";
 import { routeWith, type RouteResult } from "rxds/operators";
 import type { RouteRequest } from "../../src/resources/match/route-match.js";
-import { XdsError } from "../../src/xds-error.js";
 import { withLoopback } from "../support/loopback.js";
 import type { BenchMode, Scenario } from "../support/scenario.js";
 import { assignmentResource, CDS, clusterResource, EDS, LDS, listenerResource, RDS } from "../support/xds-fixtures.js";

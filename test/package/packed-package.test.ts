@@ -1,8 +1,8 @@
 // The package as a user gets it: `npm pack`, installed into a scratch project with its peers (from npm's cache), then
 // every ts snippet of the README compiled with `tsc --strict` and `skipLibCheck: false` (with the DOM lib, which
 // @connectrpc/connect's and @types/thrift's declarations need), every documented entry point
-// imported (and `require('rxds')` from CommonJS), a grpc-js call routed by the installed `register()` through
-// `rxds serve`, the `rxds` command run, and the tarball checked by @arethetypeswrong/cli (ESM-only profile) and publint.
+// imported (and `require('rxds')` from CommonJS), calls routed through `rxds serve` by the installed `register()` and
+// by rxds/connect with the application's own protobuf-es schemas, the `rxds` command run, and the tarball checked by @arethetypeswrong/cli (ESM-only profile) and publint.
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
 import { expect } from "chai";
 import { execFile } from "node:child_process";
@@ -10,6 +10,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile, cp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { ClientStatusRequestSchema, ClientStatusResponseSchema } from "../../gen/envoy/service/status/v3/csds_pb.js";
 import { serveMesh } from "../../src/server/mesh-server.js";
 
 const root = new URL("../../../", import.meta.url).pathname;
@@ -100,42 +102,71 @@ describe("the packed package, installed", function () {
     expect(compiled.stdout, compiled.stdout).to.equal("");
   });
 
-  it("PackageRoutedCall: the installed register() routes a grpc-js call to xds:/// through rxds serve", async () => {
+  /** Runs `script` (an ES module) in the scratch project, with a bootstrap for `rxds serve` of `host` → a backend that `serve` sets up. */
+  async function runRouted(host: string, serve: (backend: Server) => void, script: string): Promise<string> {
     const backend = new Server();
-    const echo = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => callback(null, Buffer.from(`echo ${call.request.toString()}`));
-    backend.register("/pkg.Echo/Call", echo, (b: Buffer) => b, (b: Buffer) => b, "unary");
+    serve(backend);
     const port = await new Promise<number>((resolve, reject) => backend.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, bound) => (e ? reject(e) : resolve(bound))));
+    const mesh = join(scratch, `${host}.yaml`);
     await writeFile(
-      join(scratch, "mesh.yaml"),
+      mesh,
       `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
-metadata: {name: echo, namespace: default}
+metadata: {name: ${host}, namespace: default}
 spec:
-  hosts: [echo]
+  hosts: [${host}]
   ports: [{number: 8080, name: grpc, protocol: GRPC}]
   resolution: STATIC
   endpoints: [{address: 127.0.0.1, ports: {grpc: ${port}}}]
 `,
     );
-    const plane = await serveMesh({ config: join(scratch, "mesh.yaml"), port: 0, log: () => undefined });
+    const plane = await serveMesh({ config: mesh, port: 0, log: () => undefined });
     try {
       const bootstrap = { xds_servers: [{ server_uri: plane.address, channel_creds: [{ type: "insecure" }] }], node: { id: "sidecar~127.0.0.1~app.default~default.svc.cluster.local", metadata: { GENERATOR: "grpc" } } };
-      const script = `
-        import * as grpc from "@grpc/grpc-js";
-        import { register } from "rxds/grpc";
-        register();
-        const client = new grpc.Client("xds:///echo.default.svc.cluster.local:8080", grpc.credentials.createInsecure());
-        const bytes = (b) => b;
-        client.makeUnaryRequest("/pkg.Echo/Call", bytes, bytes, Buffer.from("hi"), { deadline: Date.now() + 20000 }, (error, answer) => {
-          console.log(error ? error.message : answer.toString());
-          process.exit(error ? 1 : 0);
-        });`;
       const env = { ...process.env, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrap), RXDS_LOG: "none" };
-      expect((await run(process.execPath, ["--input-type=module", "-e", script], { cwd: scratch, env })).stdout).to.equal("echo hi\n");
+      return (await run(process.execPath, ["--input-type=module", "-e", script], { cwd: scratch, env })).stdout;
     } finally {
       await plane.close();
       backend.forceShutdown();
     }
+  }
+
+  it("PackageRoutedCall: the installed register() routes a grpc-js call to xds:/// through rxds serve", async () => {
+    const echo = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => callback(null, Buffer.from(`echo ${call.request.toString()}`));
+    const script = `
+      import * as grpc from "@grpc/grpc-js";
+      import { register } from "rxds/grpc";
+      register();
+      const client = new grpc.Client("xds:///echo.default.svc.cluster.local:8080", grpc.credentials.createInsecure());
+      const bytes = (b) => b;
+      client.makeUnaryRequest("/pkg.Echo/Call", bytes, bytes, Buffer.from("hi"), { deadline: Date.now() + 20000 }, (error, answer) => {
+        console.log(error ? error.message : answer.toString());
+        process.exit(error ? 1 : 0);
+      });`;
+    const out = await runRouted("echo", (backend) => backend.register("/pkg.Echo/Call", echo, (b: Buffer) => b, (b: Buffer) => b, "unary"), script);
+    expect(out).to.equal("echo hi\n");
+  });
+
+  it("PackageProtobufCopies: rxds/connect sends and receives messages of the application's own protobuf-es schemas", async () => {
+    // The backend answers a CSDS request with the node it was sent; the client's schemas come from rxds/gen, which
+    // imports the installed @bufbuild/protobuf, not the copy inside rxds's bundle.
+    const fetch = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+      const request = fromBinary(ClientStatusRequestSchema, call.request);
+      callback(null, Buffer.from(toBinary(ClientStatusResponseSchema, create(ClientStatusResponseSchema, { config: [{ node: request.node }] }))));
+    };
+    const script = `
+      import { createClient } from "@connectrpc/connect";
+      import { init } from "rxds";
+      import { createXdsTransport } from "rxds/connect";
+      import { ClientStatusDiscoveryService } from "rxds/gen/envoy/service/status/v3/csds_pb";
+      const transport = createXdsTransport(init(), { target: "csds.default.svc.cluster.local:8080", protocol: "grpc" });
+      const answer = await createClient(ClientStatusDiscoveryService, transport).fetchClientStatus({ node: { id: "app-1", cluster: "east" } });
+      console.log(answer.$typeName, answer.config[0].node.id, answer.config[0].node.cluster);
+      transport.close();
+      process.exit(0);`;
+    const path = "/envoy.service.status.v3.ClientStatusDiscoveryService/FetchClientStatus";
+    const out = await runRouted("csds", (backend) => backend.register(path, fetch, (b: Buffer) => b, (b: Buffer) => b, "unary"), script);
+    expect(out).to.equal("envoy.service.status.v3.ClientStatusResponse app-1 east\n");
   });
 
   it("PackageCommand: the rxds command answers --help and --version", async () => {
@@ -148,6 +179,7 @@ spec:
   it("PackageContents: a LICENSE, source maps that carry their sources, no demo code; attw (ESM-only profile) and publint pass", async () => {
     const files = (await run("tar", ["tzf", tarball])).stdout.split("\n");
     expect(files).to.include("package/LICENSE");
+    expect(files).to.include("package/dist/lib/THIRD-PARTY-NOTICES.md");
     expect(files.filter((f) => /gen\/(proxyless|thrift)\//.test(f) || f.includes("/test/") || f.endsWith(".tsbuildinfo"))).to.deep.equal([]);
     const map = JSON.parse(await readFile(join(scratch, "node_modules", "rxds", "dist", "src", "xds-client.js.map"), "utf8")) as { sourcesContent?: string[] };
     expect(map.sourcesContent?.[0]).to.contain("export class XdsClient");

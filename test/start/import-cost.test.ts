@@ -27,7 +27,7 @@ describe("start-up cost", () => {
     expect([...urls, ...paths].filter((path) => path.includes("/node_modules/re2js/"))).to.deep.equal([]);
   });
 
-  it("BundleAlone: as installed, rxds and rxds/grpc load from the bundle alone, with rxjs's parts and without re2js", async () => {
+  it("BundleAlone: as installed, rxds and rxds/grpc load from the bundle alone, with protobuf-es inside it, rxjs's parts and without re2js", async () => {
     const { esm: urls, cjs: paths } = await loadedBy([], "rxds", "rxds/grpc");
     const own = urls.filter((url) => url.startsWith(new URL("../../", import.meta.url).href) && !url.includes("/node_modules/"));
     expect(own.filter((url) => !url.includes("/dist/lib/") && !url.endsWith("/support/loaded-modules.js"))).to.deep.equal([]);
@@ -36,6 +36,7 @@ describe("start-up cost", () => {
     expect(paths.filter((path) => path.endsWith("/rxjs/dist/cjs/index.js")), "rxjs's index, required").to.deep.equal([]);
     expect(paths.some((path) => path.endsWith("/rxjs/dist/cjs/internal/Observable.js")), "rxjs's parts, required").to.equal(true);
     expect([...urls, ...paths].filter((path) => path.includes("/node_modules/re2js/") || path.includes("/dist/src/") || path.includes("/dist/gen/"))).to.deep.equal([]);
+    expect(urls.filter((url) => url.includes("/node_modules/@bufbuild/protobuf/")), "protobuf-es, bundled").to.deep.equal([]);
   });
 
   it("RxjsParts: each rxjs class and function rxds loads from rxjs's own files is the one `import \"rxjs\"` gives", () => {
