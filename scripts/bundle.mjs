@@ -9,7 +9,7 @@
 // The other dependencies stay external, so an application shares its copies of @grpc/grpc-js and rxjs with rxds.
 // rxds's own tests import dist/src (the `rxds-unbundled` export condition) and the bundle as installed.
 import { build } from "esbuild";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -47,9 +47,8 @@ const lazyLoaders = {
 function generatedPaths() {
   const paths = new Set();
   for (const file of readdirRecursive(src)) {
-    const code = readFileSync(file, "utf8");
-    for (const call of code.matchAll(/\bgenerated(?:<[^>]*>)?\(([^)]*)\)/g)) {
-      if (file.endsWith("lazy-schema.js")) continue;
+    if (file.endsWith("lazy-schema.js")) continue;
+    for (const call of readFileSync(file, "utf8").matchAll(/\bgenerated\(([^)]*)\)/g)) {
       const literal = /^"([^"]+)"$/.exec(call[1].trim());
       if (literal === null) throw new Error(`${relative(root, file)}: generated(${call[1]}) needs a string literal path`);
       paths.add(literal[1]);
@@ -70,10 +69,12 @@ const external = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })
   .filter((name) => !bundledPackages.includes(name))
   .flatMap((name) => [name, `${name}/*`]);
 
+const outdir = join(root, "dist", "lib");
+rmSync(outdir, { recursive: true, force: true }); // chunk names change with their content: no stale chunk may ship
 const { metafile } = await build({
   entryPoints,
   outbase: src,
-  outdir: join(root, "dist", "lib"),
+  outdir,
   bundle: true,
   splitting: true,
   format: "esm",
@@ -116,6 +117,6 @@ const notices = bundledPackages.map((name) => {
   return `## ${name} ${version}, ${license}\n\n${[...headers].map((h) => "```\n" + h + "\n```").join("\n\n")}\n`;
 });
 writeFileSync(
-  join(root, "dist", "lib", "THIRD-PARTY-NOTICES.md"),
+  join(outdir, "THIRD-PARTY-NOTICES.md"),
   `# Third-party code in this bundle\n\nrxds's bundle (dist/lib) includes the following packages' code, under these notices.\n\n${notices.join("\n")}`,
 );

@@ -56,9 +56,8 @@ describe("rxjs as a peer dependency", () => {
     serveMesh(h.cp, kitexMesh(9001, 9002), "grpc");
     const app = await mkdtemp(join(tmpdir(), "rxds-peer-"));
     try {
-      // rxds as npm installs it: its package.json, bundle (dist/lib) and compiled dist/src and dist/gen, with no
-      // node_modules of its own;
-      // beside it the application's rxjs (7.8.1) and rxds's other dependencies.
+      // rxds as npm installs it: its package.json, its bundle (dist/lib, which the app loads), dist/src and dist/gen,
+      // with no node_modules of its own; beside it the application's rxjs (7.8.1) and rxds's other dependencies.
       const pkg = join(app, "node_modules", "rxds");
       await mkdir(join(pkg, "dist"), { recursive: true });
       await writeFile(join(pkg, "package.json"), await readFile(join(root, "package.json")));
