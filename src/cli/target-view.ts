@@ -33,7 +33,7 @@ export function renderTarget(snapshot: ServiceSnapshot | ServiceSnapshotJson, ex
     lines.push(`routes (virtual host ${host.name})`);
     for (const route of host.routes) {
       const timeout = route.timeoutMs === undefined ? "" : `  timeout ${route.timeoutMs} ms`;
-      lines.push(`  [${route.index}] ${route.name || "(unnamed)"} → ${route.to}${timeout}`);
+      lines.push(`  [${route.index}] ${route.name === "" ? "" : `${route.name}: `}${route.match} → ${route.to}${timeout}`);
     }
   }
   lines.push("clusters");

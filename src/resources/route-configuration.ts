@@ -41,6 +41,7 @@ import { optionalDurationMillis } from "./duration.js";
 import { fieldPath, fieldRejecter, type Reject } from "./field-error.js";
 import { asciiLower } from "./match/ascii-case.js";
 import { compileRouteMatchWithPrefix, type RouteMatcher } from "./match/route-match.js";
+import { routeMatchText } from "./match/route-match-text.js";
 import { defaultRegexLimits, type RegexLimits } from "./match/safe-regex.js";
 import { buildFilterOverrides } from "./http-filter-config.js";
 import { buildRouteAction, type FilterConfigOverrides, type RouteActionModel } from "./route-action.js";
@@ -64,6 +65,8 @@ export interface RouteModel {
   readonly matches: RouteMatcher;
   /** Text every path `matches` accepts starts with (query string aside); "" when none is known (see CompiledRouteMatch). */
   readonly pathPrefix: string;
+  /** What the match tests, in words: `prefix "/", header stage exact "canary"`. */
+  readonly matchText: string;
   /** What the route does. */
   readonly action: RouteActionModel;
   /** route.timeout in ms; undefined when unset or 0 (no timeout). */
@@ -188,6 +191,7 @@ function buildRoute(
     index,
     matches,
     pathPrefix,
+    matchText: routeMatchText(match),
     action,
     timeoutMs: timeout === 0 ? undefined : timeout,
     maxStreamDuration: buildMaxStreamDuration(forwarding?.maxStreamDuration, fieldPath(at, "max_stream_duration"), reject),

@@ -27,6 +27,8 @@ export interface RouteJson {
   readonly index: number;
   /** "" when unnamed. */
   readonly name: string;
+  /** What its match tests, in words: `prefix "/", header stage exact "canary"`. */
+  readonly match: string;
   /** The cluster, the weighted clusters (`name weight/total`, comma-separated), a header naming it, or an unsupported action. */
   readonly to: string;
   /** route.timeout in ms, when set. */
@@ -93,6 +95,7 @@ export function serviceSnapshotJson(snapshot: ServiceSnapshot): ServiceSnapshotJ
             routes: host.routes.map((route) => ({
               index: route.index,
               name: route.name,
+              match: route.matchText,
               to: destinationOf(route.action),
               ...(route.timeoutMs === undefined ? {} : { timeoutMs: route.timeoutMs }),
             })),

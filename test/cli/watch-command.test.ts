@@ -28,8 +28,8 @@ describe("rxds watch (the command)", function () {
     const first = await watch.waitFor(/--- view \d+ ---\n[^]*?127\.0\.0\.1:9002[^\n]*\n/);
     expect(first).to.contain(`target ${kitexHost}:8888  (xDS ${h.address} ready)`);
     expect(first).to.contain(`  listener ${kitexHost}:8888\n  route configuration outbound|8888||${kitexHost}\n`);
-    expect(first).to.contain(`  [0] route-based-on-tags → ${v1}  timeout 500 ms`);
-    expect(first).to.contain(`  [2] default → ${v1} 30/100, outbound|8888|v2|${kitexHost} 70/100\n`);
+    expect(first).to.contain(`  [0] route-based-on-tags: prefix "/", header stage exact "canary" → ${v1}  timeout 500 ms`);
+    expect(first).to.contain(`  [2] default: prefix "/" → ${v1} 30/100, outbound|8888|v2|${kitexHost} 70/100\n`);
     expect(first).to.contain(`  ${v1}  EDS ${v1}  ROUND_ROBIN  max_requests 1024\n`);
     expect(first).to.match(/ {4}ENDPOINT {8}HEALTH {3}WEIGHT {2}PRIORITY {2}LOCALITY {2}EJECTED\n {4}127\.0\.0\.1:9001 {2}HEALTHY {2}1 {7}0 {9}- {9}-\n/);
     expect(first).to.not.contain("NACKs");

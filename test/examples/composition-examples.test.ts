@@ -69,15 +69,15 @@ describe("composition examples against rxds serve", () => {
     await watch.waitFor(/--- view 1 ---/);
     const first = await watch.waitFor(/--- view 1 ---\n[^]*?127\.0\.0\.1:8002[^\n]*\n/);
     expect(first).to.contain(`target ${host}:8888`);
-    expect(first).to.contain(`  [0] route-based-on-tags → outbound|8888|v1|${host}  timeout 500 ms`);
-    expect(first).to.contain(`  [2] default → outbound|8888|v1|${host} 50/100, outbound|8888|v2|${host} 50/100  timeout 500 ms`);
+    expect(first).to.contain(`  [0] route-based-on-tags: prefix "/", header stage exact "canary" → outbound|8888|v1|${host}  timeout 500 ms`);
+    expect(first).to.contain(`  [2] default: prefix "/" → outbound|8888|v1|${host} 50/100, outbound|8888|v2|${host} 50/100  timeout 500 ms`);
     expect(first).to.contain(`  outbound|8888|v1|${host}  EDS outbound|8888|v1|${host}  ROUND_ROBIN  max_requests 1024`);
     expect(first).to.match(/\n {4}ENDPOINT {8}HEALTH {3}WEIGHT {2}PRIORITY {2}LOCALITY {2}EJECTED\n {4}127\.0\.0\.1:8001 {2}HEALTHY {2}1 {7}0 {9}- {9}-\n/);
 
     const mark = watch.output.length;
     await config.write(await exampleMesh({ ports: [8001, 8002], weights: [10, 90] }));
-    const redrawn = await watch.waitFor(/--- view \d+ ---\n[^]*?default → [^\n]*10\/100[^\n]*90\/100[^\n]*\n/, mark);
-    expect(redrawn).to.contain(`  [2] default → outbound|8888|v1|${host} 10/100, outbound|8888|v2|${host} 90/100  timeout 500 ms`);
+    const redrawn = await watch.waitFor(/--- view \d+ ---\n[^]*?default: prefix "\/" → [^\n]*10\/100[^\n]*90\/100[^\n]*\n/, mark);
+    expect(redrawn).to.contain(`  [2] default: prefix "/" → outbound|8888|v1|${host} 10/100, outbound|8888|v2|${host} 90/100  timeout 500 ms`);
     expect(await watch.exit("SIGINT"), watch.output).to.equal(0);
   });
 });

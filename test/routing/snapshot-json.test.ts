@@ -18,16 +18,16 @@ describe("ServiceSnapshot and Router toJSON", () => {
   });
   afterEach(async () => h.stop());
 
-  it("SnapshotJson: names, states, where each route goes, cluster policies and endpoints, through JSON.stringify", async () => {
+  it("SnapshotJson: names, states, what each route matches and where it goes, cluster policies and endpoints, through JSON.stringify", async () => {
     const router = await next(h.xds().router(target), (r) => r.snapshot.clusters.size === 2 && [...r.snapshot.clusters.values()].every((c) => c.endpoints));
     const json = JSON.parse(JSON.stringify(router.snapshot));
     expect(json.target).to.equal(target);
     expect(json.listener).to.deep.equal({ name: target, state: "present" });
     expect(json.routeConfiguration).to.deep.equal({ name: `outbound|8888||${kitexHost}`, state: "present" });
     expect(json.virtualHost.routes).to.deep.equal([
-      { index: 0, name: "route-based-on-tags", to: v1, timeoutMs: 500 },
-      { index: 1, name: "route-based-on-path", to: v2, timeoutMs: 500 },
-      { index: 2, name: "default", to: `${v1} 30/100, ${v2} 70/100` },
+      { index: 0, name: "route-based-on-tags", match: 'prefix "/", header stage exact "canary"', to: v1, timeoutMs: 500 },
+      { index: 1, name: "route-based-on-path", match: 'path "/proxyless.GreetService/SayHello"', to: v2, timeoutMs: 500 },
+      { index: 2, name: "default", match: 'prefix "/"', to: `${v1} 30/100, ${v2} 70/100` },
     ]);
     const cluster = json.clusters.find((c: { name: string }) => c.name === v1);
     expect(cluster).to.include({ state: "present", discovery: `EDS ${v1}`, maxRequests: 1024, endpointCount: 1, usableEndpointCount: 1 });
