@@ -46,6 +46,8 @@ interface InputProtocol {
 export class ThriftGreetBackend {
   /** Every call it served, in order. */
   readonly calls: SeenThriftCall[] = [];
+  /** What connections sent that was not Thrift (the thrift package ends such a connection and reports it on the server). */
+  readonly connectionErrors: Error[] = [];
   private readonly sockets = new Set<net.Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -54,6 +56,9 @@ export class ThriftGreetBackend {
     readonly name: string,
     private readonly server: net.Server,
   ) {
+    // Without a listener, the "error" the thrift package emits for a connection that sends garbage (a port scan, an
+    // HTTP/2 client at the wrong port) would end the process; a server goes on serving its other connections.
+    server.on("error", (error: Error) => this.connectionErrors.push(error));
     server.on("connection", (socket: net.Socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { connect } from "node:net";
 import type { XdsClient } from "rxds";
 import { createXdsThriftClient, metainfo, type ThriftProtocolKind, type XdsThriftClient } from "rxds/thrift";
 import { GreetService, HelloRequest } from "../../gen/thrift/proxyless/index.js";
@@ -70,6 +71,16 @@ describe("rxds/thrift: transports, protocols and THeader key-values", () => {
       ]);
     });
   }
+
+  it("the example backend survives a connection that speaks HTTP/2 to it, and goes on serving", async () => {
+    const [, v2, client] = await mesh("framed", "binary"); // SayHello routes to v2
+    const socket = connect(v2.port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    socket.end("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    await new Promise((resolve) => socket.once("close", resolve));
+    expect(v2.connectionErrors.map((e) => e.message)).to.deep.equal(["Frame size 1347569952 larger than the maximum allowed 16384000 bytes"]);
+    expect((await client.client.SayHello(new HelloRequest({ Message: "hi" }))).Message).to.equal("v2");
+  });
 
   it("rejects an unknown transport or protocol, naming the option", () => {
     const make = (options: object) => () => createXdsThriftClient(xds, GreetService.Client, { target, service: "proxyless.GreetService", ...options });
