@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { createServer, type AddressInfo } from "node:net";
 import { XdsError, type XdsClient } from "rxds";
 import { createXdsThriftClient, type XdsThriftClient, type XdsThriftClientOptions } from "rxds/thrift";
 import { GreetService } from "../../gen/thrift/proxyless/index.js";
@@ -109,6 +110,21 @@ describe("rxds/thrift: how calls fail", () => {
     serveMesh(h.cp, thriftMesh(v1.port, v2.port), "sidecar");
     await eventually(() => !greet.openEndpoints().includes(`127.0.0.1:${port}`), "the old endpoint left the pool");
     expect((await greet.client.SayHello(hello())).Message).to.equal("v2");
+  });
+
+  it("an endpoint that answers with something other than Thrift fails the call with ENDPOINT_UNAVAILABLE; nothing escapes", async () => {
+    // Like an HTTP server: it reads the request (resume), answers 400 and ends the connection.
+    const http = createServer((socket) => socket.resume().end("HTTP/1.1 400 Bad Request\r\n\r\n"));
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (http.address() as AddressInfo).port;
+      serveMesh(h.cp, thriftMesh(v1.port, port), "sidecar");
+      const error = await failure(meshClient().client.SayHello(hello()));
+      expect(error.code).to.equal("ENDPOINT_UNAVAILABLE");
+      expect(error.message).to.equal(`xDS thrift call /proxyless.GreetService/SayHello to endpoint 127.0.0.1:${port} failed: the connection closed`);
+    } finally {
+      await new Promise((resolve) => http.close(resolve));
+    }
   });
 
   it("the server's exceptions reach the caller as they are", async () => {
