@@ -13,7 +13,7 @@ import { parseMeshConfig } from "../../../src/server/config/mesh-config.js";
 import { translateForSidecar } from "../../../src/server/config/sidecar-translation.js";
 import type { TranslationOptions } from "../../../src/server/config/view-translation.js";
 import { listenerTypeUrl, xdsResourceRegistry, type XdsResources } from "../../../src/server/config/xds-resources.js";
-import { XdsError } from "../../../src/xds-error.js";
+import { errorOf } from "../../support/mesh-config-text.js";
 import { chainsOf, kitexExamplesRoutes, rateLimitFilter, thriftProxyFilter } from "../../support/envoy-filters.js";
 
 /** kitex-server in namespace proxyless: VIP 10.96.73.130, a TCP port 8888 and an HTTP port 8080; v1 on 10.0.0.1, v2 on 10.0.0.2. */
@@ -55,16 +55,6 @@ function listener(resources: XdsResources, name: string): Listener {
 function unpack<T extends Message>(listener: Listener, chain = 0, filter = 0): T {
   const config = listener.filterChains[chain]?.filters[filter]?.configType;
   return anyUnpack(config?.case === "typedConfig" ? config.value : undefined!, xdsResourceRegistry) as T;
-}
-
-function parseError(text: string): string {
-  try {
-    parseMeshConfig(text, "mesh.yaml");
-  } catch (error) {
-    expect(error).to.be.instanceOf(XdsError);
-    return (error as XdsError).message;
-  }
-  return expect.fail("the config was accepted");
 }
 
 function envoyFilter(patch: string, extra = ""): string {
@@ -172,7 +162,7 @@ describe("EnvoyFilter in rxds serve", () => {
     ];
     for (const [what, patch, message] of invalid) {
       it(`Invalid: ${what} is an error naming the field`, () => {
-        const error = parseError(envoyFilter(patch));
+        const error = errorOf(envoyFilter(patch));
         expect(error).to.include("mesh.yaml: document 1 (EnvoyFilter ef): ").and.include(message);
         expect(error).to.match(/\(line \d+\)$/);
       });

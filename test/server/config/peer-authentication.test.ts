@@ -8,7 +8,7 @@ import { translateForGrpc } from "../../../src/server/config/grpc-translation.js
 import { parseMeshConfig } from "../../../src/server/config/mesh-config.js";
 import { translateForSidecar } from "../../../src/server/config/sidecar-translation.js";
 import { listenerTypeUrl, type XdsResources } from "../../../src/server/config/xds-resources.js";
-import { XdsError } from "../../../src/xds-error.js";
+import { errorOf } from "../../support/mesh-config-text.js";
 
 // 10.0.0.1 serves echo on 17070 and 18080 (labels app: echo).
 const services = `apiVersion: networking.istio.io/v1
@@ -39,24 +39,14 @@ function grpcChains(resources: XdsResources): string[][] {
   return [17070, 18080].map((port) => (resources.get(listenerTypeUrl)?.get(`grpc/server?xds.resource.listening_address=0.0.0.0:${port}`) as Listener).filterChains.map((chain) => chain.name));
 }
 
-function parseError(text: string): string {
-  try {
-    parseMeshConfig(text, "mesh.yaml");
-  } catch (error) {
-    expect(error).to.be.instanceOf(XdsError);
-    return (error as XdsError).message;
-  }
-  return expect.fail("no error");
-}
-
 describe("PeerAuthentication in rxds serve", () => {
   it("Validation: a bad mode, port-level mTLS without selector labels and a port that is no port number are errors naming the document and field", () => {
-    expect(parseError(policy("shop", "{mtls: {mode: STRICTER}}"))).to.match(/^mesh\.yaml: document 1 \(PeerAuthentication default\): spec\.mtls\.mode: expected one of UNSET, DISABLE, PERMISSIVE, STRICT, got "STRICTER" \(line \d+\)$/);
-    expect(parseError(policy("shop", "{mtls: {mode: STRICT}, portLevelMtls: {8080: {mode: DISABLE}}}"))).to.contain(
+    expect(errorOf(policy("shop", "{mtls: {mode: STRICTER}}"))).to.match(/^mesh\.yaml: document 1 \(PeerAuthentication default\): spec\.mtls\.mode: expected one of UNSET, DISABLE, PERMISSIVE, STRICT, got "STRICTER" \(line \d+\)$/);
+    expect(errorOf(policy("shop", "{mtls: {mode: STRICT}, portLevelMtls: {8080: {mode: DISABLE}}}"))).to.contain(
       "spec.portLevelMtls: a mesh- or namespace-wide PeerAuthentication (no selector labels) cannot set port-level mTLS",
     );
-    expect(parseError(policy("shop", "{selector: {matchLabels: {app: echo}}, portLevelMtls: {0: {mode: DISABLE}}}"))).to.contain("spec.portLevelMtls.0: expected a port number 1..65535 as key");
-    expect(parseError(policy("shop", "{mtls: {mode: STRICT}, peers: []}"))).to.contain("spec.peers");
+    expect(errorOf(policy("shop", "{selector: {matchLabels: {app: echo}}, portLevelMtls: {0: {mode: DISABLE}}}"))).to.contain("spec.portLevelMtls.0: expected a port number 1..65535 as key");
+    expect(errorOf(policy("shop", "{mtls: {mode: STRICT}, peers: []}"))).to.contain("spec.peers");
   });
 
   it("GrpcModes: no policy or PERMISSIVE serves plaintext, STRICT one mTLS chain, as istiod's gRPC generator; a tlsMode=istio workload gets mTLS for PERMISSIVE", () => {
