@@ -23,7 +23,7 @@ import { ConfigDir, MemoryLog } from "../fixtures/serve-mesh.js";
 import { GreetServiceClient, greetServiceDefinition } from "../support/greet-backend.js";
 import { CertificateDir, MeshCa, spiffe, type KeyPair } from "../support/mesh-certificates.js";
 import { strictMesh } from "../support/mesh.js";
-import { Harness, LDS, LogRecorder, pack } from "../support/wire.js";
+import { Harness, LDS, LogRecorder, next, pack } from "../support/wire.js";
 
 const target = "greeter.default.svc.cluster.local:8080";
 const clientNode = { id: "sidecar~10.0.0.9~client.default~default.svc.cluster.local", metadata: { GENERATOR: "grpc", NAMESPACE: "default" } };
@@ -241,6 +241,29 @@ describe("rxds/grpc server mTLS from the inbound listener (PeerAuthentication th
 });
 
 describe("rxds/grpc server credentials refuse a DownstreamTlsContext they cannot serve", () => {
+  it("SdsLater: a listener update that asks for SDS is logged at warn, and the server keeps its transport", async () => {
+    const harness = await new Harness().start();
+    try {
+      const name = "grpc/server?xds.resource.listening_address=0.0.0.0:9444";
+      const hcm = pack(HttpConnectionManagerSchema, { routeSpecifier: { case: "routeConfig", value: { name: "inbound" } }, httpFilters: [{ name: "router", configType: { case: "typedConfig", value: pack(RouterSchema, {}) } }] });
+      const listener = (transportSocket?: { name: string; configType: { case: "typedConfig"; value: ReturnType<typeof pack> } }) =>
+        pack(ListenerSchema, { name, filterChains: [{ name: "sds", filters: [{ name: "hcm", configType: { case: "typedConfig", value: hcm } }], ...(transportSocket === undefined ? {} : { transportSocket }) }] });
+      harness.cp.set(LDS, { [name]: listener() });
+      const logger = new LogRecorder();
+      const served = await createXdsServerCredentials(harness.xds(), { port: 9444, fallback: ServerCredentials.createInsecure(), logger });
+      expect(served.transport.kind).to.equal("fallback");
+      const context = pack(DownstreamTlsContextSchema, { commonTlsContext: { tlsCertificateSdsSecretConfigs: [{ name: "default" }] }, requireClientCertificate: false });
+      harness.cp.set(LDS, { [name]: listener({ name: "envoy.transport_sockets.tls", configType: { case: "typedConfig", value: context } }) });
+      await next(served.inbound$, (snapshot) => snapshot.chains.some((chain) => chain.tls !== undefined)); // after the server's own look at it
+      expect(logger.at("warn")).to.deep.equal([
+        `inbound listener "${name}" for port 9444 now asks for TLS it cannot serve (inbound listener "${name}", filter chain "sds": filter_chains[0].transport_socket.typed_config.common_tls_context.tls_certificate_sds_secret_configs: SDS is not supported; use tls_certificate_provider_instance); the server keeps serving plaintext (the fallback credentials) until it binds again`,
+      ]);
+      served.close();
+    } finally {
+      await harness.stop();
+    }
+  });
+
   it("Sds: a listener whose chain takes its certificate over SDS rejects with INVALID_CONFIG naming the field", async () => {
     const harness = await new Harness().start();
     try {

@@ -63,7 +63,13 @@ export async function createXdsServerCredentials(xds: XdsClient, options: XdsSer
   const shown = describe(transport);
   const subscription: Subscription = inbound$.pipe(skip(1)).subscribe((next) => {
     if (next.error !== undefined) return;
-    const now = describe(inboundTransport(next, log));
+    let now: string;
+    try {
+      now = describe(inboundTransport(next, log));
+    } catch (error) {
+      // A chain the server could not serve (INVALID_CONFIG): said, never thrown out of the subscription.
+      now = `TLS it cannot serve (${(error as Error).message})`;
+    }
     if (now !== shown) log.warn(`inbound listener ${JSON.stringify(next.listenerName)} for port ${options.port} now asks for ${now}; the server keeps serving ${shown} until it binds again`);
   });
   return { credentials, transport, inbound$, close: () => subscription.unsubscribe() };
