@@ -51,19 +51,12 @@ export class WireWriter {
 
   /** Writes a string field, also when empty. */
   string(number: number, value: string): this {
-    this.tag(number, delimitedWire);
-    const start = this.begin();
-    this.utf8(value);
-    return this.end(start);
+    return this.tag(number, delimitedWire).delimitedString(value);
   }
 
   /** Writes a length-delimited field from bytes encoded elsewhere (a nested message, say). */
   bytes(number: number, value: Uint8Array): this {
-    this.tag(number, delimitedWire).uint32(value.length);
-    this.reserve(value.length);
-    this.buffer.set(value, this.position);
-    this.position += value.length;
-    return this;
+    return this.tag(number, delimitedWire).uint32(value.length).raw(value);
   }
 
   /** Appends bytes that are already encoded fields. */
@@ -78,13 +71,8 @@ export class WireWriter {
     switch (scalar) {
       case ScalarType.STRING:
         return this.delimitedString(value as string);
-      case ScalarType.BYTES: {
-        const bytes = value as Uint8Array;
-        this.uint32(bytes.length).reserve(bytes.length);
-        this.buffer.set(bytes, this.position);
-        this.position += bytes.length;
-        return this;
-      }
+      case ScalarType.BYTES:
+        return this.uint32((value as Uint8Array).length).raw(value as Uint8Array);
       case ScalarType.BOOL:
         return this.uint32(value ? 1 : 0);
       case ScalarType.UINT32:
