@@ -26,6 +26,7 @@ import type { IdentityCache } from "./identity-cache.js";
 import { rootNamespace } from "./istio-names.js";
 import type { EnvoyFilter, EnvoyFilterOperation, EnvoyFilterPatch } from "./mesh-config-model.js";
 import { packMessage } from "./message-encoding.js";
+import { selectorMatches } from "./workload-selection.js";
 
 /** istiod's name for the inbound listener, whose filter chains are matched by destination port. */
 export const virtualInboundName = "virtualInbound";
@@ -43,7 +44,7 @@ export function viewPatches(filters: readonly EnvoyFilter[], namespace: string |
   const applying = filters.filter((filter) => {
     if (filter.patches.length === 0 || (filter.namespace !== rootNamespace && filter.namespace !== namespace)) return false;
     const selector = filter.workloadSelector;
-    return selector === undefined || labels.some((each) => Object.entries(selector).every(([key, value]) => each[key] === value));
+    return selector === undefined || labels.some((each) => selectorMatches(each, selector));
   });
   const order = (filter: EnvoyFilter) => (filter.namespace === rootNamespace ? 0 : 1);
   applying.sort((a, b) => a.priority - b.priority || order(a) - order(b));

@@ -7,13 +7,14 @@
  */
 import { rootNamespace } from "./istio-names.js";
 import type { PeerAuthentication } from "./mesh-config-model.js";
+import { selectorMatches } from "./workload-selection.js";
 
 /** The mode a port is served in. */
 export type InboundMtls = "DISABLE" | "PERMISSIVE" | "STRICT";
 
 function selects(policy: PeerAuthentication, labels: readonly Readonly<Record<string, string>>[]): boolean {
   const selector = policy.selector;
-  return selector !== undefined && labels.some((each) => Object.entries(selector).every(([key, value]) => each[key] === value));
+  return selector !== undefined && labels.some((each) => selectorMatches(each, selector));
 }
 
 /**

@@ -16,7 +16,8 @@ export interface Workloads {
   readonly entries: readonly WorkloadEntry[];
 }
 
-function matches(labels: Readonly<Record<string, string>>, selector: Readonly<Record<string, string>>): boolean {
+/** Whether `labels` hold every key of `selector` with its value (a Kubernetes label selector's matchLabels). */
+export function selectorMatches(labels: Readonly<Record<string, string>>, selector: Readonly<Record<string, string>>): boolean {
   for (const key in selector) if (labels[key] !== selector[key]) return false;
   return true;
 }
@@ -58,7 +59,7 @@ export class WorkloadIndex {
   resolveSelector(entry: ServiceEntry): ServiceEntry {
     const selector = entry.workloadSelector;
     if (selector === undefined) return entry;
-    const pods = (this.podsByNamespace.get(entry.namespace) ?? []).filter((pod) => matches(pod.labels, selector));
+    const pods = (this.podsByNamespace.get(entry.namespace) ?? []).filter((pod) => selectorMatches(pod.labels, selector));
     const selected = this.selectedEntries(entry.namespace, selector);
     return this.cache.get(entry, "resolved", [...selected, ...pods], () => {
       const fromPods = pods.flatMap((pod) => (pod.ips[0] === undefined ? [] : [{ address: pod.ips[0], ports: {}, labels: pod.labels, ...withServiceAccount(pod) }]));
@@ -67,7 +68,7 @@ export class WorkloadIndex {
   }
 
   private selectedEntries(namespace: string, selector: Readonly<Record<string, string>>): WorkloadEntry[] {
-    return (this.entriesByNamespace.get(namespace) ?? []).filter((entry) => matches(entry.labels, selector));
+    return (this.entriesByNamespace.get(namespace) ?? []).filter((entry) => selectorMatches(entry.labels, selector));
   }
 }
 
