@@ -7,7 +7,8 @@ interface Slot {
 /** How many variants of one key are kept: views that see different inputs for it (exportTo) each keep theirs. */
 const variantsPerKey = 4;
 
-function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
+/** Whether two lists hold the same items (`===`), in order. */
+export function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -36,7 +37,7 @@ export class IdentityCache {
     if (variants !== undefined) {
       for (let i = 0; i < variants.length; i++) {
         const slot = variants[i] as Slot;
-        if (!sameInputs(slot.inputs, inputs)) continue;
+        if (!sameItems(slot.inputs, inputs)) continue;
         if (i > 0) {
           variants.splice(i, 1);
           variants.unshift(slot);

@@ -1,9 +1,10 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { patchedListener } from "./envoy-filter-patch.js";
+import { sameItems } from "./identity-cache.js";
 import type { MeshCatalog, MeshService } from "./mesh-catalog.js";
 import type { EnvoyFilterPatch, PeerAuthentication } from "./mesh-config-model.js";
 import { destinationHosts, type ServedResource, type ViewTranslation } from "./view-translation.js";
-import { listenerTypeUrl, type PackedResources } from "./xds-resources.js";
+import { listenerTypeUrl, putResource, type PackedResources } from "./xds-resources.js";
 
 /** A kind of view (grpc, sidecar): how a service's part of it is built, and what it builds from all parts together. */
 export interface ViewKind<Part> {
@@ -33,19 +34,10 @@ export interface ViewUpdate {
 /** type URL → name → resource, or undefined for a name removed. */
 type Pending = Map<string, Map<string, Any | undefined>>;
 
-function setPending(pending: Pending, typeUrl: string, name: string, resource: Any | undefined): void {
-  let byName = pending.get(typeUrl);
-  if (byName === undefined) {
-    byName = new Map();
-    pending.set(typeUrl, byName);
-  }
-  byName.set(name, resource);
-}
-
 /** Records, as pending, that `before` (what was generated) is replaced by `after`. */
 function replaceAll(pending: Pending, before: readonly ServedResource[], after: readonly ServedResource[]): void {
-  for (const { typeUrl, name } of before) setPending(pending, typeUrl, name, undefined);
-  for (const { typeUrl, name, resource } of after) setPending(pending, typeUrl, name, resource);
+  for (const { typeUrl, name } of before) putResource<Any | undefined>(pending, typeUrl, name, undefined);
+  for (const { typeUrl, name, resource } of after) putResource<Any | undefined>(pending, typeUrl, name, resource);
 }
 
 /** As replaceAll, leaving out the entries both hold (the same objects: kept in a cache, they did not change). */
@@ -67,23 +59,15 @@ export function sameResource(a: Any | undefined, b: Any | undefined): boolean {
 }
 
 function applyPending(into: PackedResources, pending: Pending): void {
-  for (const [typeUrl, byName] of pending) {
-    let target = into.get(typeUrl);
-    if (target === undefined) {
-      target = new Map();
-      into.set(typeUrl, target);
-    }
-    for (const [name, resource] of byName) {
-      if (resource === undefined) target.delete(name);
-      else target.set(name, resource);
-    }
-    if (target.size === 0) into.delete(typeUrl);
-  }
+  for (const [typeUrl, byName] of pending) for (const [name, resource] of byName) setOrDelete(into, typeUrl, name, resource);
 }
 
-/** Whether two lists hold the same items (`===`), in order. */
-function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
-  return a.length === b.length && a.every((item, i) => item === b[i]);
+/** Sets `name` under `typeUrl` to `resource`; undefined deletes it, and the type's map once it is empty. */
+function setOrDelete(into: PackedResources, typeUrl: string, name: string, resource: Any | undefined): void {
+  if (resource !== undefined) return putResource(into, typeUrl, name, resource);
+  const byName = into.get(typeUrl);
+  byName?.delete(name);
+  if (byName?.size === 0) into.delete(typeUrl);
 }
 
 /** Whether a service's part is built from any of `hosts`: its own, or one its VirtualService routes to. */
@@ -158,12 +142,13 @@ export class ViewState<Part> {
     const shared = changed || !sameItems(policies, this.policies) ? this.kind.shared(t, [...parts.values()]) : this.shared;
     if (shared !== this.shared) replaceChanged(pending, this.shared, shared);
     const raw: Pending = new Map();
-    for (const { typeUrl, name, resource } of t.config.raw) setPending(raw, typeUrl, name, resource);
+    for (const { typeUrl, name, resource } of t.config.raw) putResource<Any | undefined>(raw, typeUrl, name, resource);
     const patches = this.kind.patches?.(t) ?? [];
     const changes: ViewChange[] = [];
     const compare = (typeUrl: string, name: string, generated: Any | undefined) => {
-      const patched = typeUrl === listenerTypeUrl && generated !== undefined ? patchedListener(t.cache, generated, patches) : generated;
-      const resource = raw.get(typeUrl)?.get(name) ?? patched;
+      // A raw resource replaces the generated one: that one is not patched, to be thrown away.
+      const resource =
+        raw.get(typeUrl)?.get(name) ?? (typeUrl === listenerTypeUrl && generated !== undefined ? patchedListener(t.cache, generated, patches) : generated);
       // A resource built again with the same bytes is no change: the one served stays (and keeps its checks).
       if (!sameResource(resource, this.served.get(typeUrl)?.get(name))) changes.push({ typeUrl, name, resource });
     };
@@ -186,13 +171,7 @@ export class ViewState<Part> {
       changes,
       commit: () => {
         applyPending(this.generated, pending);
-        for (const { typeUrl, name, resource } of changes) {
-          let byName = this.served.get(typeUrl);
-          if (resource === undefined) byName?.delete(name);
-          else if (byName === undefined) this.served.set(typeUrl, new Map([[name, resource]]));
-          else byName.set(name, resource);
-          if (byName?.size === 0) this.served.delete(typeUrl);
-        }
+        for (const { typeUrl, name, resource } of changes) setOrDelete(this.served, typeUrl, name, resource);
         this.parts = parts;
         this.translated = t.catalog;
         this.shared = shared;
