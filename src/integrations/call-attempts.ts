@@ -31,8 +31,13 @@ export const PREVIOUS_ATTEMPTS_KEY = "grpc-previous-rpc-attempts";
 /** The metadata key of a server's retry pushback (ms). */
 export const PUSHBACK_KEY = "grpc-retry-pushback-ms";
 
-/** gRPC caps the attempts of a call, the first included. */
+/** gRPC caps the attempts of a call, the first included (grpc-js's default `grpc-node.retry_max_attempts_limit`). */
 const MAX_ATTEMPTS = 5;
+
+/** The most attempts a call under `policy` may make, the first included. */
+export function maxAttemptsOf(policy: RetryPolicyModel): number {
+  return Math.min(policy.numRetries + 1, MAX_ATTEMPTS);
+}
 
 /** The `retry_on` conditions under which Envoy retries an attempt ended by the per-try timeout. */
 const PER_TRY_TIMEOUT_CONDITIONS = ["5xx", "gateway-error", "reset"];
@@ -53,7 +58,7 @@ export class CallAttempts {
     readonly policy: RetryPolicyModel,
     private readonly random: () => number,
   ) {
-    this.maxAttempts = Math.min(policy.numRetries + 1, MAX_ATTEMPTS);
+    this.maxAttempts = maxAttemptsOf(policy);
     this.backoffCeilingMs = policy.baseIntervalMs;
   }
 

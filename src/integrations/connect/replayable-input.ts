@@ -64,7 +64,8 @@ export class ReplayableInput<T> {
           this.finished = true;
           return { ...result, kept: false };
         }
-        const keep = this.attempts.keep(this.sizeOf(result.value));
+        // Once committed nothing is kept: the request is not encoded a second time just to be measured.
+        const keep = !this.attempts.isCommitted && this.attempts.keep(this.sizeOf(result.value));
         if (keep) this.kept.push(result.value);
         return { ...result, kept: keep };
       },

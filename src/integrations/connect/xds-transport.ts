@@ -38,7 +38,7 @@ import type { XdsClient } from "../../xds-client.js";
 import { XdsError } from "../../xds-error.js";
 import { CallAttempts, PREVIOUS_ATTEMPTS_KEY } from "../call-attempts.js";
 import { applyCallFilters } from "../call-filters.js";
-import { authorityOf, CallRouter, isRouteDeadline, routeDeadlineMessage, routingFailureMessage } from "../call-router.js";
+import { authorityOf, CallRouter, effectiveDeadline, isRouteDeadline, routeDeadlineMessage, routingFailureMessage } from "../call-router.js";
 import { routingHeaders } from "../routing-meta.js";
 import { sendMetainfo } from "../metainfo.js";
 import { defaultConnectMetaExtractor, type ConnectMetaExtractor } from "./connect-meta-extractor.js";
@@ -229,7 +229,7 @@ export function createXdsTransport(xds: XdsClient, options: XdsTransportOptions)
       decision = result;
     }
     if (decision instanceof XdsError) throw unavailable(path, decision);
-    const deadline = decision.timeoutMs === undefined ? callerDeadline : Math.min(callerDeadline, Date.now() + decision.timeoutMs);
+    const deadline = effectiveDeadline(callerDeadline, Date.now(), decision.timeoutMs);
     const filters = decision.httpFilters;
     const verdict = filters === undefined ? undefined : applyCallFilters(filters, { path, headers, cluster: decision.cluster });
     if (verdict === undefined) return { decision, deadline };

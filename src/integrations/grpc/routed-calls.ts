@@ -34,6 +34,7 @@ import type { RequestHeaders, RouteRequest } from "../../resources/match/route-m
 import type { RetryPolicyModel } from "../../resources/route-policies.js";
 import type { RouteDecision, Router } from "../../routing/router.js";
 import { XdsError } from "../../xds-error.js";
+import { maxAttemptsOf } from "../call-attempts.js";
 import { applyCallFilters, type FilterVerdict } from "../call-filters.js";
 import { authorityOf, curableByUpdate, MAX_TIMER_MS, routingFailureMessage } from "../call-router.js";
 import { routingHeaders } from "../routing-meta.js";
@@ -197,9 +198,6 @@ function failure(type: experimental.PickResultType, code: grpc.status, details: 
   return { pickResultType: type, subchannel: null, status, onCallStarted: null, onCallEnded: null };
 }
 
-/** gRPC caps the attempts of a call, the first included (grpc-js's default `grpc-node.retry_max_attempts_limit`). */
-const MAX_ATTEMPTS = 5;
-
 const retryPolicies = new WeakMap<RetryPolicyModel, GrpcRetryPolicy | null>();
 
 /** A route's retry policy as grpc-js's (gRFC A44's mapping, as grpc-js-xds makes it); undefined when it retries no gRPC status. */
@@ -211,7 +209,7 @@ function grpcRetryPolicy(policy: RetryPolicyModel | undefined): GrpcRetryPolicy 
       policy.retryOn.size === 0
         ? null
         : {
-            maxAttempts: Math.min(policy.numRetries + 1, MAX_ATTEMPTS),
+            maxAttempts: maxAttemptsOf(policy),
             initialBackoff: `${policy.baseIntervalMs / 1000}s`,
             maxBackoff: `${policy.maxIntervalMs / 1000}s`,
             backoffMultiplier: 2,
