@@ -17,7 +17,7 @@
 // Envoy does: since calls go to one priority at a time but for spill-over, the two agree but in edge cases.
 
 import type { OutlierDetectionModel } from "../resources/cluster-outlier-detection.js";
-import { GRPC_STATUS_NAMES } from "../resources/grpc-status.js";
+import { statusName } from "../resources/grpc-status.js";
 import type { RandomSource } from "../resources/match/route-match.js";
 import type { EndpointState } from "./balancing-state.js";
 
@@ -29,11 +29,6 @@ function is5xx(status: number): boolean {
 /** Whether a gRPC status maps to 502, 503 or 504, the failures consecutive_gateway_failure counts. */
 function isGatewayFailure(status: number): boolean {
   return status === 4 || status === 14;
-}
-
-/** The name of a gRPC status code. */
-export function statusName(status: number): string {
-  return GRPC_STATUS_NAMES[status] ?? String(status);
 }
 
 /** Judges one cluster's endpoints by their calls' outcomes; ejects and brings back. */

@@ -28,6 +28,11 @@ export const GRPC_STATUS_NAMES = [
 /** A gRPC status name. */
 export type GrpcStatusName = (typeof GRPC_STATUS_NAMES)[number];
 
+/** The name of a gRPC status code; the number itself for a code gRPC does not define. */
+export function statusName(status: number): string {
+  return GRPC_STATUS_NAMES[status] ?? String(status);
+}
+
 const MAPPED: ReadonlyMap<number, number> = new Map([
   [400, 13],
   [401, 16],

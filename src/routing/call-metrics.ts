@@ -14,7 +14,7 @@
 // bound. Attributes are made once per endpoint and status, not per call.
 
 import type { MetricAttributes, MetricCounter, MetricHistogram, MetricsMeter } from "../client/metrics-meter.js";
-import { GRPC_STATUS_NAMES } from "../resources/grpc-status.js";
+import { statusName } from "../resources/grpc-status.js";
 import type { PickedEndpoint } from "./cluster-picking.js";
 
 /** Where a Router's decisions report; present only when metrics are recorded. */
@@ -73,7 +73,7 @@ class TargetCallMetrics implements CallMetrics {
 
   ended(picked: PickedEndpoint, status: number, seconds: number): void {
     const of = this.attributesOf(picked);
-    const attributes = (of.ended[status] ??= { ...of.started, "grpc.status": GRPC_STATUS_NAMES[status] ?? String(status) });
+    const attributes = (of.ended[status] ??= { ...of.started, "grpc.status": statusName(status) });
     this.instruments.duration.record(seconds, attributes);
   }
 
