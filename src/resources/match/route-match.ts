@@ -22,7 +22,7 @@ import type {
   QueryParameterMatcher,
   RouteMatch,
 } from "../../../gen/envoy/config/route/v3/route_components_pb.js";
-import { denominatorOf } from "../fraction.js";
+import { denominatorOf, drawn, type FractionModel } from "../fraction.js";
 import { XdsError } from "../../xds-error.js";
 import { asciiLower, regionEqualsIgnoreCase } from "./ascii-case.js";
 import { compileHeaderMatcher, readHeader, type HeaderPredicate } from "./header-matcher.js";
@@ -101,7 +101,7 @@ export function compileRouteMatchWithPrefix(match: RouteMatch, field: string, li
         if (!queries[i]!(query)) return false;
       }
     }
-    return fraction === undefined || Math.floor(random() * fraction.denominator) < fraction.numerator;
+    return fraction === undefined || drawn(fraction, random);
   };
   return { matches, pathPrefix };
 }
@@ -163,12 +163,7 @@ function compilePath(match: RouteMatch, field: string, limits: RegexLimits): Com
   }
 }
 
-interface Fraction {
-  readonly numerator: number;
-  readonly denominator: number;
-}
-
-function compileRuntimeFraction(match: RouteMatch, field: string): Fraction | undefined {
+function compileRuntimeFraction(match: RouteMatch, field: string): FractionModel | undefined {
   if (match.runtimeFraction === undefined) return undefined;
   const value = match.runtimeFraction.defaultValue;
   if (value === undefined) {
