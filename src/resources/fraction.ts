@@ -32,9 +32,6 @@ export function buildFraction(value: FractionalPercent | undefined, path: string
 /** No call. */
 export const NO_CALL: FractionModel = Object.freeze({ numerator: 0, denominator: 100 });
 
-/** Every call. */
-export const EVERY_CALL: FractionModel = Object.freeze({ numerator: 100, denominator: 100 });
-
 /** Whether a call drawn with `random` falls within `fraction`. */
 export function drawn(fraction: FractionModel, random: () => number): boolean {
   return Math.floor(random() * fraction.denominator) < fraction.numerator;

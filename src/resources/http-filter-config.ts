@@ -33,9 +33,6 @@ export interface FilterOverrideModel {
   readonly applied: AppliedHttpFilter | undefined;
 }
 
-/** The message types of the filters rxds applies. */
-export const APPLIED_HTTP_FILTER_TYPES: ReadonlySet<string> = new Set([routerFilter.typeName, faultFilter.typeName, localRateLimitFilter.typeName]);
-
 const FILTER_CONFIG = filterConfig.typeName;
 const ROUTER: AppliedHttpFilter = Object.freeze({ kind: "router" });
 
