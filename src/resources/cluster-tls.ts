@@ -48,8 +48,10 @@ export interface UpstreamTlsModel {
 }
 
 const TLS_CONTEXT = upstreamTlsContext.typeName;
-const RAW_BUFFER = "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
-const RAW_BUFFER_SOCKET = "envoy.transport_sockets.raw_buffer";
+/** The plaintext transport socket's config type. */
+export const RAW_BUFFER = "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
+/** The plaintext transport socket's name, which also means plaintext without a config. */
+export const RAW_BUFFER_SOCKET = "envoy.transport_sockets.raw_buffer";
 
 /** One SAN of a certificate, by Node's type names (`DNS`, `URI`, `IP Address`, `email`). */
 interface San {

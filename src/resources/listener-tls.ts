@@ -9,7 +9,7 @@ import type { TransportSocket } from "../../gen/envoy/config/core/v3/base_pb.js"
 import type { CertificateValidationContext } from "../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js";
 import type { CommonTlsContext } from "../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 import { fromBinary } from "@bufbuild/protobuf";
-import { identityRef, type CertificateProviderRef } from "./cluster-tls.js";
+import { identityRef, RAW_BUFFER, RAW_BUFFER_SOCKET, type CertificateProviderRef } from "./cluster-tls.js";
 import { downstreamTlsContext } from "./extension-schemas.js";
 import { anyTypeName } from "./field-types.js";
 
@@ -33,14 +33,13 @@ export type DownstreamTls =
 const TLS_CONTEXT = downstreamTlsContext.typeName;
 /** DownstreamTlsContext.OcspStaplePolicy.LENIENT_STAPLING, the default. */
 const LENIENT_STAPLING = 0;
-const RAW_BUFFER = "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
 
 /** The TLS of a filter chain's `transport_socket` at `path`; undefined for none or raw_buffer (plaintext). */
 export function readDownstreamTls(socket: TransportSocket | undefined, path: string): DownstreamTls | undefined {
   if (socket === undefined) return undefined;
   const at = `${path}.transport_socket.typed_config`;
   if (socket.configType.case !== "typedConfig") {
-    return socket.name === "envoy.transport_sockets.raw_buffer" ? undefined : unsupported(at, `is required (transport socket ${JSON.stringify(socket.name)})`);
+    return socket.name === RAW_BUFFER_SOCKET ? undefined : unsupported(at, `is required (transport socket ${JSON.stringify(socket.name)})`);
   }
   const any = socket.configType.value;
   const type = anyTypeName(any);
