@@ -45,6 +45,11 @@ export class InboundPolicy {
     this.subscription = this.inbound$.subscribe((snapshot) => (this.limits = limitsOf(snapshot)));
   }
 
+  /** Whether the listener has limits a call may be refused by (when not, admit() lets every call through). */
+  get limiting(): boolean {
+    return this.limits.length > 0;
+  }
+
   /** Whether the call of method `path` may go on: undefined, or why it is refused. */
   admit(path: string): Refusal | undefined {
     const limits = this.limits;

@@ -25,6 +25,7 @@ export interface XdsServerInterceptor {
 export function createXdsServerInterceptor(xds: XdsClient, options: XdsServerOptions): XdsServerInterceptor {
   const policy = new InboundPolicy(xds, options);
   const interceptor: Interceptor = (next) => (request) => {
+    if (!policy.limiting) return next(request); // the method's path is built only for a call a limit may refuse
     const refusal = policy.admit(`/${request.service.typeName}/${request.method.name}`);
     if (refusal !== undefined) throw new ConnectError(refusal.message, refusal.code as Code);
     return next(request);
