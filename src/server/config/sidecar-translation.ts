@@ -70,14 +70,21 @@ function outboundListener(port: number): Listener {
   };
 }
 
+/** The tcp_proxy network filter sending a connection to `cluster` (its stat prefix too, as istiod names it). */
+function tcpProxyFilter(cluster: string) {
+  return {
+    name: "envoy.filters.network.tcp_proxy",
+    configType: { case: "typedConfig" as const, value: packMessage(TcpProxySchema, { statPrefix: cluster, clusterSpecifier: { case: "cluster", value: cluster } }) },
+  };
+}
+
 /** A TCP port of a service with a VIP: listener `<vip>_<port>` proxying to the port's cluster, as istiod builds it. */
 function tcpListener(service: MeshService, vip: string, port: number): Listener {
   const cluster = clusterName(port, "", service.host);
-  const proxy: MessageInitShape<typeof TcpProxySchema> = { statPrefix: cluster, clusterSpecifier: { case: "cluster", value: cluster } };
   return {
     name: `${vip}_${port}`,
     address: { address: { case: "socketAddress", value: { address: vip, portSpecifier: { case: "portValue", value: port } } } },
-    filterChains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", configType: { case: "typedConfig", value: packMessage(TcpProxySchema, proxy) } }] }],
+    filterChains: [{ filters: [tcpProxyFilter(cluster)] }],
     trafficDirection: TrafficDirection.OUTBOUND,
     bindToPort: false,
   };
@@ -123,10 +130,7 @@ function inboundChain({ port, host, protocol }: InboundPort, transportProtocol =
           }),
         },
       }
-    : {
-        name: "envoy.filters.network.tcp_proxy",
-        configType: { case: "typedConfig" as const, value: packMessage(TcpProxySchema, { statPrefix: cluster, clusterSpecifier: { case: "cluster", value: cluster } }) },
-      };
+    : tcpProxyFilter(cluster);
   const chain = { name: `0.0.0.0_${port}`, filterChainMatch: { destinationPort: port, transportProtocol }, filters: [filter] };
   return mtls ? { ...chain, transportSocket: istioMutualDownstreamSocket } : chain;
 }
